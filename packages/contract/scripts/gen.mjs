@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// Generates the contract from spec/openapi.yaml:
+//   src/openapi.gen.ts        types (paths, webhooks, components) by openapi-typescript
+//   src/hey/*.gen.ts          types and zod schemas by @hey-api/openapi-ts
+// With --check, generates into a scratch folder and fails if the committed files differ
+// (someone edited the spec without regenerating).
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createClient } from '@hey-api/openapi-ts';
+import openapiTS, { astToString } from 'openapi-typescript';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pkg = join(here, '..');
+const specPath = createRequire(import.meta.url).resolve('@callhook/spec/openapi.yaml');
+const check = process.argv.includes('--check');
+
+const HEADER = '// This file is auto-generated from spec/openapi.yaml by scripts/gen.mjs. Do not edit.\n\n';
+
+async function generate(outDir) {
+  mkdirSync(outDir, { recursive: true });
+  const ast = await openapiTS(pathToFileURL(specPath), {
+    // Webhook payloads are form-encoded; keep `enum`s as unions (no runtime enums in types).
+    exportType: false,
+    alphabetize: false,
+  });
+  writeFileSync(join(outDir, 'openapi.gen.ts'), HEADER + astToString(ast));
+
+  const heyOut = join(outDir, 'hey');
+  await createClient({
+    input: specPath,
+    output: { path: heyOut, module: { extension: '.js' }, postProcess: [], clean: true },
+    plugins: [{ name: '@hey-api/typescript' }, { name: 'zod', metadata: false, compatibilityVersion: 4 }],
+    logs: { level: 'silent' },
+  });
+  // hey-api writes an index.ts re-exporting everything; our entry imports the files directly.
+  rmSync(join(heyOut, 'index.ts'), { force: true });
+}
+
+function listFiles(dir) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.gen.ts'))
+    .map((e) => relative(dir, join(e.parentPath ?? e.path, e.name)))
+    .sort();
+}
+
+if (check) {
+  const scratch = mkdtempSync(join(tmpdir(), 'callhook-gen-'));
+  try {
+    await generate(scratch);
+    const fresh = listFiles(scratch);
+    const committed = listFiles(join(pkg, 'src'));
+    const drift = [];
+    for (const f of new Set([...fresh, ...committed])) {
+      let a = null;
+      let b = null;
+      try {
+        a = readFileSync(join(scratch, f), 'utf8');
+      } catch {}
+      try {
+        b = readFileSync(join(pkg, 'src', f), 'utf8');
+      } catch {}
+      if (a !== b) drift.push(f);
+    }
+    if (drift.length) {
+      console.error(
+        `Generated files are out of date with spec/openapi.yaml:\n  ${drift.join('\n  ')}\nRun \`pnpm gen\` and commit the result.`,
+      );
+      process.exit(1);
+    }
+    console.log(`contract: ${fresh.length} generated files match spec/openapi.yaml`);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+} else {
+  const scratch = mkdtempSync(join(tmpdir(), 'callhook-gen-'));
+  await generate(scratch);
+  rmSync(join(pkg, 'src', 'hey'), { recursive: true, force: true });
+  cpSync(scratch, join(pkg, 'src'), { recursive: true });
+  rmSync(scratch, { recursive: true, force: true });
+  console.log(`contract: generated ${listFiles(join(pkg, 'src')).length} files from spec/openapi.yaml`);
+}
