@@ -1057,7 +1057,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The store is not reachable right now; nothing was accepted. Try again. */
+        /** @description A part the request needs (the store, the PBX) is not reachable right now; nothing was done. Try again. */
         Unavailable: {
             headers: {
                 "Retry-After"?: number;
@@ -1547,6 +1547,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
             default: components["responses"]["Problem"];
         };
     };

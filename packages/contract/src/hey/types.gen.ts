@@ -1329,6 +1329,10 @@ export type CreateCallbackErrors = {
      */
     415: Error;
     /**
+     * A part the request needs (the store, the PBX) is not reachable right now; nothing was done. Try again.
+     */
+    503: Error;
+    /**
      * An error.
      */
     default: Error;
@@ -1374,7 +1378,7 @@ export type IngestEventErrors = {
      */
     415: Error;
     /**
-     * The store is not reachable right now; nothing was accepted. Try again.
+     * A part the request needs (the store, the PBX) is not reachable right now; nothing was done. Try again.
      */
     503: Error;
     /**
@@ -1423,7 +1427,7 @@ export type IngestEventsErrors = {
      */
     415: Error;
     /**
-     * The store is not reachable right now; nothing was accepted. Try again.
+     * A part the request needs (the store, the PBX) is not reachable right now; nothing was done. Try again.
      */
     503: Error;
     /**
