@@ -1,0 +1,87 @@
+import type { CallbackRequest, CallbackResponse, components, SimulationRequest } from '@callhook/contract';
+import type { Request } from 'express';
+import type { Logger } from 'pino';
+import type { Principal, TokenService } from '../auth/tokens.js';
+import type { Config } from '../config.js';
+import type { TargetPolicy } from '../delivery/target.js';
+import type { Extension, Store } from '../store/index.js';
+import { HttpError, notFound } from './errors.js';
+
+/** What the request handlers work with. */
+export interface ServerContext {
+  config: Config;
+  store: Store;
+  tokens: TokenService;
+  targets: TargetPolicy;
+  logger: Logger;
+  /** The API's base path from the spec's servers (`/api/ver1.0`). */
+  basePath: string;
+  /** Tells the dispatcher new deliveries are due (it would find them on its next poll anyway). */
+  nudge(): void;
+  /** The simulated PBX, when enabled (demo mode). */
+  pbx?: PbxPort;
+}
+
+/** The calls the API makes on the (simulated) PBX. */
+export interface PbxPort {
+  /** Re-reads the extensions (an operator may have added some). */
+  refresh(): Promise<void>;
+  simulate(req: SimulationRequest): SimulationResult;
+  callback(ownerExtensionId: number, req: CallbackRequest): CallbackResponse;
+  /** Resolves once every call under way has fed all its events to the intake. */
+  idle(): Promise<void>;
+  /** Drops calls under way (shutdown). */
+  stop(): void;
+}
+
+type SimulationResult = components['schemas']['SimulationResult'];
+
+const principals = new WeakMap<Request, Principal>();
+
+export function setPrincipal(req: Request, p: Principal): void {
+  principals.set(req, p);
+}
+
+export function principalOf(req: Request): Principal {
+  const p = principals.get(req);
+  if (!p) throw new HttpError(401, 'Authorization required');
+  return p;
+}
+
+/** Extensions never change owner, so a found one can be remembered. */
+const extensionCache = new WeakMap<Store, Map<number, Extension>>();
+
+/**
+ * The extension a path names, if the token's client owns it. `@me` is the application's own
+ * extension. Anything else is "not found", whether or not it exists for another client.
+ */
+export async function resolveExtension(ctx: ServerContext, req: Request, raw: string): Promise<Extension> {
+  const principal = principalOf(req);
+  let id: number;
+  if (raw === '@me') {
+    if (principal.extensionId === null) {
+      throw notFound('This application has no extension of its own: use a numeric extension_id');
+    }
+    id = principal.extensionId;
+  } else {
+    id = Number(raw);
+  }
+  let cache = extensionCache.get(ctx.store);
+  if (!cache) {
+    cache = new Map();
+    extensionCache.set(ctx.store, cache);
+  }
+  let ext = cache.get(id);
+  if (!ext) {
+    ext = await ctx.store.tenants.getExtension(id);
+    if (ext) cache.set(id, ext);
+  }
+  if (!ext || ext.clientId !== principal.clientId) throw notFound();
+  return ext;
+}
+
+export function resolveClientId(req: Request, raw: string): number {
+  const principal = principalOf(req);
+  if (raw === '@me' || Number(raw) === principal.clientId) return principal.clientId;
+  throw notFound();
+}

@@ -1,0 +1,75 @@
+import type { ApiError, FieldError } from '@callhook/contract';
+
+/** An error that becomes a response with the spec's error body. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra: Partial<Omit<ApiError, 'message'>> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (message = 'Record not found') => new HttpError(404, message);
+
+export function badRequest(message: string, errors: FieldError[] = []): HttpError {
+  return new HttpError(400, message, errors.length ? { errors } : {});
+}
+
+/** What express-openapi-validator and body-parser throw, as far as we read them. */
+interface ValidatorError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  message?: string;
+  errors?: Array<{ path?: string; message?: string; errorCode?: string }>;
+  headers?: Record<string, string>;
+}
+
+const LOCATIONS = new Set(['body', 'query', 'path', 'header', 'headers', 'params']);
+
+/** `/body/src_num/0` → field `src_num.0` in `body`; the rule from ajv's error code. */
+function toFieldError(e: { path?: string; message?: string; errorCode?: string }): FieldError {
+  const parts = (e.path ?? '').replace(/^\./, '').split(/[/.]/).filter(Boolean);
+  let location: FieldError['location'];
+  if (parts[0] && LOCATIONS.has(parts[0])) {
+    const loc = parts.shift()!;
+    location = loc === 'params' ? 'path' : loc === 'headers' ? 'header' : (loc as FieldError['location']);
+  }
+  const rule = (e.errorCode ?? 'invalid').replace(/\.openapi\.(validation|requestValidation)$/, '');
+  const field = parts.join('.') || (location ?? 'request');
+  const out: FieldError = { field, rule, message: e.message ?? 'is invalid' };
+  if (location) out.location = location;
+  return out;
+}
+
+/** Turns anything thrown in a request into a status and the spec's error body. */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  const e = (err ?? {}) as ValidatorError;
+  const status = e.status ?? e.statusCode;
+  if (e.type === 'entity.too.large') return new HttpError(413, 'The request body is too large');
+  if (e.type === 'entity.parse.failed')
+    return new HttpError(400, 'The request body is not valid JSON', { code: 'malformed_body' });
+  if (e.type === 'charset.unsupported' || e.type === 'encoding.unsupported') {
+    return new HttpError(415, e.message ?? 'Unsupported content encoding');
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const errors = (e.errors ?? []).map(toFieldError);
+    if (status === 400 && errors.length > 0) {
+      const first = errors[0]!;
+      const message =
+        errors.length === 1
+          ? `${first.field}: ${first.message}`
+          : `${errors.length} fields are invalid: ${errors.map((x) => `${x.field} (${x.message})`).join('; ')}`;
+      return new HttpError(400, message, { errors });
+    }
+    if (status === 404) return notFound(e.message === 'not found' ? 'Not found' : (e.message ?? 'Not found'));
+    if (status === 405) return new HttpError(405, e.message ?? 'Method not allowed', {}, e.headers ?? {});
+    if (status === 415) return new HttpError(415, e.message ?? 'Unsupported media type');
+    return new HttpError(status, e.message ?? 'Bad request', errors.length ? { errors } : {});
+  }
+  return new HttpError(500, 'Internal error');
+}

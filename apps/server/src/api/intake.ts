@@ -1,0 +1,64 @@
+import type { IntakeEvent } from '@callhook/contract';
+import { Router } from 'express';
+import { encodeEventData } from '../delivery/encoding.js';
+import type { IncomingEvent } from '../store/index.js';
+import type { ServerContext } from './context.js';
+import { HttpError } from './errors.js';
+import { operation } from './typed.js';
+
+/**
+ * Turns validated intake events into outbox rows: checks the extensions exist and encodes each
+ * event once, as every subscriber will receive it. Shared by the HTTP intake and the simulator.
+ */
+export async function ingest(
+  ctx: ServerContext,
+  events: IntakeEvent[],
+): Promise<{ eventIds: number[]; deliveries: number }> {
+  const incoming: IncomingEvent[] = [];
+  const known = new Map<number, boolean>();
+  for (const [i, ev] of events.entries()) {
+    let exists = known.get(ev.extension_id);
+    if (exists === undefined) {
+      exists = (await ctx.store.tenants.getExtension(ev.extension_id)) !== undefined;
+      known.set(ev.extension_id, exists);
+    }
+    if (!exists) {
+      const field = events.length > 1 ? `events.${i}.extension_id` : 'extension_id';
+      throw new HttpError(404, `${field}: extension ${ev.extension_id} does not exist`, {
+        errors: [
+          { field, location: 'body', rule: 'exists', message: `extension ${ev.extension_id} does not exist` },
+        ],
+      });
+    }
+    const data = ev.data as Record<string, unknown>;
+    incoming.push({
+      extensionId: ev.extension_id,
+      eventType: ev.event_type,
+      callId: typeof data.CallID === 'string' ? data.CallID : null,
+      data,
+      payload: encodeEventData(data),
+    });
+  }
+  const result = await ctx.store.outbox.ingest(incoming);
+  if (result.deliveries > 0) ctx.nudge();
+  return result;
+}
+
+export function intakeRoutes(ctx: ServerContext): Router {
+  const r = Router();
+  r.post(
+    `${ctx.basePath}/pbx/event/`,
+    operation('/pbx/event/', 'post', async ({ body }) => {
+      const { eventIds, deliveries } = await ingest(ctx, [body]);
+      return { status: 202, body: { event_id: eventIds[0]!, deliveries } };
+    }),
+  );
+  r.post(
+    `${ctx.basePath}/pbx/event/batch/`,
+    operation('/pbx/event/batch/', 'post', async ({ body }) => {
+      const { eventIds, deliveries } = await ingest(ctx, body.events);
+      return { status: 202, body: { accepted: eventIds.length, deliveries } };
+    }),
+  );
+  return r;
+}

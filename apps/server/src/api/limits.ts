@@ -1,0 +1,35 @@
+import { Router } from 'express';
+import { resolveClientId, type ServerContext } from './context.js';
+import { operation } from './typed.js';
+
+export function limitRoutes(ctx: ServerContext): Router {
+  const r = Router();
+  r.get(
+    `${ctx.basePath}/client/:client_id/limit/`,
+    operation('/client/{client_id}/limit/', 'get', async ({ path, req }) => {
+      const clientId = resolveClientId(req, path.client_id);
+      const client = await ctx.store.tenants.getClient(clientId);
+      const clientLimit = client?.subscriptionLimit ?? ctx.config.clientSubscriptionLimit;
+      const perExtension = ctx.config.extensionSubscriptionLimit;
+      const usage = await ctx.store.subscriptions.usage(clientId);
+      const clientUsed = usage.reduce((n, u) => n + u.used, 0);
+      return {
+        status: 200,
+        body: {
+          client_id: clientId,
+          subscriptions: {
+            client_limit: clientLimit,
+            client_used: clientUsed,
+            extension_limit: perExtension,
+            extensions: usage.map((u) => ({
+              extension_id: u.extensionId,
+              used: u.used,
+              available: Math.max(0, Math.min(perExtension - u.used, clientLimit - clientUsed)),
+            })),
+          },
+        },
+      };
+    }),
+  );
+  return r;
+}

@@ -1,0 +1,57 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The server's Prometheus metrics; one registry per server so tests can run several. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'callhook_http_requests_total',
+    help: 'HTTP requests by method, route (the spec path) and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly requestSeconds = new Histogram({
+    name: 'callhook_http_request_duration_seconds',
+    help: 'HTTP request latency by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly attempts = new Counter({
+    name: 'callhook_delivery_attempts_total',
+    help: 'Delivery attempts by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly endToEndSeconds = new Histogram({
+    name: 'callhook_delivery_end_to_end_seconds',
+    help: 'From intake to the receiver acknowledging, for delivered events',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300, 3600, 36000],
+    registers: [this.registry],
+  });
+  readonly attemptSeconds = new Histogram({
+    name: 'callhook_delivery_attempt_duration_seconds',
+    help: 'How long one delivery attempt took',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
+    registers: [this.registry],
+  });
+
+  constructor(gauges: { queueDepth: () => Promise<number>; inFlight: () => number }) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'callhook_' });
+    new Gauge({
+      name: 'callhook_delivery_queue_depth',
+      help: 'Deliveries waiting for an attempt (pending or retrying)',
+      registers: [this.registry],
+      async collect() {
+        this.set(await gauges.queueDepth());
+      },
+    });
+    new Gauge({
+      name: 'callhook_delivery_in_flight',
+      help: 'Delivery attempts under way on this instance',
+      registers: [this.registry],
+      collect() {
+        this.set(gauges.inFlight());
+      },
+    });
+  }
+}

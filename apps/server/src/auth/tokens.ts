@@ -1,0 +1,106 @@
+import type { TokenResponse } from '@callhook/contract';
+import { HttpError } from '../api/errors.js';
+import type { TenantStore, TokenGrant } from '../store/index.js';
+import { FailureLimiter } from './ratelimit.js';
+import { hashSecret, randomAlphanumeric, secretMatches } from './secrets.js';
+
+/** Who a request acts as: the token's client, application and (if it has one) extension. */
+export interface Principal {
+  clientId: number;
+  applicationId: number;
+  extensionId: number | null;
+}
+
+const REALM = 'Bearer realm="callhook"';
+
+function unauthorized(message: string, error?: 'invalid_token' | 'invalid_request'): HttpError {
+  const header = error ? `${REALM}, error="${error}", error_description="${message}"` : REALM;
+  return new HttpError(401, message, {}, { 'WWW-Authenticate': header });
+}
+
+function oauthError(
+  status: number,
+  error: NonNullable<import('@callhook/contract').ApiError['error']>,
+  description: string,
+  headers: Record<string, string> = {},
+) {
+  return new HttpError(status, description, { error, error_description: description }, headers);
+}
+
+/** Issues and checks OAuth2 client-credentials tokens. Secrets and tokens are kept only as hashes. */
+export class TokenService {
+  // Five wrong secrets a minute per client id, twenty per address: slow enough that guessing a
+  // 40-character secret is hopeless, loose enough for a misconfigured script to be told why.
+  private readonly byClient = new FailureLimiter(5, 60_000);
+  private readonly byAddress = new FailureLimiter(20, 60_000);
+  // Checking a token costs a database read; a short cache keeps that off the hot path.
+  private readonly cache = new Map<string, TokenGrant>();
+
+  constructor(
+    private readonly tenants: TenantStore,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async issue(
+    form: { grant_type: string; client_id: string; client_secret: string },
+    address: string,
+  ): Promise<TokenResponse> {
+    if (form.grant_type !== 'client_credentials') {
+      throw oauthError(400, 'unsupported_grant_type', 'Only grant_type=client_credentials is supported');
+    }
+    const wait = Math.max(this.byClient.retryAfter(form.client_id), this.byAddress.retryAfter(address));
+    if (wait > 0) {
+      throw oauthError(429, 'slow_down', `Too many failed token requests; try again in ${wait} s`, {
+        'Retry-After': String(wait),
+      });
+    }
+    const app = await this.tenants.findApplication(form.client_id);
+    if (!app || !secretMatches(form.client_secret, app.secretHash)) {
+      this.byClient.fail(form.client_id);
+      this.byAddress.fail(address);
+      throw oauthError(
+        401,
+        'invalid_client',
+        'Client authentication failed: unknown client_id or wrong client_secret',
+        {
+          'WWW-Authenticate': 'Basic realm="callhook"',
+        },
+      );
+    }
+    this.byClient.reset(form.client_id);
+    const token = randomAlphanumeric(30);
+    await this.tenants.saveToken(hashSecret(token), {
+      applicationId: app.id,
+      clientId: app.clientId,
+      extensionId: app.extensionId,
+      expiresAt: Date.now() + this.ttlSeconds * 1000,
+    });
+    return { access_token: token, token_type: 'Bearer', expires_in: this.ttlSeconds };
+  }
+
+  /** The principal of an `Authorization: Bearer` header, or a 401 that says what is wrong. */
+  async authenticate(header: string | undefined, now = Date.now()): Promise<Principal> {
+    if (!header) throw unauthorized('Authorization required: send "Authorization: Bearer <access_token>"');
+    const match = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(header);
+    if (!match)
+      throw unauthorized(
+        'Malformed Authorization header: expected "Bearer <access_token>"',
+        'invalid_request',
+      );
+    const hash = hashSecret(match[1]!);
+    let grant = this.cache.get(hash);
+    if (!grant) {
+      grant = await this.tenants.findToken(hash);
+      if (grant) {
+        if (this.cache.size > 10_000) this.cache.clear();
+        this.cache.set(hash, grant);
+      }
+    }
+    if (!grant) throw unauthorized('Unknown access token', 'invalid_token');
+    if (grant.expiresAt <= now) {
+      this.cache.delete(hash);
+      throw unauthorized('The access token expired', 'invalid_token');
+    }
+    return { clientId: grant.clientId, applicationId: grant.applicationId, extensionId: grant.extensionId };
+  }
+}

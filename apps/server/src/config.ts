@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as z from 'zod';
+
+const csv = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => (typeof v === 'boolean' ? v : ['true', '1', 'yes'].includes(v)));
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const seconds = z.coerce.number().positive();
+
+/**
+ * Every setting, with its environment variable and default. Values come from a JSON config file
+ * (`CALLHOOK_CONFIG`), then the environment, then what the caller passes, later ones winning.
+ */
+export const configSchema = z.object({
+  port: int(0, 65535).default(8080),
+  host: z.string().min(1).default('127.0.0.1'),
+  /** Where the embedded SQLite file lives, when `databaseUrl` is not a postgres:// URL. */
+  dataDir: z.string().min(1).default('.callhook-data'),
+  /** `postgres://...` selects PostgreSQL; empty means SQLite in `dataDir`. */
+  databaseUrl: z.string().default(''),
+  databasePoolSize: int(1, 200).default(10),
+  publicBaseUrl: z.string().url().optional(),
+  tokenTtlSeconds: int(5, 30 * 24 * 3600).default(3600),
+  extensionSubscriptionLimit: int(1, 100000).default(20),
+  clientSubscriptionLimit: int(1, 10000000).default(100),
+  /** CIDRs or host names that may be targets even though they are not global addresses. */
+  allowTargets: csv.default([]),
+  /** Demo mode: seed the demo client, enable the simulator, allow loopback targets. */
+  demo: bool.default(false),
+  demoClientId: z.string().min(1).max(128).optional(),
+  demoClientSecret: z.string().min(1).max(256).optional(),
+  /** The key PBX services present in `X-PBX-Key` to the intake. Generated (and printed) when unset. */
+  pbxKey: z.string().min(16).optional(),
+  simulator: bool.optional(),
+  maxBodyBytes: int(1024, 10 * 1024 * 1024).default(64 * 1024),
+  validateResponses: bool.default(false),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Delivery
+  deliveryConnectTimeoutSeconds: seconds.default(5),
+  deliveryTimeoutSeconds: seconds.default(15),
+  /** Delays before each retry after a failure, in seconds. */
+  retrySchedule: z
+    .union([z.string(), z.array(z.coerce.number())])
+    .transform((v) => (Array.isArray(v) ? v : v.split(',').map(Number)))
+    .pipe(z.array(z.number().nonnegative()).min(0).max(50))
+    .default([5, 300, 1800, 7200, 18000, 36000, 36000]),
+  retryJitter: z.coerce.number().min(0).max(1).default(0.2),
+  disableAfterFailingSeconds: seconds.default(5 * 24 * 3600),
+  deliveryConcurrency: int(1, 10000).default(64),
+  deliveryPerHostConcurrency: int(1, 10000).default(16),
+  deliveryBatchSize: int(1, 5000).default(200),
+  deliveryLeaseSeconds: seconds.default(60),
+  deliveryPollMs: int(5, 60000).default(250),
+  retentionDays: z.coerce.number().positive().default(30),
+  dispatcher: bool.default(true),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+const ENV: Record<keyof Config, string> = {
+  port: 'PORT',
+  host: 'HOST',
+  dataDir: 'CALLHOOK_DATA_DIR',
+  databaseUrl: 'DATABASE_URL',
+  databasePoolSize: 'CALLHOOK_DB_POOL_SIZE',
+  publicBaseUrl: 'CALLHOOK_PUBLIC_URL',
+  tokenTtlSeconds: 'CALLHOOK_TOKEN_TTL',
+  extensionSubscriptionLimit: 'CALLHOOK_EXTENSION_LIMIT',
+  clientSubscriptionLimit: 'CALLHOOK_CLIENT_LIMIT',
+  allowTargets: 'CALLHOOK_ALLOW_TARGETS',
+  demo: 'CALLHOOK_DEMO',
+  demoClientId: 'CALLHOOK_DEMO_CLIENT_ID',
+  demoClientSecret: 'CALLHOOK_DEMO_CLIENT_SECRET',
+  pbxKey: 'CALLHOOK_PBX_KEY',
+  simulator: 'CALLHOOK_SIMULATOR',
+  maxBodyBytes: 'CALLHOOK_MAX_BODY_BYTES',
+  validateResponses: 'CALLHOOK_VALIDATE_RESPONSES',
+  logLevel: 'LOG_LEVEL',
+  deliveryConnectTimeoutSeconds: 'CALLHOOK_CONNECT_TIMEOUT',
+  deliveryTimeoutSeconds: 'CALLHOOK_DELIVERY_TIMEOUT',
+  retrySchedule: 'CALLHOOK_RETRY_SCHEDULE',
+  retryJitter: 'CALLHOOK_RETRY_JITTER',
+  disableAfterFailingSeconds: 'CALLHOOK_DISABLE_AFTER',
+  deliveryConcurrency: 'CALLHOOK_DELIVERY_CONCURRENCY',
+  deliveryPerHostConcurrency: 'CALLHOOK_DELIVERY_PER_HOST',
+  deliveryBatchSize: 'CALLHOOK_DELIVERY_BATCH',
+  deliveryLeaseSeconds: 'CALLHOOK_DELIVERY_LEASE',
+  deliveryPollMs: 'CALLHOOK_DELIVERY_POLL_MS',
+  retentionDays: 'CALLHOOK_RETENTION_DAYS',
+  dispatcher: 'CALLHOOK_DISPATCHER',
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates the configuration; a bad value names its variable. */
+export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  let fromFile: Record<string, unknown> = {};
+  if (env.CALLHOOK_CONFIG) {
+    const path = resolve(env.CALLHOOK_CONFIG);
+    try {
+      fromFile = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`CALLHOOK_CONFIG: cannot read ${path}: ${(err as Error).message}`);
+    }
+  }
+  const fromEnv: Record<string, string> = {};
+  for (const [key, name] of Object.entries(ENV)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') fromEnv[key] = value;
+  }
+  const merged = { ...fromFile, ...fromEnv, ...stripUndefined(overrides) };
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      const source = key in fromEnv ? ENV[key as keyof Config] : key;
+      return `  ${source}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const config = parsed.data;
+  if (config.publicBaseUrl === undefined) {
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    config.publicBaseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
+  }
+  return config;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,150 @@
+import { isIP } from 'node:net';
+import { Agent, errors, request } from 'undici';
+import type { AttemptRecord, ClaimedDelivery } from '../store/index.js';
+import { getRequestUrl, signedGetPayload } from './encoding.js';
+import { parseRetryAfter } from './schedule.js';
+import { sign } from './signing.js';
+import { bareHost, type TargetPolicy, TargetRefusedError } from './target.js';
+
+export const USER_AGENT = 'callhook/0.1 (+https://github.com/callhook/callhook)';
+const RESPONSE_CAP = 1024;
+
+export interface SendResult {
+  attempt: AttemptRecord;
+  retryAfterSeconds?: number;
+  gone: boolean;
+}
+
+export interface SenderOptions {
+  targets: TargetPolicy;
+  connectTimeoutMs: number;
+  timeoutMs: number;
+  perHostConnections: number;
+}
+
+/** Sends deliveries: one HTTP request each, signed, to a checked address, never following redirects. */
+export class Sender {
+  private readonly agent: Agent;
+
+  constructor(private readonly opts: SenderOptions) {
+    this.agent = new Agent({
+      connect: { timeout: opts.connectTimeoutMs, lookup: opts.targets.lookup },
+      connections: opts.perHostConnections,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      keepAliveTimeout: 4_000,
+    });
+  }
+
+  async send(d: ClaimedDelivery, now = Date.now()): Promise<SendResult> {
+    const payload = d.payload ?? '';
+    const isGet = d.method === 'GET';
+    const url = isGet ? getRequestUrl(d.url, payload) : d.url;
+    const timestamp = Math.floor(now / 1000);
+    const secrets =
+      d.previousSecret && d.previousSecretExpiresAt !== null && d.previousSecretExpiresAt > now
+        ? [d.secret, d.previousSecret]
+        : [d.secret];
+    const headers: Record<string, string> = {
+      'user-agent': USER_AGENT,
+      'webhook-id': d.id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': sign(d.id, timestamp, isGet ? signedGetPayload(url) : payload, secrets),
+    };
+    if (!isGet) headers['content-type'] = 'application/x-www-form-urlencoded; charset=utf-8';
+
+    const started = performance.now();
+    const attempt = (
+      outcome: AttemptRecord['outcome'],
+      fields: Partial<AttemptRecord> = {},
+    ): AttemptRecord => ({
+      attemptedAt: now,
+      outcome,
+      statusCode: null,
+      latencyMs: Math.round((performance.now() - started) * 100) / 100,
+      error: null,
+      responseBody: null,
+      ...fields,
+    });
+
+    let target: URL;
+    try {
+      target = await this.opts.targets.checkUrl(url, false);
+      const host = bareHost(target.hostname);
+      // Names are checked by the agent's lookup as it connects; literal addresses never reach it.
+      if (isIP(host) && !this.opts.targets.allowedHost(host)) this.opts.targets.checkAddress(host, host);
+    } catch (err) {
+      const outcome =
+        err instanceof TargetRefusedError && !['format', 'scheme', 'host'].includes(err.rule)
+          ? 'refused_target'
+          : 'invalid_url';
+      return { attempt: attempt(outcome, { error: (err as Error).message }), gone: false };
+    }
+
+    try {
+      const res = await request(target, {
+        method: isGet ? 'GET' : 'POST',
+        headers,
+        body: isGet ? null : payload,
+        dispatcher: this.agent,
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+        maxRedirections: 0,
+      } as Parameters<typeof request>[1]);
+      const responseBody = await readCapped(res.body);
+      const status = res.statusCode;
+      const ok = status >= 200 && status < 300;
+      const retryAfter =
+        status === 429 || status === 503 ? parseRetryAfter(res.headers['retry-after'], now) : undefined;
+      return {
+        attempt: attempt(ok ? 'success' : 'http_error', {
+          statusCode: status,
+          responseBody,
+          error: ok ? null : `HTTP ${status}`,
+        }),
+        ...(retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {}),
+        gone: status === 410,
+      };
+    } catch (err) {
+      return { attempt: attempt(...classify(err)), gone: false };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
+
+function classify(err: unknown): [AttemptRecord['outcome'], Partial<AttemptRecord>] {
+  const e = err as NodeJS.ErrnoException & { cause?: unknown };
+  if (err instanceof TargetRefusedError || e.cause instanceof TargetRefusedError) {
+    const refusal = (err instanceof TargetRefusedError ? err : e.cause) as TargetRefusedError;
+    return ['refused_target', { error: refusal.message }];
+  }
+  if (
+    err instanceof errors.ConnectTimeoutError ||
+    err instanceof errors.HeadersTimeoutError ||
+    err instanceof errors.BodyTimeoutError ||
+    e.name === 'TimeoutError' ||
+    e.name === 'AbortError'
+  ) {
+    return ['timeout', { error: e.message || 'timed out' }];
+  }
+  const code = e.code ?? (e.cause as NodeJS.ErrnoException | undefined)?.code;
+  return ['connection_error', { error: code ? `${code}: ${e.message}` : e.message }];
+}
+
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size < RESPONSE_CAP) chunks.push(chunk);
+    size += chunk.length;
+    // A receiver that answers with a flood does not get read to the end.
+    if (size > 64 * 1024) {
+      body.destroy();
+      break;
+    }
+  }
+  if (size === 0) return null;
+  return Buffer.concat(chunks).subarray(0, RESPONSE_CAP).toString('utf8');
+}

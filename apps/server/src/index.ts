@@ -1,0 +1,169 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino, { type Logger } from 'pino';
+import type { ServerContext } from './api/context.js';
+import { Metrics } from './api/metrics.js';
+import { loadApiSpec } from './api/routes.js';
+import { createApp } from './app.js';
+import { randomAlphanumeric } from './auth/secrets.js';
+import { TokenService } from './auth/tokens.js';
+import { type Config, type ConfigInput, loadConfig } from './config.js';
+import { Dispatcher } from './delivery/dispatcher.js';
+import { Sender } from './delivery/sender.js';
+import { TargetPolicy } from './delivery/target.js';
+import { type DemoCredentials, seedDemo } from './demo.js';
+import { openStore, type Store } from './store/index.js';
+
+export { type Config, ConfigError, type ConfigInput, loadConfig } from './config.js';
+export type { Store } from './store/index.js';
+
+export interface StartOptions {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+  demo?: boolean;
+  logLevel?: Config['logLevel'];
+  /** Any other setting (see config.ts); wins over the environment. */
+  config?: ConfigInput;
+  /** Read settings from this environment instead of process.env (tests). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunningServer {
+  /** `http://host:port`, where /oauth/token, /docs and /healthz live. */
+  url: string;
+  /** The API base: `url` + `/api/ver1.0`. */
+  apiUrl: string;
+  config: Config;
+  store: Store;
+  context: ServerContext;
+  demo?: DemoCredentials;
+  pbxKey: string;
+  logger: Logger;
+  /** Stops accepting, finishes requests and attempts under way, closes the store. */
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
+  const config = loadConfig(
+    {
+      ...opts.config,
+      ...(opts.port !== undefined ? { port: opts.port } : {}),
+      ...(opts.host !== undefined ? { host: opts.host } : {}),
+      ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+      ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
+      ...(opts.demo !== undefined ? { demo: opts.demo } : {}),
+      ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
+    },
+    opts.env,
+  );
+  const logger = pino({ level: config.logLevel, base: { service: 'callhook' } });
+  const pbxKey = config.pbxKey ?? randomAlphanumeric(32);
+  config.pbxKey = pbxKey;
+  // Demo mode sends to the local receivers a newcomer starts: loopback is allowed, nothing else.
+  const allow = config.demo
+    ? ['127.0.0.0/8', '::1/128', 'localhost', ...config.allowTargets]
+    : config.allowTargets;
+  const targets = new TargetPolicy(allow);
+
+  const store = await openStore({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    poolSize: config.databasePoolSize,
+  });
+  const spec = loadApiSpec();
+  const demo = config.demo ? await seedDemo(store, config) : undefined;
+
+  let dispatcher: Dispatcher | undefined;
+  const metrics = new Metrics({
+    queueDepth: async () => (await store.outbox.stats()).open,
+    inFlight: () => dispatcher?.active ?? 0,
+  });
+  const ctx: ServerContext = {
+    config,
+    store,
+    tokens: new TokenService(store.tenants, config.tokenTtlSeconds),
+    targets,
+    logger,
+    basePath: spec.basePath,
+    nudge: () => dispatcher?.nudge(),
+  };
+  // The simulated PBX: on in demo mode unless switched off, off otherwise unless switched on.
+  if (config.simulator ?? config.demo) {
+    const { createSimulatorPort } = await import('./pbx/port.js');
+    ctx.pbx = await createSimulatorPort(ctx);
+  }
+
+  const sender = new Sender({
+    targets,
+    connectTimeoutMs: config.deliveryConnectTimeoutSeconds * 1000,
+    timeoutMs: config.deliveryTimeoutSeconds * 1000,
+    perHostConnections: config.deliveryPerHostConcurrency,
+  });
+  if (config.dispatcher) {
+    dispatcher = new Dispatcher({
+      outbox: store.outbox,
+      sender,
+      config,
+      metrics,
+      logger,
+      exclusive: store.dialect === 'sqlite',
+    });
+    await dispatcher.start();
+  }
+
+  // Retention: payloads of closed deliveries and old tokens go after their time.
+  const sweep = async () => {
+    try {
+      const now = Date.now();
+      const swept = await store.outbox.sweep(now - config.retentionDays * 86_400_000);
+      const tokens = await store.tenants.sweepTokens(now);
+      if (swept.payloads + swept.events + tokens > 0) logger.info({ ...swept, tokens }, 'retention sweep');
+    } catch (err) {
+      logger.warn({ err }, 'retention sweep failed');
+    }
+  };
+  const sweeper = setInterval(sweep, 3_600_000);
+  sweeper.unref();
+  void sweep();
+
+  const app = createApp(ctx, spec, metrics);
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  server.keepAliveTimeout = 5_000;
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+  if (config.port === 0) config.publicBaseUrl = url;
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      clearInterval(sweeper);
+      ctx.pbx?.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await dispatcher?.stop();
+      await sender.close();
+      await store.close();
+    })();
+    return closing;
+  };
+
+  return {
+    url,
+    apiUrl: `${url}${spec.basePath}`,
+    config,
+    store,
+    context: ctx,
+    ...(demo ? { demo } : {}),
+    pbxKey,
+    logger,
+    close,
+  };
+}

@@ -1,0 +1,67 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { migrate } from './migrations.js';
+import type { Database } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Connection {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  /** Where the data is, for people (a file path or the database URL without its password). */
+  location: string;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  dataDir: string;
+  databaseUrl: string;
+  poolSize: number;
+}
+
+// PostgreSQL returns int8 as strings to be safe past 2^53; our ids and millisecond times stay
+// far below that, and the code above the store wants numbers on both backends.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export async function connect(opts: ConnectOptions): Promise<Connection> {
+  if (/^postgres(ql)?:\/\//.test(opts.databaseUrl)) {
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize });
+    // An idle client losing its connection (server restart) must not crash the process.
+    pool.on('error', () => {});
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    // Several instances may start at once: one migrates while the others wait on the lock.
+    await db.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(4242001)`.execute(conn);
+      try {
+        await migrate(conn as unknown as Kysely<unknown>, 'postgres');
+      } finally {
+        await sql`select pg_advisory_unlock(4242001)`.execute(conn);
+      }
+    });
+    const url = new URL(opts.databaseUrl);
+    url.password = '';
+    return { db, dialect: 'postgres', location: url.toString(), close: () => db.destroy() };
+  }
+  if (opts.databaseUrl !== '' && !opts.databaseUrl.startsWith('sqlite:')) {
+    throw new Error(
+      `DATABASE_URL must be postgres://... or sqlite:<file>; got ${opts.databaseUrl.split(':')[0]}:`,
+    );
+  }
+  const file = opts.databaseUrl.startsWith('sqlite:')
+    ? resolve(opts.databaseUrl.slice('sqlite:'.length))
+    : join(resolve(opts.dataDir), 'callhook.db');
+  mkdirSync(resolve(file, '..'), { recursive: true });
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  // WAL with synchronous=NORMAL survives a process crash (kill -9) without losing a commit;
+  // only an OS crash can lose the last transactions.
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrate(db as unknown as Kysely<unknown>, 'sqlite');
+  return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+}

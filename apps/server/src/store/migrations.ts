@@ -1,0 +1,157 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import type { Dialect } from './db.js';
+
+/** Schema migrations, in order. Each works on SQLite and PostgreSQL. */
+function migrations(dialect: Dialect): Record<string, Migration> {
+  // An auto-incrementing integer key, and a 64-bit integer (ids and millisecond times).
+  const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
+  const big = dialect === 'postgres' ? 'bigint' : 'integer';
+  const autoPk = (col: import('kysely').ColumnDefinitionBuilder) =>
+    dialect === 'postgres' ? col.primaryKey() : col.primaryKey().autoIncrement();
+  return {
+    '0001_tenants': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('clients')
+          .addColumn('id', serial, autoPk)
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('subscription_limit', 'integer')
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('applications')
+          .addColumn('id', serial, autoPk)
+          .addColumn('client_id', big, (c) => c.notNull().references('clients.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('public_id', 'text', (c) => c.notNull().unique())
+          .addColumn('secret_hash', 'text', (c) => c.notNull())
+          .addColumn('extension_id', big)
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('extensions')
+          .addColumn('id', big, (c) => c.primaryKey())
+          .addColumn('client_id', big, (c) => c.notNull().references('clients.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('domain', 'text', (c) => c.notNull())
+          .addColumn('caller_id_name', 'text')
+          .addColumn('recording', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('kind', 'text', (c) => c.notNull().defaultTo('phone'))
+          .addColumn('agents', 'text')
+          .addColumn('forward_to', 'text')
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('extensions_client').on('extensions').column('client_id').execute();
+        await db.schema
+          .createTable('tokens')
+          .addColumn('hash', 'text', (c) => c.primaryKey())
+          .addColumn('application_id', big, (c) =>
+            c.notNull().references('applications.id').onDelete('cascade'),
+          )
+          .addColumn('client_id', big, (c) => c.notNull())
+          .addColumn('extension_id', big)
+          .addColumn('expires_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('tokens_expiry').on('tokens').column('expires_at').execute();
+      },
+    },
+    '0002_subscriptions': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('subscriptions')
+          .addColumn('id', serial, autoPk)
+          .addColumn('client_id', big, (c) => c.notNull())
+          .addColumn('extension_id', big, (c) => c.notNull().references('extensions.id').onDelete('cascade'))
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('method', 'text', (c) => c.notNull())
+          .addColumn('event_type', 'text', (c) => c.notNull())
+          .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+          .addColumn('disabled_reason', 'text')
+          .addColumn('secret', 'text', (c) => c.notNull())
+          .addColumn('previous_secret', 'text')
+          .addColumn('previous_secret_expires_at', big)
+          .addColumn('failing_since', big)
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('subscriptions_match')
+          .on('subscriptions')
+          .columns(['extension_id', 'event_type'])
+          .execute();
+        await db.schema.createIndex('subscriptions_client').on('subscriptions').column('client_id').execute();
+      },
+    },
+    '0003_outbox': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('events')
+          .addColumn('id', serial, autoPk)
+          .addColumn('extension_id', big, (c) => c.notNull())
+          .addColumn('event_type', 'text', (c) => c.notNull())
+          .addColumn('call_id', 'text')
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('received_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('deliveries')
+          .addColumn('seq', serial, autoPk)
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('subscription_id', big, (c) => c.notNull())
+          .addColumn('event_id', big, (c) => c.notNull())
+          .addColumn('client_id', big, (c) => c.notNull())
+          .addColumn('extension_id', big, (c) => c.notNull())
+          .addColumn('event_type', 'text', (c) => c.notNull())
+          .addColumn('call_id', 'text')
+          .addColumn('order_key', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', big, (c) => c.notNull())
+          .addColumn('lease_until', big)
+          .addColumn('lease_owner', 'text')
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('last_attempt_at', big)
+          .addColumn('last_status_code', 'integer')
+          .addColumn('last_outcome', 'text')
+          .addColumn('payload', 'text')
+          .execute();
+        // The dispatcher's scan: only open deliveries, by due time.
+        await sql`create index deliveries_due on deliveries (next_attempt_at, seq) where status in ('pending', 'retrying')`.execute(
+          db,
+        );
+        // Per-call order: is there an earlier open delivery with the same key?
+        await sql`create index deliveries_order on deliveries (order_key, seq) where status in ('pending', 'retrying')`.execute(
+          db,
+        );
+        await db.schema
+          .createIndex('deliveries_log')
+          .on('deliveries')
+          .columns(['subscription_id', 'created_at'])
+          .execute();
+        await db.schema
+          .createTable('attempts')
+          .addColumn('id', serial, autoPk)
+          .addColumn('delivery_seq', big, (c) => c.notNull())
+          .addColumn('attempted_at', big, (c) => c.notNull())
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('status_code', 'integer')
+          .addColumn('latency_ms', 'real', (c) => c.notNull())
+          .addColumn('error', 'text')
+          .addColumn('response_body', 'text')
+          .execute();
+        await db.schema.createIndex('attempts_delivery').on('attempts').column('delivery_seq').execute();
+      },
+    },
+  };
+}
+
+export async function migrate(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(
+      `Migration ${failed?.migrationName ?? ''} failed: ${(error as Error)?.message ?? 'unknown error'}`,
+    );
+  }
+}

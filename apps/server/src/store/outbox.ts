@@ -1,0 +1,455 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { newDeliveryId } from '../auth/secrets.js';
+import type { Dialect } from './db.js';
+import type { Database, DeliveriesTable } from './schema.js';
+
+/** One event as the intake accepted it: which extension, which type, and its data. */
+export interface IncomingEvent {
+  extensionId: number;
+  eventType: string;
+  callId: string | null;
+  /** The event data, JSON-stored as received. */
+  data: Record<string, unknown>;
+  /** The data form-encoded, as every subscriber will receive it. */
+  payload: string;
+}
+
+export interface DeliveryRecord {
+  seq: number;
+  id: string;
+  subscriptionId: number;
+  eventId: number;
+  clientId: number;
+  extensionId: number;
+  eventType: string;
+  callId: string | null;
+  status: string;
+  attempts: number;
+  nextAttemptAt: number;
+  createdAt: number;
+  lastAttemptAt: number | null;
+  lastStatusCode: number | null;
+  lastOutcome: string | null;
+  payload: string | null;
+}
+
+export interface AttemptRecord {
+  attemptedAt: number;
+  outcome: string;
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+  responseBody: string | null;
+}
+
+/** What the dispatcher needs to send a claimed delivery: the delivery and its subscription now. */
+export interface ClaimedDelivery extends DeliveryRecord {
+  url: string;
+  method: string;
+  secret: string;
+  previousSecret: string | null;
+  previousSecretExpiresAt: number | null;
+  failingSince: number | null;
+}
+
+export type AttemptResult =
+  | { kind: 'succeeded'; attempt: AttemptRecord }
+  | { kind: 'retry'; attempt: AttemptRecord; nextAttemptAt: number }
+  | { kind: 'failed'; attempt: AttemptRecord }
+  /** The subscription is disabled now (410, or failing for too long); the delivery fails with it. */
+  | { kind: 'disable'; attempt: AttemptRecord; reason: string };
+
+const OPEN = ['pending', 'retrying'] as const;
+
+function toDelivery(row: Selectable<DeliveriesTable>): DeliveryRecord {
+  return {
+    seq: row.seq,
+    id: row.id,
+    subscriptionId: row.subscription_id,
+    eventId: row.event_id,
+    clientId: row.client_id,
+    extensionId: row.extension_id,
+    eventType: row.event_type,
+    callId: row.call_id,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    createdAt: row.created_at,
+    lastAttemptAt: row.last_attempt_at,
+    lastStatusCode: row.last_status_code,
+    lastOutcome: row.last_outcome,
+    payload: row.payload,
+  };
+}
+
+/** The durable outbox: accepted events, one delivery per matching subscription, every attempt. */
+export class OutboxStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
+
+  /**
+   * Stores the events and one delivery per enabled subscription of each event's extension and
+   * type, all in one transaction: when this resolves, nothing accepted can be lost.
+   */
+  async ingest(
+    events: IncomingEvent[],
+    now = Date.now(),
+  ): Promise<{ eventIds: number[]; deliveries: number }> {
+    return this.db.transaction().execute(async (trx) => {
+      const eventIds: number[] = [];
+      let deliveries = 0;
+      const matches = new Map<string, Array<{ id: number; client_id: number }>>();
+      for (const ev of events) {
+        const { id: eventId } = await trx
+          .insertInto('events')
+          .values({
+            extension_id: ev.extensionId,
+            event_type: ev.eventType,
+            call_id: ev.callId,
+            data: JSON.stringify(ev.data),
+            received_at: now,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        eventIds.push(eventId);
+        const key = `${ev.extensionId}:${ev.eventType}`;
+        let subs = matches.get(key);
+        if (!subs) {
+          subs = await trx
+            .selectFrom('subscriptions')
+            .select(['id', 'client_id'])
+            .where('extension_id', '=', ev.extensionId)
+            .where('event_type', '=', ev.eventType)
+            .where('enabled', '=', 1)
+            .orderBy('id')
+            .execute();
+          matches.set(key, subs);
+        }
+        if (subs.length === 0) continue;
+        await trx
+          .insertInto('deliveries')
+          .values(
+            subs.map((s) => ({
+              id: newDeliveryId(),
+              subscription_id: s.id,
+              event_id: eventId,
+              client_id: s.client_id,
+              extension_id: ev.extensionId,
+              event_type: ev.eventType,
+              call_id: ev.callId,
+              order_key: ev.callId ? `${s.id}:${ev.callId}` : null,
+              status: 'pending',
+              attempts: 0,
+              next_attempt_at: now,
+              lease_until: null,
+              lease_owner: null,
+              created_at: now,
+              last_attempt_at: null,
+              last_status_code: null,
+              last_outcome: null,
+              payload: ev.payload,
+            })),
+          )
+          .execute();
+        deliveries += subs.length;
+      }
+      return { eventIds, deliveries };
+    });
+  }
+
+  /**
+   * Claims up to `limit` due deliveries for this instance until `leaseUntil`. A delivery is due
+   * when its time has come, no live lease holds it, and no earlier delivery of the same call to
+   * the same subscription is still open (per-call order). `excludeSubscriptions` are those whose
+   * receiver has no free slot on this instance right now.
+   */
+  async claim(
+    owner: string,
+    now: number,
+    leaseUntil: number,
+    limit: number,
+    excludeSubscriptions: readonly number[] = [],
+  ): Promise<ClaimedDelivery[]> {
+    return this.db.transaction().execute(async (trx) => {
+      // Deliveries of a disabled subscription wait, and go out once it is enabled again.
+      let q = trx
+        .selectFrom('deliveries as d')
+        .innerJoin('subscriptions as s', 's.id', 'd.subscription_id')
+        .select('d.seq')
+        .where('s.enabled', '=', 1)
+        .where('d.status', 'in', OPEN)
+        .where('d.next_attempt_at', '<=', now)
+        .where((eb) => eb.or([eb('d.lease_until', 'is', null), eb('d.lease_until', '<', now)]))
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('deliveries as p')
+                .select('p.seq')
+                .whereRef('p.order_key', '=', 'd.order_key')
+                .whereRef('p.seq', '<', 'd.seq')
+                .where('p.status', 'in', OPEN),
+            ),
+          ),
+        )
+        .orderBy('d.next_attempt_at')
+        .orderBy('d.seq')
+        .limit(limit);
+      if (excludeSubscriptions.length > 0) q = q.where('d.subscription_id', 'not in', excludeSubscriptions);
+      if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
+      const seqs = (await q.execute()).map((r) => r.seq);
+      if (seqs.length === 0) return [];
+      await trx
+        .updateTable('deliveries')
+        .set({ lease_until: leaseUntil, lease_owner: owner })
+        .where('seq', 'in', seqs)
+        .execute();
+      const rows = await trx
+        .selectFrom('deliveries as d')
+        .innerJoin('subscriptions as s', 's.id', 'd.subscription_id')
+        .selectAll('d')
+        .select([
+          's.url',
+          's.method',
+          's.secret',
+          's.previous_secret',
+          's.previous_secret_expires_at',
+          's.failing_since',
+        ])
+        .where('d.seq', 'in', seqs)
+        .orderBy('d.seq')
+        .execute();
+      return rows.map((r) => ({
+        ...toDelivery(r),
+        url: r.url,
+        method: r.method,
+        secret: r.secret,
+        previousSecret: r.previous_secret,
+        previousSecretExpiresAt: r.previous_secret_expires_at,
+        failingSince: r.failing_since,
+      }));
+    });
+  }
+
+  /** Records the outcome of attempts of claimed deliveries, in one transaction for the batch. */
+  async complete(
+    owner: string,
+    results: Array<{ delivery: ClaimedDelivery; result: AttemptResult }>,
+    now = Date.now(),
+  ): Promise<void> {
+    if (results.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('attempts')
+        .values(
+          results.map(({ delivery, result: { attempt } }) => ({
+            delivery_seq: delivery.seq,
+            attempted_at: attempt.attemptedAt,
+            outcome: attempt.outcome,
+            status_code: attempt.statusCode,
+            latency_ms: attempt.latencyMs,
+            error: attempt.error,
+            response_body: attempt.responseBody,
+          })),
+        )
+        .execute();
+      const succeededSubs = new Set<number>();
+      const failingSubs = new Set<number>();
+      for (const { delivery, result } of results) {
+        const status =
+          result.kind === 'succeeded'
+            ? 'succeeded'
+            : result.kind === 'retry'
+              ? 'retrying'
+              : ('failed' as const);
+        await trx
+          .updateTable('deliveries')
+          .set({
+            status,
+            attempts: sql`attempts + 1`,
+            next_attempt_at: result.kind === 'retry' ? result.nextAttemptAt : delivery.nextAttemptAt,
+            lease_until: null,
+            lease_owner: null,
+            last_attempt_at: result.attempt.attemptedAt,
+            last_status_code: result.attempt.statusCode,
+            last_outcome: result.attempt.outcome,
+          })
+          .where('seq', '=', delivery.seq)
+          // A lease that ran out and went to another instance is no longer ours to settle.
+          .where('lease_owner', '=', owner)
+          .execute();
+        if (result.kind === 'succeeded') succeededSubs.add(delivery.subscriptionId);
+        else failingSubs.add(delivery.subscriptionId);
+        if (result.kind === 'disable') {
+          await trx
+            .updateTable('subscriptions')
+            .set({ enabled: 0, disabled_reason: result.reason })
+            .where('id', '=', delivery.subscriptionId)
+            .execute();
+        }
+      }
+      if (succeededSubs.size > 0) {
+        await trx
+          .updateTable('subscriptions')
+          .set({ failing_since: null })
+          .where('id', 'in', [...succeededSubs])
+          .where('failing_since', 'is not', null)
+          .execute();
+      }
+      const stillFailing = [...failingSubs].filter((s) => !succeededSubs.has(s));
+      if (stillFailing.length > 0) {
+        await trx
+          .updateTable('subscriptions')
+          .set({ failing_since: now })
+          .where('id', 'in', stillFailing)
+          .where('failing_since', 'is', null)
+          .execute();
+      }
+    });
+  }
+
+  /** Lets go of this instance's leases (clean shutdown, or a restart of the only instance). */
+  async releaseLeases(owner?: string): Promise<number> {
+    let q = this.db
+      .updateTable('deliveries')
+      .set({ lease_until: null, lease_owner: null })
+      .where('lease_until', 'is not', null);
+    if (owner) q = q.where('lease_owner', '=', owner);
+    const res = await q.executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+
+  /** When the next delivery is due (for the dispatcher's sleep), or null if none is open. */
+  async nextDueAt(): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('deliveries')
+      .select((eb) => eb.fn.min('next_attempt_at').as('at'))
+      .where('status', 'in', OPEN)
+      .executeTakeFirst();
+    return row?.at == null ? null : Number(row.at);
+  }
+
+  async stats(): Promise<{ open: number; leased: number }> {
+    const row = await this.db
+      .selectFrom('deliveries')
+      .select([
+        sql<number>`count(*)`.as('open'),
+        sql<number>`coalesce(sum(case when lease_until is not null then 1 else 0 end), 0)`.as('leased'),
+      ])
+      .where('status', 'in', OPEN)
+      .executeTakeFirstOrThrow();
+    return { open: Number(row.open), leased: Number(row.leased) };
+  }
+
+  async list(
+    subscriptionId: number,
+    opts: { status?: string; since?: number; page: number; perPage: number },
+  ): Promise<{ items: DeliveryRecord[]; total: number }> {
+    let q = this.db.selectFrom('deliveries').where('subscription_id', '=', subscriptionId);
+    if (opts.status) q = q.where('status', '=', opts.status);
+    if (opts.since !== undefined) q = q.where('created_at', '>=', opts.since);
+    const { total } = await q.select(sql<number>`count(*)`.as('total')).executeTakeFirstOrThrow();
+    const rows = await q
+      .selectAll()
+      .orderBy('seq', 'desc')
+      .limit(opts.perPage)
+      .offset((opts.page - 1) * opts.perPage)
+      .execute();
+    return { items: rows.map(toDelivery), total: Number(total) };
+  }
+
+  async get(
+    subscriptionId: number,
+    id: string,
+  ): Promise<(DeliveryRecord & { attemptLog: AttemptRecord[] }) | undefined> {
+    const row = await this.db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('subscription_id', '=', subscriptionId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const attempts = await this.db
+      .selectFrom('attempts')
+      .selectAll()
+      .where('delivery_seq', '=', row.seq)
+      .orderBy('id')
+      .execute();
+    return {
+      ...toDelivery(row),
+      attemptLog: attempts.map((a) => ({
+        attemptedAt: a.attempted_at,
+        outcome: a.outcome,
+        statusCode: a.status_code,
+        latencyMs: a.latency_ms,
+        error: a.error,
+        responseBody: a.response_body,
+      })),
+    };
+  }
+
+  /** Queues one delivery for an attempt now, whatever its state (open ones are left as they are). */
+  async retry(subscriptionId: number, id: string, now = Date.now()): Promise<DeliveryRecord | undefined> {
+    await this.db
+      .updateTable('deliveries')
+      .set({ status: 'pending', next_attempt_at: now })
+      .where('subscription_id', '=', subscriptionId)
+      .where('id', '=', id)
+      .where('status', 'not in', OPEN)
+      .where('payload', 'is not', null)
+      .execute();
+    const row = await this.db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('subscription_id', '=', subscriptionId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toDelivery(row);
+  }
+
+  /** Queues again every failed delivery of a subscription created in [since, until). */
+  async recover(
+    subscriptionId: number,
+    since: number,
+    until: number | undefined,
+    now = Date.now(),
+  ): Promise<number> {
+    let q = this.db
+      .updateTable('deliveries')
+      .set({ status: 'pending', next_attempt_at: now })
+      .where('subscription_id', '=', subscriptionId)
+      .where('status', '=', 'failed')
+      .where('payload', 'is not', null)
+      .where('created_at', '>=', since);
+    if (until !== undefined) q = q.where('created_at', '<', until);
+    const res = await q.executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+
+  /** Retention: forgets payloads and events of closed deliveries older than `before`. */
+  async sweep(before: number): Promise<{ payloads: number; events: number }> {
+    const res = await this.db
+      .updateTable('deliveries')
+      .set({ payload: null })
+      .where('created_at', '<', before)
+      .where('status', 'not in', OPEN)
+      .where('payload', 'is not', null)
+      .executeTakeFirst();
+    const ev = await this.db
+      .deleteFrom('events')
+      .where('received_at', '<', before)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('deliveries')
+              .select('seq')
+              .whereRef('deliveries.event_id', '=', 'events.id')
+              .where('status', 'in', OPEN),
+          ),
+        ),
+      )
+      .executeTakeFirst();
+    return { payloads: Number(res.numUpdatedRows), events: Number(ev.numDeletedRows) };
+  }
+}

@@ -1,0 +1,119 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Storage rows. Times are integer milliseconds since the epoch (µs stay inside event data);
+ * booleans are 0/1 so the same rows work on SQLite and PostgreSQL.
+ */
+export interface Database {
+  clients: ClientsTable;
+  applications: ApplicationsTable;
+  extensions: ExtensionsTable;
+  tokens: TokensTable;
+  subscriptions: SubscriptionsTable;
+  events: EventsTable;
+  deliveries: DeliveriesTable;
+  attempts: AttemptsTable;
+}
+
+export interface ClientsTable {
+  id: Generated<number>;
+  name: string;
+  subscription_limit: number | null;
+  created_at: number;
+}
+
+export interface ApplicationsTable {
+  id: Generated<number>;
+  client_id: number;
+  name: string;
+  /** The OAuth2 client_id an application presents. */
+  public_id: string;
+  secret_hash: string;
+  extension_id: number | null;
+  created_at: number;
+}
+
+export interface ExtensionsTable {
+  id: number;
+  client_id: number;
+  name: string;
+  domain: string;
+  caller_id_name: string | null;
+  recording: number;
+  kind: string;
+  /** JSON array of agent extension ids, for queues. */
+  agents: string | null;
+  forward_to: string | null;
+  created_at: number;
+}
+
+export interface TokensTable {
+  hash: string;
+  application_id: number;
+  client_id: number;
+  extension_id: number | null;
+  expires_at: number;
+}
+
+export interface SubscriptionsTable {
+  id: Generated<number>;
+  client_id: number;
+  extension_id: number;
+  url: string;
+  method: string;
+  event_type: string;
+  enabled: number;
+  disabled_reason: string | null;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: number | null;
+  /** When the current run of failed attempts started (null while it succeeds). */
+  failing_since: number | null;
+  created_at: number;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  extension_id: number;
+  event_type: string;
+  call_id: string | null;
+  data: string;
+  received_at: number;
+}
+
+export interface DeliveriesTable {
+  /** Insertion order: the order events happened, which per-call ordering follows. */
+  seq: Generated<number>;
+  /** The public id, sent as `webhook-id`. */
+  id: string;
+  subscription_id: number;
+  event_id: number;
+  client_id: number;
+  extension_id: number;
+  event_type: string;
+  call_id: string | null;
+  /** `<subscription>:<CallID>`: deliveries with the same key go one at a time, in seq order. */
+  order_key: string | null;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  lease_until: number | null;
+  lease_owner: string | null;
+  created_at: number;
+  last_attempt_at: number | null;
+  last_status_code: number | null;
+  last_outcome: string | null;
+  /** The form-encoded event data; null once retention has removed it. */
+  payload: string | null;
+}
+
+export interface AttemptsTable {
+  id: Generated<number>;
+  delivery_seq: number;
+  attempted_at: number;
+  outcome: string;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  response_body: string | null;
+}
