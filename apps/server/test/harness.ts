@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { IntakeEvent, SubscriptionCreated } from '@callhook/contract';
 import { type RunningServer, type StartOptions, startServer } from '../src/index.js';
 
 export interface TestServer extends RunningServer {
@@ -8,6 +9,15 @@ export interface TestServer extends RunningServer {
   token(): Promise<string>;
   /** fetch against the API base with a bearer token. */
   api(path: string, init?: RequestInit & { token?: string | null; json?: unknown }): Promise<Response>;
+  /** Feeds events to the PBX intake (the batch endpoint), as a PBX would. */
+  ingest(events: IntakeEvent[]): Promise<{ accepted: number; deliveries: number }>;
+  /** Subscribes `url` for extension 175 (or `extension`) and returns the created subscription. */
+  subscribe(
+    url: string,
+    eventType: string,
+    method?: 'GET' | 'POST',
+    extension?: number,
+  ): Promise<SubscriptionCreated>;
   stop(): Promise<void>;
 }
 
@@ -48,20 +58,38 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
     cached = ((await res.json()) as { access_token: string }).access_token;
     return cached;
   };
+  const api: TestServer['api'] = async (path, init = {}) => {
+    const { token: given, json, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    const t = given === undefined ? await token() : given;
+    if (t !== null) headers.set('authorization', `Bearer ${t}`);
+    if (json !== undefined) headers.set('content-type', 'application/json');
+    return fetch(`${server.apiUrl}${path}`, {
+      ...rest,
+      headers,
+      ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+    });
+  };
   return {
     ...server,
     token,
-    async api(path, init = {}) {
-      const { token: given, json, ...rest } = init;
-      const headers = new Headers(rest.headers);
-      const t = given === undefined ? await token() : given;
-      if (t !== null) headers.set('authorization', `Bearer ${t}`);
-      if (json !== undefined) headers.set('content-type', 'application/json');
-      return fetch(`${server.apiUrl}${path}`, {
-        ...rest,
-        headers,
-        ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+    api,
+    async ingest(events) {
+      const res = await fetch(`${server.apiUrl}/pbx/event/batch/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-pbx-key': server.pbxKey },
+        body: JSON.stringify({ events }),
       });
+      if (res.status !== 202) throw new Error(`intake: ${res.status} ${await res.text()}`);
+      return (await res.json()) as { accepted: number; deliveries: number };
+    },
+    async subscribe(url, eventType, method = 'POST', extension = 175) {
+      const res = await api(`/extension/${extension}/event/`, {
+        method: 'POST',
+        json: { url, method, event_type: eventType },
+      });
+      if (res.status !== 200) throw new Error(`subscribe: ${res.status} ${await res.text()}`);
+      return (await res.json()) as SubscriptionCreated;
     },
     async stop() {
       await server.close();

@@ -21,6 +21,10 @@ export type Delivery = Schemas['Delivery'];
 export type DeliveryDetail = Schemas['DeliveryDetail'];
 export type DeliveryStatus = Schemas['DeliveryStatus'];
 export type DeliveryPage = Schemas['DeliveryPage'];
+export type RecoverRequest = Schemas['RecoverRequest'];
+export type RecoverResult = Schemas['RecoverResult'];
+export type SecretRotation = Schemas['SecretRotation'];
+export type SecretRotated = Schemas['SecretRotated'];
 export type Attempt = Schemas['Attempt'];
 export type AttemptOutcome = Schemas['AttemptOutcome'];
 export type Limits = Schemas['Limits'];
@@ -35,6 +39,9 @@ export type CallFlow = Schemas['CallFlow'];
 export type IntakeEvent = Schemas['IntakeEvent'];
 export type SimulationRequest = Schemas['SimulationRequest'];
 export type SimulationScenario = Schemas['SimulationScenario'];
+export type SimulationResult = Schemas['SimulationResult'];
+export type IntakeResult = Schemas['IntakeResult'];
+export type IntakeBatchResult = Schemas['IntakeBatchResult'];
 export type Health = Schemas['Health'];
 
 /** The event data a subscriber receives for one event type (the same for GET and POST). */

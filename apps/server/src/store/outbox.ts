@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { newDeliveryId } from '../auth/secrets.js';
 import type { Dialect } from './db.js';
@@ -61,6 +62,18 @@ export type AttemptResult =
 
 const OPEN = ['pending', 'retrying'] as const;
 
+/**
+ * Per-call order is kept per receiving endpoint (the URL without its query), not per
+ * subscription: the provider's own example subscribes one URL three times, once per event type,
+ * and its receiver needs that call's dial-out, answer and hangup in order. Different endpoints
+ * never wait on each other.
+ */
+export function orderKey(clientId: number, url: string, callId: string): string {
+  const cut = url.search(/[?#]/);
+  const endpoint = cut === -1 ? url : url.slice(0, cut);
+  return `${clientId}:${createHash('sha1').update(endpoint).digest('base64url')}:${callId}`;
+}
+
 function toDelivery(row: Selectable<DeliveriesTable>): DeliveryRecord {
   return {
     seq: row.seq,
@@ -100,7 +113,10 @@ export class OutboxStore {
     return this.db.transaction().execute(async (trx) => {
       const eventIds: number[] = [];
       let deliveries = 0;
-      const matches = new Map<string, Array<{ id: number; client_id: number }>>();
+      const matches = new Map<
+        string,
+        Array<{ id: number; client_id: number; url: string; enabled: number }>
+      >();
       for (const ev of events) {
         const { id: eventId } = await trx
           .insertInto('events')
@@ -119,10 +135,9 @@ export class OutboxStore {
         if (!subs) {
           subs = await trx
             .selectFrom('subscriptions')
-            .select(['id', 'client_id'])
+            .select(['id', 'client_id', 'url', 'enabled'])
             .where('extension_id', '=', ev.extensionId)
             .where('event_type', '=', ev.eventType)
-            .where('enabled', '=', 1)
             .orderBy('id')
             .execute();
           matches.set(key, subs);
@@ -139,8 +154,10 @@ export class OutboxStore {
               extension_id: ev.extensionId,
               event_type: ev.eventType,
               call_id: ev.callId,
-              order_key: ev.callId ? `${s.id}:${ev.callId}` : null,
-              status: 'pending',
+              order_key: ev.callId ? orderKey(s.client_id, s.url, ev.callId) : null,
+              // A disabled subscription's deliveries are logged as failed, never attempted, and
+              // can be recovered once it is enabled again.
+              status: s.enabled === 1 ? 'pending' : 'failed',
               attempts: 0,
               next_attempt_at: now,
               lease_until: null,
@@ -153,7 +170,7 @@ export class OutboxStore {
             })),
           )
           .execute();
-        deliveries += subs.length;
+        deliveries += subs.filter((sub) => sub.enabled === 1).length;
       }
       return { eventIds, deliveries };
     });
@@ -287,6 +304,7 @@ export class OutboxStore {
             .set({ enabled: 0, disabled_reason: result.reason })
             .where('id', '=', delivery.subscriptionId)
             .execute();
+          await failOpen(trx, delivery.subscriptionId);
         }
       }
       if (succeededSubs.size > 0) {
@@ -452,4 +470,16 @@ export class OutboxStore {
       .executeTakeFirst();
     return { payloads: Number(res.numUpdatedRows), events: Number(ev.numDeletedRows) };
   }
+}
+
+/** Closes a subscription's open deliveries as failed (it was disabled or deleted); recover replays them. */
+export async function failOpen(db: Kysely<Database>, subscriptionIds: number | number[]): Promise<void> {
+  const ids = Array.isArray(subscriptionIds) ? subscriptionIds : [subscriptionIds];
+  if (ids.length === 0) return;
+  await db
+    .updateTable('deliveries')
+    .set({ status: 'failed', lease_until: null, lease_owner: null })
+    .where('subscription_id', 'in', ids)
+    .where('status', 'in', OPEN)
+    .execute();
 }

@@ -1,6 +1,7 @@
 import { type Kysely, type Selectable, sql, type Transaction, type Updateable } from 'kysely';
 import { newSigningSecret } from '../auth/secrets.js';
 import type { Dialect } from './db.js';
+import { failOpen } from './outbox.js';
 import type { Database, SubscriptionsTable } from './schema.js';
 
 export interface SubscriptionRecord {
@@ -170,12 +171,15 @@ export class SubscriptionStore {
     if (patch.enabled === false)
       Object.assign(set, { enabled: 0, disabled_reason: 'disabled by the client' });
     if (Object.keys(set).length > 0) {
-      await this.db
-        .updateTable('subscriptions')
-        .set(set)
-        .where('extension_id', '=', extensionId)
-        .where('id', '=', id)
-        .execute();
+      await this.db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('subscriptions')
+          .set(set)
+          .where('extension_id', '=', extensionId)
+          .where('id', '=', id)
+          .execute();
+        if (patch.enabled === false) await failOpen(trx, id);
+      });
     }
     return this.get(extensionId, id);
   }
@@ -194,18 +198,10 @@ export class SubscriptionStore {
       let q = trx.deleteFrom('subscriptions').where('extension_id', '=', extensionId);
       if (id !== undefined) q = q.where('id', '=', id);
       const removed = await q.returning('id').execute();
-      if (removed.length > 0) {
-        await trx
-          .updateTable('deliveries')
-          .set({ status: 'failed', lease_until: null, lease_owner: null })
-          .where(
-            'subscription_id',
-            'in',
-            removed.map((r) => r.id),
-          )
-          .where('status', 'in', ['pending', 'retrying'])
-          .execute();
-      }
+      await failOpen(
+        trx,
+        removed.map((r) => r.id),
+      );
       return removed.length;
     });
   }

@@ -1,0 +1,282 @@
+import type { Delivery, DeliveryDetail, DeliveryPage, Subscription } from '@callhook/contract';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { callEvents, intake, pageCall } from '../events.js';
+import { startTestServer, type TestServer } from '../harness.js';
+import { type Receiver, startReceiver } from '../receivers.js';
+
+let s: TestServer;
+beforeAll(async () => {
+  s = await startTestServer({
+    config: {
+      retrySchedule: [0.2, 0.2, 0.2],
+      retryJitter: 0,
+      deliveryTimeoutSeconds: 1,
+      deliveryPollMs: 50,
+    },
+  });
+});
+afterAll(() => s.stop());
+
+const receivers: Receiver[] = [];
+async function receiver(...args: Parameters<typeof startReceiver>) {
+  const rx = await startReceiver(...args);
+  receivers.push(rx);
+  return rx;
+}
+afterAll(async () => {
+  for (const rx of receivers) await rx.close();
+});
+
+async function log(subId: number, status?: string): Promise<Delivery[]> {
+  const res = await s.api(`/extension/175/event/${subId}/delivery/${status ? `?status=${status}` : ''}`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as DeliveryPage).items;
+}
+
+async function until<T>(what: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await what();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting; last value ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('retries', () => {
+  test('a 500 is retried with the same webhook-id until a 2xx; every attempt is logged', async () => {
+    let calls = 0;
+    const rx = await receiver((_req, res) => {
+      calls++;
+      res.statusCode = calls <= 2 ? 500 : 204;
+      res.end(calls <= 2 ? 'database is down' : undefined);
+    });
+    const sub = await s.subscribe(`${rx.url}/flaky`, 'hangup');
+    await s.ingest([intake(175, pageCall.hangup)]);
+    const got = await rx.waitFor(3);
+    expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    expect(got[1]!.at - got[0]!.at).toBeGreaterThanOrEqual(150);
+    const [d] = await until(
+      () => log(sub.id),
+      (l) => l[0]?.status === 'succeeded',
+    );
+    expect(d).toMatchObject({
+      status: 'succeeded',
+      attempts: 3,
+      last_status_code: 204,
+      last_outcome: 'success',
+    });
+    const detail = (await (
+      await s.api(`/extension/175/event/${sub.id}/delivery/${d!.id}`)
+    ).json()) as DeliveryDetail;
+    expect(detail.attempt_log.map((a) => [a.outcome, a.status_code])).toEqual([
+      ['http_error', 500],
+      ['http_error', 500],
+      ['success', 204],
+    ]);
+    expect(detail.attempt_log[0]!.response_body).toBe('database is down');
+    expect(detail.payload).toContain('EventType=hangup');
+  });
+
+  test('timeouts and refused connections are failures; after the last attempt the delivery is failed, and replayable', async () => {
+    const rx = await receiver(() => {
+      /* never answers */
+    });
+    const sub = await s.subscribe(`${rx.url}/slow`, 'hangup');
+    await s.ingest([intake(175, pageCall.hangup)]);
+    const [d] = await until(
+      () => log(sub.id),
+      (l) => l[0]?.status === 'failed',
+      15_000,
+    );
+    expect(d).toMatchObject({ attempts: 4, last_outcome: 'timeout' });
+
+    // Replay: answer now, retry that one delivery.
+    rx.reply = (_r, res) => void res.end('ok');
+    const before = rx.received.length;
+    const retry = await s.api(`/extension/175/event/${sub.id}/delivery/${d!.id}/retry/`, { method: 'POST' });
+    expect(retry.status).toBe(202);
+    const again = await rx.waitFor(before + 1);
+    expect(again.at(-1)!.headers['webhook-id']).toBe(d!.id);
+    await until(
+      () => log(sub.id),
+      (l) => l[0]?.status === 'succeeded',
+    );
+
+    // Connection refused: the receiver is gone.
+    await rx.close();
+    await s.ingest([intake(175, pageCall.hangup)]);
+    const failed = await until(
+      () => log(sub.id, 'failed'),
+      (l) => l.length === 1,
+      15_000,
+    );
+    expect(failed[0]!.last_outcome).toBe('connection_error');
+
+    // Recover every failed delivery since a time.
+    const rx2 = await receiver();
+    await s.api(`/extension/175/event/${sub.id}`, { method: 'PUT', json: { url: `${rx2.url}/back` } });
+    const rec = await s.api(`/extension/175/event/${sub.id}/delivery/recover/`, {
+      method: 'POST',
+      json: { since: new Date(Date.now() - 60_000).toISOString() },
+    });
+    expect(await rec.json()).toEqual({ recovered: 1 });
+    const [back] = await rx2.waitFor(1);
+    expect(back!.headers['webhook-id']).toBe(failed[0]!.id);
+  });
+
+  test('Retry-After on 429 is honoured instead of the schedule', async () => {
+    const slow = await startTestServer({
+      config: { retrySchedule: [30], retryJitter: 0, deliveryPollMs: 50 },
+    });
+    try {
+      let calls = 0;
+      const rx = await receiver((_req, res) => {
+        calls++;
+        res.statusCode = calls === 1 ? 429 : 200;
+        if (calls === 1) res.setHeader('Retry-After', '1');
+        res.end();
+      });
+      await slow.subscribe(`${rx.url}/busy`, 'hangup');
+      await slow.ingest([intake(175, pageCall.hangup)]);
+      const got = await rx.waitFor(2, 8_000);
+      const gap = got[1]!.at - got[0]!.at;
+      expect(gap).toBeGreaterThanOrEqual(900);
+      expect(gap).toBeLessThan(5_000);
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  test('410 Gone disables the subscription at once; PUT enabled=true brings it back with what waited', async () => {
+    const rx = await receiver((_req, res) => {
+      res.statusCode = 410;
+      res.end();
+    });
+    const since = new Date().toISOString();
+    const sub = await s.subscribe(`${rx.url}/gone`, 'hangup');
+    await s.ingest([intake(175, pageCall.hangup)]);
+    await rx.waitFor(1);
+    const disabled = await until(
+      async () => (await (await s.api(`/extension/175/event/${sub.id}`)).json()) as Subscription,
+      (v) => v.enabled === false,
+    );
+    expect(disabled.disabled_reason).toContain('410');
+    const [d] = await log(sub.id);
+    expect(d).toMatchObject({ status: 'failed', attempts: 1, last_status_code: 410 });
+
+    // While disabled nothing is sent: the event is logged as a failed delivery, never attempted.
+    await s.ingest([intake(175, { ...pageCall.hangup, CallID: 'aaaa5fca85624b7a94cf7b4036fd6d52' })]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(rx.received).toHaveLength(1);
+    const skipped = await log(sub.id, 'failed');
+    expect(skipped.map((x) => x.attempts).sort()).toEqual([0, 1]);
+
+    rx.reply = (_r, res) => void res.end('ok');
+    const put = await s.api(`/extension/175/event/${sub.id}`, { method: 'PUT', json: { enabled: true } });
+    const back = (await put.json()) as Subscription;
+    expect(back).toMatchObject({ enabled: true, disabled_reason: null });
+    // New events flow again, and what came while it was disabled can be recovered.
+    await s.ingest([intake(175, { ...pageCall.hangup, CallID: 'bbbb5fca85624b7a94cf7b4036fd6d52' })]);
+    const rec = await s.api(`/extension/175/event/${sub.id}/delivery/recover/`, {
+      method: 'POST',
+      json: { since },
+    });
+    expect(((await rec.json()) as { recovered: number }).recovered).toBe(2);
+    const got = await rx.waitFor(4);
+    const calls = got.slice(1).map((r) => new URLSearchParams(r.body).get('CallID')!.slice(0, 4));
+    expect(calls.sort()).toEqual(['3184', 'aaaa', 'bbbb']);
+  });
+
+  test('a subscription failing continuously past the limit is disabled', async () => {
+    const strict = await startTestServer({
+      config: {
+        retrySchedule: [0.3, 0.3, 0.3, 0.3],
+        retryJitter: 0,
+        disableAfterFailingSeconds: 0.5,
+        deliveryPollMs: 50,
+      },
+    });
+    try {
+      const rx = await receiver((_req, res) => {
+        res.statusCode = 503;
+        res.end();
+      });
+      const sub = await strict.subscribe(`${rx.url}/down`, 'hangup');
+      await strict.ingest([intake(175, pageCall.hangup)]);
+      const v = await until(
+        async () => (await (await strict.api(`/extension/175/event/${sub.id}`)).json()) as Subscription,
+        (x) => x.enabled === false,
+      );
+      expect(v.disabled_reason).toMatch(/failing continuously/);
+    } finally {
+      await strict.stop();
+    }
+  });
+});
+
+describe('order and isolation', () => {
+  test('per-call order holds under random failures, per endpoint across its subscriptions', async () => {
+    const s = await startTestServer({
+      config: { retrySchedule: Array(12).fill(0.05), retryJitter: 0, deliveryPollMs: 20 },
+    });
+    // A seeded coin: the same failures every run.
+    let seed = 42;
+    const coin = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const firstSuccess = new Map<string, string[]>();
+    const rx = await receiver((req, res) => {
+      if (coin() < 0.35) {
+        res.statusCode = 500;
+        res.end();
+        return;
+      }
+      const body = new URLSearchParams(req.body);
+      const call = body.get('CallID')!;
+      const seen = firstSuccess.get(call) ?? [];
+      const tag = body.get('Tag')!;
+      if (!seen.includes(tag)) seen.push(tag);
+      firstSuccess.set(call, seen);
+      res.end('ok');
+    });
+    const subs = await Promise.all(
+      ['dial-out', 'answer', 'hangup'].map((t) => s.subscribe(`${rx.url}/order`, t)),
+    );
+    const calls = Array.from({ length: 12 }, () => callEvents(175, 5));
+    // Interleave the calls' events as a PBX with many calls would.
+    const mixed = [];
+    for (let i = 0; i < 5; i++) for (const c of calls) mixed.push(c[i]!);
+    await s.ingest(mixed);
+    await until(
+      async () => [...firstSuccess.values()].reduce((n, v) => n + v.length, 0),
+      (n) => n === 60,
+      20_000,
+    );
+    // The page's model: one subscription per event type, all to the same URL. The receiver still
+    // sees each call's events in the order they happened.
+    expect(firstSuccess.size).toBe(12);
+    for (const tags of firstSuccess.values()) expect(tags).toEqual(['0', '1', '2', '3', '4']);
+    expect(subs).toHaveLength(3);
+    await s.stop();
+  });
+
+  test('a dead receiver does not slow the others', async () => {
+    const dead = await receiver(() => {
+      /* hangs until the 1 s timeout */
+    });
+    const healthy = await receiver();
+    const a = await s.subscribe(`${dead.url}/dead`, 'dial-out');
+    const b = await s.subscribe(`${healthy.url}/alive`, 'dial-out');
+    // One-event calls: each `callEvents(175, 2)` starts with a dial-out.
+    const events = Array.from({ length: 40 }, () => callEvents(175, 2)[0]!);
+    const started = Date.now();
+    await s.ingest(events);
+    await healthy.waitFor(40, 5_000);
+    // Forty deliveries to the dead host are each held for a second; the healthy host got all of
+    // its own well before the first of those timed out.
+    expect(Date.now() - started).toBeLessThan(900);
+    for (const sub of [a, b]) await s.api(`/extension/175/event/${sub.id}`, { method: 'DELETE' });
+  });
+});
