@@ -213,8 +213,11 @@ export class WebhookParser {
     if (!result.success) {
       for (const issue of result.error.issues) {
         const field = issue.path.map(String).join('.') || 'EventType';
-        // A value that could not be read already has its issue; zod would only add "required".
-        if (!unreadable.has(field)) issues.push({ field, rule: issue.message });
+        // A value that could not be read already has its issue, and a field both sides of an allOf
+        // refuse would otherwise be reported twice.
+        if (unreadable.has(field)) continue;
+        unreadable.add(field);
+        issues.push({ field, rule: field in data ? issue.message : 'required' });
       }
     }
     const refused = asIssues(issues);
