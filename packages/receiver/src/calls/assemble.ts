@@ -80,9 +80,17 @@ function coveredLength(intervals: [number, number][]): number {
   return total;
 }
 
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** A total order, so events with the same `EventTime` give the same record whatever order they came in. */
+const byTime = (a: CallEvent, b: CallEvent): number =>
+  a.EventTime - b.EventTime ||
+  compare(a.SubCallID ?? '', b.SubCallID ?? '') ||
+  compare(a.EventType, b.EventType);
+
 /** Builds the record of one call from its events, in any order they arrived. */
 export function assembleCall(callId: string, arrived: readonly CallEvent[], complete: boolean): CallRecord {
-  const events = [...arrived].sort((a, b) => a.EventTime - b.EventTime);
+  const events = [...arrived].sort(byTime);
   const byLeg = new Map<string, CallEvent[]>();
   for (const e of events) {
     // A voicemail belongs to the call, not to a leg that rings or hangs up.
@@ -92,7 +100,9 @@ export function assembleCall(callId: string, arrived: readonly CallEvent[], comp
     if (list) list.push(e);
     else byLeg.set(key, [e]);
   }
-  const legs = [...byLeg].map(([key, list]) => legOf(key, list)).sort((a, b) => a.startTime - b.startTime);
+  const legs = [...byLeg]
+    .map(([key, list]) => legOf(key, list))
+    .sort((a, b) => a.startTime - b.startTime || compare(a.subCallId, b.subCallId));
   const origin = legs.find((l) => !l.forwarded) ?? legs[0];
   const originEvent = origin?.events[0] ?? events[0]!;
 
