@@ -1,0 +1,308 @@
+import type {
+  ApiError,
+  CallbackRequest,
+  components,
+  Health,
+  IntakeEvent,
+  operations,
+  paths,
+  SimulationRequest,
+  SubscriptionCreate,
+  SubscriptionUpdate,
+} from '@callhook/contract';
+import createClient, { type Client } from 'openapi-fetch';
+import { CallhookApiError, CallhookAuthError, CallhookError } from './errors.js';
+import { ClientCredentials, type CredentialsOptions, StaticToken, type TokenSource } from './token.js';
+import { createTransport, type FetchLike, type RetryOptions } from './transport.js';
+
+/** Where the API lives under the host (the spec's `servers`). */
+export const API_BASE_PATH = '/api/ver1.0';
+/** Operations the spec serves from the host root instead (their own `servers: [{url: /}]`). */
+export const ROOT_PATHS = ['/oauth/token', '/healthz'] as const satisfies readonly (keyof paths)[];
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+const FORM = 'application/x-www-form-urlencoded';
+
+interface CommonOptions {
+  /** The host root, e.g. `http://127.0.0.1:8080` (a trailing `/api/ver1.0` is tolerated). */
+  baseUrl: string;
+  /** Per attempt. Default 30 s. */
+  timeoutMs?: number;
+  /** Retries of idempotent calls on 5xx and network errors; `false` for none. */
+  retry?: RetryOptions | false;
+  /** The fetch to use (default `globalThis.fetch`): for proxies, instrumentation, tests. */
+  fetch?: FetchLike;
+  /** The PBX service key, for the intake operations only (`pbx.ingest`). */
+  pbxKey?: string;
+}
+
+export type CallhookClientOptions = CommonOptions &
+  (
+    | ({ clientId: string; clientSecret: string; token?: never } & CredentialsOptions)
+    | { token: string; clientId?: never; clientSecret?: never }
+  );
+
+type ExtensionId = string | number;
+type Schemas = components['schemas'];
+type DeliveryQuery = NonNullable<operations['listDeliveries']['parameters']['query']>;
+type Routed = Pick<Client<paths>, 'GET' | 'POST' | 'PUT' | 'DELETE'>;
+
+/** What openapi-fetch resolves to, reduced to what `ok` needs. */
+interface Outcome<T> {
+  data?: T;
+  error?: unknown;
+  response: Response;
+}
+
+function isApiError(value: unknown): value is ApiError {
+  return typeof value === 'object' && value !== null && typeof (value as ApiError).message === 'string';
+}
+
+/** What `CallhookApiError` is made of, from an answer that was not a 2xx. */
+function errorInit(response: Response, error: unknown, method: string) {
+  // A body that is not the spec's Error (a proxy's HTML page, an empty 502) still says something.
+  const body: ApiError = isApiError(error)
+    ? error
+    : { message: typeof error === 'string' && error ? error.slice(0, 500) : response.statusText || 'error' };
+  const requestId = response.headers.get('X-Request-Id');
+  return {
+    status: response.status,
+    body,
+    ...(requestId ? { requestId } : {}),
+    method,
+    url: response.url ? new URL(response.url).pathname : '',
+  };
+}
+
+/** The data of a 2xx answer, or the typed error of any other. */
+async function ok<T>(call: Promise<Outcome<T>>, method: string): Promise<T> {
+  const { data, error, response } = await call;
+  if (!response.ok) throw new CallhookApiError(errorInit(response, error, method));
+  return data as T;
+}
+
+/**
+ * A callhook API client. `GET`/`POST`/`PUT`/`DELETE` are openapi-fetch's, typed by the spec's
+ * `paths` (they return `{ data, error, response }`); the named methods return the data and throw
+ * `CallhookApiError` for any non-2xx answer.
+ */
+export class CallhookClient {
+  /** The host root. */
+  readonly baseUrl: string;
+  /** The API base: `baseUrl` + `/api/ver1.0`. */
+  readonly apiUrl: string;
+  readonly GET: Routed['GET'];
+  readonly POST: Routed['POST'];
+  readonly PUT: Routed['PUT'];
+  readonly DELETE: Routed['DELETE'];
+  private readonly tokens: TokenSource;
+  private readonly pbxKey: string | undefined;
+
+  constructor(options: CallhookClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '').replace(/\/api\/ver1\.0$/, '');
+    this.apiUrl = `${this.baseUrl}${API_BASE_PATH}`;
+    this.pbxKey = options.pbxKey;
+    const apiPrefix = `${this.apiUrl}/`;
+    const tokenUrl = `${this.baseUrl}/oauth/token`;
+    const retry =
+      options.retry === false
+        ? false
+        : { retries: 2, minDelayMs: 250, maxDelayMs: 5000, ...(options.retry ?? {}) };
+    const raw = createClient<paths>({
+      baseUrl: this.apiUrl,
+      fetch: (request) => transport(request),
+    });
+    const route = <M extends keyof Routed>(method: M): Routed[M] => {
+      const call = raw[method] as unknown as (path: string, init?: object) => Promise<unknown>;
+      const routed = (path: string, init?: object) =>
+        call(path, {
+          ...init,
+          ...((ROOT_PATHS as readonly string[]).includes(path) ? { baseUrl: this.baseUrl } : {}),
+        });
+      return routed as unknown as Routed[M];
+    };
+    this.GET = route('GET');
+    this.POST = route('POST');
+    this.PUT = route('PUT');
+    this.DELETE = route('DELETE');
+
+    if (options.token !== undefined) {
+      this.tokens = new StaticToken(options.token);
+    } else {
+      const { clientId, clientSecret } = options;
+      this.tokens = new ClientCredentials(async () => {
+        const { data, error, response } = await this.POST('/oauth/token', {
+          body: { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret },
+          headers: { 'Content-Type': FORM },
+          // openapi-fetch sends JSON unless told otherwise; the token endpoint takes a form.
+          bodySerializer: (body) => new URLSearchParams(body).toString(),
+        });
+        if (data) return data;
+        throw new CallhookAuthError(errorInit(response, error, 'POST'), this.baseUrl);
+      }, options);
+    }
+
+    const transport = createTransport({
+      fetch: options.fetch ?? ((request) => globalThis.fetch(request)),
+      timeoutMs: options.timeoutMs ?? 30_000,
+      retry,
+      tokens: this.tokens,
+      authenticate: (request) =>
+        request.url.startsWith(apiPrefix) &&
+        !request.headers.has('Authorization') &&
+        !request.headers.has('X-PBX-Key'),
+      retryable: (request) => IDEMPOTENT.has(request.method) || request.url === tokenUrl,
+    });
+  }
+
+  /** A valid access token (fetched or renewed as needed), e.g. for curl. */
+  token(): Promise<string> {
+    return this.tokens.get();
+  }
+
+  /** Subscriptions of an extension to its events: the provider's six operations, and rotation. */
+  readonly subscriptions = {
+    list: (extension: ExtensionId) =>
+      ok(
+        this.GET('/extension/{extension_id}/event/', {
+          params: { path: { extension_id: String(extension) } },
+        }),
+        'GET',
+      ),
+    /** The answer carries the signing `secret`, shown this once. */
+    create: (extension: ExtensionId, body: SubscriptionCreate) =>
+      ok(
+        this.POST('/extension/{extension_id}/event/', {
+          params: { path: { extension_id: String(extension) } },
+          body,
+        }),
+        'POST',
+      ),
+    get: (extension: ExtensionId, id: number) =>
+      ok(
+        this.GET('/extension/{extension_id}/event/{id}', {
+          params: { path: { extension_id: String(extension), id } },
+        }),
+        'GET',
+      ),
+    update: (extension: ExtensionId, id: number, body: SubscriptionUpdate) =>
+      ok(
+        this.PUT('/extension/{extension_id}/event/{id}', {
+          params: { path: { extension_id: String(extension), id } },
+          body,
+        }),
+        'PUT',
+      ),
+    delete: async (extension: ExtensionId, id: number): Promise<void> => {
+      await ok(
+        this.DELETE('/extension/{extension_id}/event/{id}', {
+          params: { path: { extension_id: String(extension), id } },
+        }),
+        'DELETE',
+      );
+    },
+    /** Deletes every subscription of the extension. */
+    clear: async (extension: ExtensionId): Promise<void> => {
+      await ok(
+        this.DELETE('/extension/{extension_id}/event/', {
+          params: { path: { extension_id: String(extension) } },
+        }),
+        'DELETE',
+      );
+    },
+    /** A new signing secret; the old one keeps signing beside it for `grace_seconds`. */
+    rotateSecret: (extension: ExtensionId, id: number, body?: Schemas['SecretRotation']) =>
+      ok(
+        this.POST('/extension/{extension_id}/event/{id}/secret/rotate/', {
+          params: { path: { extension_id: String(extension), id } },
+          ...(body ? { body } : {}),
+        }),
+        'POST',
+      ),
+  };
+
+  /** What was sent to a subscription, and replay. */
+  readonly deliveries = {
+    list: (extension: ExtensionId, subscription: number, query: DeliveryQuery = {}) =>
+      ok(
+        this.GET('/extension/{extension_id}/event/{id}/delivery/', {
+          params: { path: { extension_id: String(extension), id: subscription }, query },
+        }),
+        'GET',
+      ),
+    get: (extension: ExtensionId, subscription: number, delivery: string) =>
+      ok(
+        this.GET('/extension/{extension_id}/event/{id}/delivery/{delivery_id}', {
+          params: { path: { extension_id: String(extension), id: subscription, delivery_id: delivery } },
+        }),
+        'GET',
+      ),
+    retry: (extension: ExtensionId, subscription: number, delivery: string) =>
+      ok(
+        this.POST('/extension/{extension_id}/event/{id}/delivery/{delivery_id}/retry/', {
+          params: { path: { extension_id: String(extension), id: subscription, delivery_id: delivery } },
+        }),
+        'POST',
+      ),
+    recover: (extension: ExtensionId, subscription: number, body: Schemas['RecoverRequest']) =>
+      ok(
+        this.POST('/extension/{extension_id}/event/{id}/delivery/recover/', {
+          params: { path: { extension_id: String(extension), id: subscription } },
+          body,
+        }),
+        'POST',
+      ),
+  };
+
+  /** Subscription limits of the client (`@me`: the token's) and its extensions. */
+  limits(client: ExtensionId = '@me') {
+    return ok(
+      this.GET('/client/{client_id}/limit/', { params: { path: { client_id: String(client) } } }),
+      'GET',
+    );
+  }
+
+  /** Starts a call: rings `src_num`, then connects it to `dst_num`. */
+  callback(extension: ExtensionId, body: CallbackRequest) {
+    return ok(
+      this.POST('/extension/{extension_id}/callback/', {
+        params: { path: { extension_id: String(extension) } },
+        body,
+      }),
+      'POST',
+    );
+  }
+
+  /** Plays a call scenario on the server's simulated PBX (demo mode). */
+  simulate(body: SimulationRequest) {
+    return ok(this.POST('/pbx/simulate/', { body }), 'POST');
+  }
+
+  /** Liveness and store check; a degraded server (503) answers with its Health too. */
+  async health(): Promise<Health> {
+    const { data, error, response } = await this.GET('/healthz');
+    if (data) return data;
+    if (response.status === 503 && error) return error;
+    throw new CallhookApiError(errorInit(response, error, 'GET'));
+  }
+
+  /** The PBX side (needs the `pbxKey` option): what a PBX service sends to the intake. */
+  readonly pbx = {
+    ingest: (event: IntakeEvent) =>
+      ok(this.POST('/pbx/event/', { body: event, headers: { 'X-PBX-Key': this.requirePbxKey() } }), 'POST'),
+    ingestBatch: (events: IntakeEvent[]) =>
+      ok(
+        this.POST('/pbx/event/batch/', { body: { events }, headers: { 'X-PBX-Key': this.requirePbxKey() } }),
+        'POST',
+      ),
+  };
+
+  private requirePbxKey(): string {
+    if (!this.pbxKey) throw new CallhookError('The PBX intake needs the `pbxKey` option');
+    return this.pbxKey;
+  }
+}
+
+export function createCallhookClient(options: CallhookClientOptions): CallhookClient {
+  return new CallhookClient(options);
+}
