@@ -31,7 +31,9 @@ export function docsRoutes(spec: ApiSpec): Router {
   r.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(json);
   });
-  r.get('/docs', (_req, res) => res.redirect(301, '/docs/'));
+  // Routing is not strict, so '/docs' also matches '/docs/': redirect only the slash-less form,
+  // or /docs/ redirects to itself forever.
+  r.get('/docs', (req, res, next) => (req.path === '/docs' ? res.redirect(301, '/docs/') : next()));
   r.get('/docs/swagger-initializer.js', (_req, res) => {
     res.type('application/javascript').send(initializer);
   });
