@@ -46,7 +46,10 @@ export class TargetPolicy {
       addr = embedded;
       if (this.allowedAddress(addr)) return;
     }
-    const range = addr.range();
+    let range = addr.range();
+    // ipaddr.js calls every IPv6 address outside its special ranges "unicast", but only
+    // 2000::/3 is global unicast; the rest (::/8 beyond ::1, 64:ff9b:1::/48, 100::/8 ...) is not.
+    if (range === 'unicast' && addr.kind() === 'ipv6' && !addr.match(GLOBAL_UNICAST_V6)) range = 'reserved';
     if (range !== 'unicast') {
       const shown = host === address ? address : `${host} (${address})`;
       throw new TargetRefusedError(
@@ -77,6 +80,11 @@ export class TargetPolicy {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new TargetRefusedError(`url must use http or https, not ${url.protocol.slice(0, -1)}`, 'scheme');
+    }
+    // `http:example.com` and `https:/x` parse (WHATWG is lenient with special schemes) but have no
+    // authority: an absolute URL names its host after `//`.
+    if (!/^https?:\/\/[^/\\]/i.test(raw.trim())) {
+      throw new TargetRefusedError('url must be an absolute http(s) URL: scheme://host/...', 'format');
     }
     if (!url.hostname) throw new TargetRefusedError('url must have a host', 'host');
     const host = bareHost(url.hostname);
@@ -144,12 +152,17 @@ function normalizeHost(host: string): string {
   return host.toLowerCase().replace(/\.+$/, '');
 }
 
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
+
 function embeddedIPv4(addr: Address): ipaddr.IPv4 | undefined {
   if (addr.kind() !== 'ipv6') return undefined;
   const v6 = addr as ipaddr.IPv6;
   if (v6.isIPv4MappedAddress()) return v6.toIPv4Address();
-  const range = v6.range();
   const p = v6.parts;
+  // Deprecated IPv4-compatible form (::a.b.c.d), past :: and ::1.
+  if (p.slice(0, 6).every((x) => x === 0) && (p[6] !== 0 || p[7]! > 1))
+    return ipaddr.fromByteArray(v6.toByteArray().slice(12)) as ipaddr.IPv4;
+  const range = v6.range();
   // NAT64 (64:ff9b::/96) carries the IPv4 address in its last 32 bits, 6to4 (2002::/16) in bits 16–48.
   if (range === 'rfc6052' || range === 'rfc6145')
     return ipaddr.fromByteArray(v6.toByteArray().slice(12)) as ipaddr.IPv4;
