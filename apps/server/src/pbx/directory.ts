@@ -1,0 +1,58 @@
+/** What an extension is on the PBX: it decides which generation rules a call to it follows. */
+export type ExtensionKind = 'phone' | 'ivr' | 'queue';
+
+/** An extension number as the simulated PBX sees it. */
+export interface PbxExtension {
+  /** The provider's extension id (175 in the page's example). */
+  id: number;
+  /** `xxx*yyy`, e.g. `000*099`: the caller number of its outgoing calls. */
+  name: string;
+  /** With `name`, makes `CallerExtension`/`CalledExtension` (`000*099@sip.domain`). */
+  domain: string;
+  callerIdName?: string;
+  /** Call recording: answered legs of this extension carry `RecID` on hangup. */
+  recording: boolean;
+  kind: ExtensionKind;
+  /** Queue members (extension ids), rung one after the other in this order. */
+  agents?: number[];
+  /** An incoming-call rule that forwards every call outside the PBX to this number. */
+  forwardTo?: string;
+  /** The owning client: a call never reaches another client's extensions. */
+  clientId: number;
+}
+
+export interface PbxDirectory {
+  byId(id: number): PbxExtension | undefined;
+  /** An extension by what someone would dial: its name, `name@domain`, id, or short number. */
+  byNumber(numberOrName: string): PbxExtension | undefined;
+}
+
+/** `000*099@sip.domain`: how the page writes an extension in `CallerExtension`/`CalledExtension`. */
+export function extensionAddress(ext: PbxExtension): string {
+  return `${ext.name}@${ext.domain}`;
+}
+
+/**
+ * A fixed directory (tests, load runs, tools). Lookups by number accept what people dial: the
+ * full name (`000*099`), `name@domain`, the id as text, and the short number after `*` (`099`)
+ * when no other extension claims it first.
+ */
+export function createDirectory(extensions: readonly PbxExtension[]): PbxDirectory {
+  const byId = new Map<number, PbxExtension>();
+  const byNumber = new Map<string, PbxExtension>();
+  for (const ext of extensions) {
+    byId.set(ext.id, ext);
+    byNumber.set(ext.name, ext);
+    byNumber.set(extensionAddress(ext), ext);
+    byNumber.set(String(ext.id), ext);
+  }
+  // Short numbers last, so that they never shadow a full name or an id.
+  for (const ext of extensions) {
+    const short = ext.name.split('*')[1];
+    if (short && !byNumber.has(short)) byNumber.set(short, ext);
+  }
+  return {
+    byId: (id) => byId.get(id),
+    byNumber: (n) => byNumber.get(n),
+  };
+}
