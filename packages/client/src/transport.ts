@@ -43,11 +43,14 @@ export function createTransport(options: TransportOptions): FetchLike {
       const response = await options.fetch(new Request(request.clone(), { headers, signal }));
       // Read the whole answer under the same timeout, so a stalled body is a timeout too.
       const body = NO_BODY.has(response.status) ? null : await response.arrayBuffer();
-      return new Response(body, {
+      const copy = new Response(body, {
         status: response.status,
         statusText: response.statusText,
         headers: response.headers,
       });
+      // A constructed Response has no URL; errors name the URL they came from.
+      Object.defineProperty(copy, 'url', { value: response.url || request.url });
+      return copy;
     } catch (error) {
       if (request.signal.aborted) throw error; // the caller's own abort stays what it is
       if (timeout.aborted) throw new CallhookTimeoutError(request.url, timeoutMs);
