@@ -38,7 +38,11 @@ export function createApp(ctx: ServerContext, spec: ApiSpec, metrics: Metrics): 
       validateApiSpec: false,
       // The trailing-slash mending above rewrites req.url; validate what is served.
       useRequestUrl: true,
-      validateRequests: { allErrors: true, coerceTypes: true },
+      // Parameters (path, query, header) are always coerced by the validator; this switch only
+      // governs bodies. JSON bodies carry real types, and the one form body (the token request)
+      // is all strings, so nothing needs coercing: with it on, `"enabled": "false"` or `null`
+      // quietly became `false` and `"grace_seconds": null` became 0.
+      validateRequests: { allErrors: true, coerceTypes: false },
       validateResponses: ctx.config.validateResponses
         ? {
             onError: (err, body, req) => {
