@@ -103,7 +103,11 @@ export class TargetPolicy {
       );
     }
     if (resolve) {
-      const addresses = await lookupAll(name).catch(() => [] as LookupAddress[]);
+      // Bounded: a slow or unreachable resolver must not hold the request (nor the libuv pool
+      // slot's caller) for the resolver's own timeouts; an unanswered name counts as unresolved.
+      const addresses = await withTimeout(lookupAll(name), CHECK_LOOKUP_TIMEOUT_MS).catch(
+        () => [] as LookupAddress[],
+      );
       for (const a of addresses) this.checkAddress(a.address, host);
     }
     return url;
@@ -133,6 +137,18 @@ export class TargetPolicy {
       (err: NodeJS.ErrnoException) => callback(err, all ? [] : '', 4),
     );
   };
+}
+
+/** How long a subscription create or update waits for its URL's host to resolve. */
+const CHECK_LOOKUP_TIMEOUT_MS = 1500;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`lookup timed out after ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 function lookupAll(hostname: string): Promise<LookupAddress[]> {
