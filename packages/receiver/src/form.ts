@@ -7,6 +7,8 @@
 
 const PLUS = /\+/g;
 const LONE_SURROGATE = /\p{Cs}/u;
+const isWellFormed = (input: string): boolean =>
+  (input as { isWellFormed?: () => boolean }).isWellFormed?.() ?? !LONE_SURROGATE.test(input);
 
 function decodeComponent(raw: string): string {
   const spaced = raw.indexOf('+') === -1 ? raw : raw.replace(PLUS, ' ');
@@ -21,7 +23,7 @@ function decodeComponent(raw: string): string {
 /** The name/value pairs of a form-encoded string, in order, flattened: `[name0, value0, name1, …]`. */
 export function decodeForm(input: string): string[] {
   const out: string[] = [];
-  if (LONE_SURROGATE.test(input)) {
+  if (!isWellFormed(input)) {
     for (const [name, value] of new URLSearchParams(input)) out.push(name, value);
     return out;
   }
