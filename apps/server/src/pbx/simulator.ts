@@ -30,8 +30,21 @@ export interface SimulatorOptions {
   callbackTiming?: CallTiming;
 }
 
-/** Wall-clock µs with sub-millisecond precision (`Date.now()` only has milliseconds). */
-export const systemClockUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
+let wallMinusMonotonicUs = performance.timeOrigin * 1000;
+
+/**
+ * Wall-clock µs with sub-millisecond precision (`Date.now()` only has milliseconds): the
+ * monotonic clock anchored to the wall clock, re-anchored when they drift apart by more than a
+ * second (a clock step, a suspended machine), so a long-running server keeps true EventTimes.
+ */
+export const systemClockUs = (): number => {
+  const monotonicUs = performance.now() * 1000;
+  const wallUs = Date.now() * 1000;
+  if (Math.abs(wallMinusMonotonicUs + monotonicUs - wallUs) > 1_000_000) {
+    wallMinusMonotonicUs = wallUs - monotonicUs;
+  }
+  return Math.round(wallMinusMonotonicUs + monotonicUs);
+};
 
 export const systemTimer: SetTimer = (fn, ms) => {
   const handle = setTimeout(fn, ms);

@@ -1,7 +1,7 @@
 import type { IntakeEvent } from '@callhook/contract';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { PAGE_RING_US, PAGE_TALK_US, ScenarioError } from '../../src/pbx/scenarios.js';
-import { type IntakeSink, type SetTimer, Simulator } from '../../src/pbx/simulator.js';
+import { type IntakeSink, type SetTimer, Simulator, systemClockUs } from '../../src/pbx/simulator.js';
 import { dataOf, directory, seeded } from './world.js';
 
 /** Every batch the sink got, with the fake time it got it at. */
@@ -239,5 +239,13 @@ describe('Simulator on the real clock', () => {
     expect(times[0]).toBeGreaterThanOrEqual(before - 1000);
     expect(times.at(-1)! - times[0]!).toBeLessThan(100_000);
     expect(Date.now() * 1000).toBeGreaterThanOrEqual(times.at(-1)! - 1000);
+  });
+});
+
+describe('systemClockUs', () => {
+  test('is the wall clock in µs, with sub-millisecond digits', () => {
+    const samples = Array.from({ length: 50 }, () => systemClockUs());
+    for (const s of samples) expect(Math.abs(s - Date.now() * 1000)).toBeLessThan(1_000_000);
+    expect(samples.some((s) => s % 1000 !== 0)).toBe(true);
   });
 });
