@@ -72,3 +72,13 @@ export class InvalidFieldError extends WebhookError {
     this.rule = first.rule;
   }
 }
+
+/** A retry arrived while the first attempt of the same delivery is still being handled here. */
+export class InProgressError extends WebhookError {
+  override readonly name = 'InProgressError';
+  readonly code = 'in_progress';
+  readonly status = 409;
+  constructor(readonly deliveryId: string) {
+    super(`delivery ${deliveryId} is still being handled; try again later`);
+  }
+}

@@ -8,6 +8,7 @@ export type { CallEvent, CallLeg, CallRecord, Party } from './calls/record.js';
 export { type DeliveryIdStore, MemoryDeliveryIdStore } from './dedupe.js';
 export {
   type FieldIssue,
+  InProgressError,
   InvalidFieldError,
   MalformedRequestError,
   SignatureError,

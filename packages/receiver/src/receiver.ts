@@ -1,6 +1,6 @@
 import type { EventType, WebhookPayload } from '@callhook/contract';
 import { type DeliveryIdStore, MemoryDeliveryIdStore } from './dedupe.js';
-import { InvalidFieldError, WebhookError } from './errors.js';
+import { InProgressError, InvalidFieldError, WebhookError } from './errors.js';
 import {
   type AnyWebhookDelivery,
   type ParserOptions,
@@ -50,6 +50,7 @@ export class WebhookReceiver {
   readonly parser: WebhookParser;
   private readonly store: DeliveryIdStore | undefined;
   private readonly handlers = new Map<EventType, EventHandler<EventType>[]>();
+  private readonly inFlight = new Set<string>();
   private readonly anyHandlers: ((delivery: AnyWebhookDelivery) => unknown)[] = [];
 
   constructor(options: ReceiverOptions = {}) {
@@ -85,8 +86,12 @@ export class WebhookReceiver {
     }
     const { id } = delivery;
     if (id !== undefined && this.store && !(await this.store.claim(id))) {
+      // A retry that overtakes a slow first attempt must not be acknowledged: if that attempt then
+      // fails, the event would be lost. Refusing it makes the sender try again later.
+      if (this.inFlight.has(id)) return refusal(new InProgressError(id));
       return { status: 204, headers: {}, body: '', delivery, duplicate: true };
     }
+    if (id !== undefined) this.inFlight.add(id);
     try {
       for (const handler of this.handlers.get(delivery.event.EventType) ?? []) {
         await handler(delivery.event, delivery);
@@ -95,6 +100,8 @@ export class WebhookReceiver {
     } catch (error) {
       if (id !== undefined) await this.store?.release(id);
       throw error;
+    } finally {
+      if (id !== undefined) this.inFlight.delete(id);
     }
     return { status: 204, headers: {}, body: '', delivery, duplicate: false };
   }

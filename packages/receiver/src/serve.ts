@@ -36,6 +36,10 @@ export async function serve(
       'quiet-period': { type: 'string', default: '5000' },
     },
   });
+  for (const name of ['port', 'tolerance', 'quiet-period'] as const) {
+    if (!/^[0-9]+$/.test(values[name]))
+      throw new Error(`--${name} must be a whole number, not ${values[name]}`);
+  }
   const secrets = values.secret ?? [];
   const receiver = new WebhookReceiver({
     secret: secrets,

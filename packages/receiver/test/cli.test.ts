@@ -75,4 +75,8 @@ describe('callhook-receiver', () => {
     expect(log).toContain('(retry of delivery msg_2p5DqGYCWRkSg1ksGFk5EhJSxpD, already handled)');
     expect(log.at(-1)).toBe('!! refused 401: no webhook-signature entry matches the secret');
   });
+
+  test('refuses options that are not numbers', async () => {
+    await expect(serve(['--port', 'eighty'], () => {})).rejects.toThrow('--port must be a whole number');
+  });
 });

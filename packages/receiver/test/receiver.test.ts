@@ -59,6 +59,28 @@ describe('WebhookReceiver', () => {
     expect(handled).toEqual([pageCall.hangup.CallID]);
   });
 
+  test('a retry that overtakes a slow first attempt is refused, so a failure there loses nothing', async () => {
+    let finish: (ok: boolean) => void = () => {};
+    const receiver = new WebhookReceiver({ secret: SECRET }).on(
+      'hangup',
+      () =>
+        new Promise<void>((resolve, reject) => {
+          finish = (ok) => (ok ? resolve() : reject(new Error('failed late')));
+        }),
+    );
+    const first = receiver.handle(delivery(pageCall.hangup, 'msg_slow'));
+    await new Promise((r) => setTimeout(r, 0));
+    const overtaking = await receiver.handle(delivery(pageCall.hangup, 'msg_slow'));
+    expect(overtaking).toMatchObject({ status: 409 });
+    expect(JSON.parse(overtaking.body)).toMatchObject({ error: 'in_progress' });
+    finish(false);
+    await expect(first).rejects.toThrow('failed late');
+    const retry = receiver.handle(delivery(pageCall.hangup, 'msg_slow'));
+    await new Promise((r) => setTimeout(r, 0));
+    finish(true);
+    expect(await retry).toMatchObject({ status: 204, duplicate: false });
+  });
+
   test('deduplication can be turned off or given another store', async () => {
     let runs = 0;
     const count = () => {
