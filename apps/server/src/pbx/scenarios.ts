@@ -208,6 +208,7 @@ class CallBuilder {
         CallStatus: 'CALLING' as const,
         CallFlow: flow,
       };
+      // Two identical-looking branches: each lets the compiler tie `event_type` to `EventType`.
       return type === 'dial-in'
         ? { event_type: type, extension_id: leg.owner.id, data: { ...base, EventType: type } }
         : { event_type: type, extension_id: leg.owner.id, data: { ...base, EventType: type } };
