@@ -63,6 +63,7 @@ export interface ParserOptions extends VerifierOptions {
 
 const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
 const INTEGER = /^-?[0-9]+$/;
+const UNIX_SECONDS = /^[0-9]+$/;
 const NUMBER = /^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$/;
 
 function headerOf(headers: HeadersLike, name: string): string | undefined {
@@ -256,7 +257,7 @@ export class WebhookParser {
 
     return {
       id,
-      timestamp: timestamp === undefined ? undefined : Number(timestamp),
+      timestamp: timestamp !== undefined && UNIX_SECONDS.test(timestamp) ? Number(timestamp) : undefined,
       method,
       event: result.data,
       params,

@@ -93,7 +93,10 @@ const ivrMiss: CallEvent[] = [
   hangup(12 * S, `400-${CALL_ID}`, 400, { Bridged: 'no', Duration: 12 * S }),
 ];
 
-/** Extension 175 forwards an incoming call outside by its incoming-call rules. */
+/**
+ * Extension 175 forwards an incoming call outside by its incoming-call rules; as callhook's simulator
+ * plans it, its own leg is answered and ended together with the forwarded one.
+ */
 const forwarded: CallEvent[] = [
   dialIn(0, `175-${CALL_ID}`, 175),
   {
@@ -130,7 +133,8 @@ const forwarded: CallEvent[] = [
     SubCallID: `175-${CALL_ID}-fwd`,
     CalledNumber: '+79161112233',
   },
-  hangup(35 * S, `175-${CALL_ID}`, 175, {}),
+  answer(5 * S, `175-${CALL_ID}`, 175),
+  hangup(35 * S, `175-${CALL_ID}`, 175, { Duration: 30 * S }),
 ];
 
 let clock: ManualScheduler;

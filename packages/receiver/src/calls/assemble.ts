@@ -107,12 +107,14 @@ export function assembleCall(callId: string, arrived: readonly CallEvent[], comp
   const originEvent = origin?.events[0] ?? events[0]!;
 
   const answeredLegs = legs.filter((l) => l.answered);
-  // The person who took the call is on a leg that is not a queue/IVR thread; an answer event is
-  // better evidence than a hangup status (a forwarding extension's own leg may end as ANSWER).
+  // The person who took the call is on a leg that is not a queue/IVR thread. A forwarded leg
+  // beats the forwarding extension's own leg, which is answered with it but only relays; an answer
+  // event is better evidence than a hangup status.
   const taker = answeredLegs
     .filter((l) => l.bridged === undefined)
     .sort(
       (a, b) =>
+        Number(b.forwarded) - Number(a.forwarded) ||
         Number(b.answerTime !== undefined) - Number(a.answerTime !== undefined) ||
         (a.answerTime ?? a.startTime) - (b.answerTime ?? b.startTime),
     )[0];
