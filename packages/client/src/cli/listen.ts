@@ -1,10 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type EventType, eventTypes, isEventType } from '@callhook/contract';
+import type { EventType } from '@callhook/contract';
 import { readRawBody, WebhookReceiver } from '@callhook/receiver';
 import type { CallhookClient } from '../client.js';
 import { CallhookApiError } from '../errors.js';
 import { details, summarize } from './summary.js';
+import { parseEventTypes, UsageError } from './usage.js';
 
 export interface ListenOptions {
   extension: string;
@@ -23,25 +24,6 @@ export interface Output {
   out: (line: string) => void;
   /** Status and problems (stderr). */
   err: (line: string) => void;
-}
-
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
-
-export function parseEventTypes(list: string | undefined): EventType[] {
-  if (list === undefined || list.trim() === '' || list.trim() === 'all') return [...eventTypes];
-  const chosen: EventType[] = [];
-  for (const name of list
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    if (!isEventType(name)) {
-      throw new UsageError(`unknown event type "${name}"; the event types are ${eventTypes.join(', ')}`);
-    }
-    if (!chosen.includes(name)) chosen.push(name);
-  }
-  return chosen;
 }
 
 /** Hop-by-hop and framing headers are the forwarder's own business, not the event's. */
@@ -78,7 +60,7 @@ async function forward(target: string, req: IncomingMessage, body: Buffer | unde
  * code once a signal stopped it and the subscriptions it made are removed.
  */
 export async function listen(client: CallhookClient, options: ListenOptions, io: Output): Promise<number> {
-  const types = parseEventTypes(options.events);
+  const types = await parseEventTypes(options.events);
   if (options.forward !== undefined) {
     try {
       new URL(options.forward);

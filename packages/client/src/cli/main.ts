@@ -18,8 +18,9 @@ import {
   CallhookTimeoutError,
 } from '../errors.js';
 import { ConfigError, type Connection, resolveConnection } from './config.js';
-import { listen, type Output, parseEventTypes, UsageError } from './listen.js';
+import type { Output } from './listen.js';
 import { type Column, record, table } from './output.js';
+import { parseEventTypes, UsageError } from './usage.js';
 
 export const USAGE = `callhook: manage callhook subscriptions and watch events from the command line.
 
@@ -252,7 +253,7 @@ async function run(argv: readonly string[], io: CliEnvironment): Promise<number>
     }
     case 'events add': {
       const url = required(values.url, '--url');
-      const types = parseEventTypes(required(values.event ?? values.events, '--event'));
+      const types = await parseEventTypes(required(values.event ?? values.events, '--event'));
       const method = asMethod(values.method ?? 'POST');
       const created: SubscriptionCreated[] = [];
       for (const event_type of types) {
@@ -277,7 +278,7 @@ async function run(argv: readonly string[], io: CliEnvironment): Promise<number>
         throw new UsageError('--enable and --disable contradict each other');
       const change: SubscriptionUpdate = {
         ...(values.url !== undefined ? { url: values.url } : {}),
-        ...(values.event !== undefined ? { event_type: parseEventTypes(values.event)[0]! } : {}),
+        ...(values.event !== undefined ? { event_type: (await parseEventTypes(values.event))[0]! } : {}),
         ...(values.method !== undefined ? { method: asMethod(values.method) } : {}),
         ...(values.enable ? { enabled: true } : values.disable ? { enabled: false } : {}),
       };
@@ -408,6 +409,8 @@ async function run(argv: readonly string[], io: CliEnvironment): Promise<number>
     }
     case 'listen': {
       const port = integer(values.port, 'port');
+      // The receiver (and zod) load only for this command.
+      const { listen } = await import('./listen.js');
       return listen(
         client,
         {
