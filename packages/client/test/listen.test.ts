@@ -65,7 +65,7 @@ describe('callhook listen', () => {
       const hangup = await r.waitFor('stdout', /hangup/);
       expect(hangup).toMatch(
         new RegExp(
-          `^\\d\\d:\\d\\d:\\d\\d\\.\\d{3}  hangup     000\\*099 \\(Iggy Pop\\) → 00010005  ANSWER  outgoing  talk 0\\.08 s  recorded  call ${short}…$`,
+          `^\\d\\d:\\d\\d:\\d\\d\\.\\d{3}  hangup      000\\*099 \\(Iggy Pop\\) → 00010005  ANSWER  outgoing  talk 0\\.08 s  recorded  call ${short}…$`,
         ),
       );
       const lines = r.stdout.trim().split('\n');
@@ -115,7 +115,7 @@ describe('callhook listen', () => {
       speed: 50,
     });
     await verbose.waitFor('stdout', /^ {4}CallID = /);
-    expect(verbose.stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{3} {2}dial-in {4}\+79811234567 → /m);
+    expect(verbose.stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{3} {2}dial-in {5}\+79811234567 → /m);
     expect(verbose.stdout).toContain(`    CallID = ${call.call_id}\n`);
     expect(verbose.stdout).toMatch(/^ {4}webhook-id = msg_\S+ {2}\(POST, signature verified\)$/m);
     expect(verbose.stdout).toContain('    EventType = dial-in\n');

@@ -19,10 +19,11 @@ function who(number: string | undefined, name: string | undefined): string {
 
 /**
  * One readable line per event: when, what, who called whom, how it went.
- * `14:03:59.250  hangup     000*099 (Iggy Pop) → 00010005  ANSWER  talk 4.24 s  call 31845fca…`
+ * `14:03:59.250  hangup      000*099 (Iggy Pop) → 00010005  ANSWER  talk 4.24 s  call 31845fca…`
  */
 export function summarize(event: AnyWebhookPayload): string {
-  const type = event.EventType.padEnd(11);
+  // The longest type, message-out, is 11 characters: every summary's parties start in one column.
+  const type = event.EventType.padEnd(12);
   if (event.EventType === 'message-in') {
     return `${clock(undefined)}  ${type}${event.src_number} → ${event.did_number ?? event.extension_name ?? `#${event.extension_id}`}  "${event.text}"`;
   }
