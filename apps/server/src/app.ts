@@ -32,29 +32,7 @@ export function createApp(ctx: ServerContext, spec: ApiSpec, metrics: Metrics): 
   app.use(authenticate(ctx, spec));
   app.use(express.json({ limit: ctx.config.maxBodyBytes }));
   app.use(express.urlencoded({ extended: false, limit: ctx.config.maxBodyBytes, parameterLimit: 100 }));
-  app.use(
-    OpenApiValidator.middleware({
-      apiSpec: spec.validatorDocument as unknown as string,
-      validateApiSpec: false,
-      // The trailing-slash mending above rewrites req.url; validate what is served.
-      useRequestUrl: true,
-      // Parameters (path, query, header) are always coerced by the validator; this switch only
-      // governs bodies. JSON bodies carry real types, and the one form body (the token request)
-      // is all strings, so nothing needs coercing: with it on, `"enabled": "false"` or `null`
-      // quietly became `false` and `"grace_seconds": null` became 0.
-      validateRequests: { allErrors: true, coerceTypes: false },
-      validateResponses: ctx.config.validateResponses
-        ? {
-            onError: (err, body, req) => {
-              ctx.logger.error({ err, body, path: req.path }, 'response does not match the spec');
-              throw new HttpError(500, `Response does not match the spec: ${err.message}`);
-            },
-          }
-        : false,
-      validateSecurity: false,
-      validateFormats: true,
-    }),
-  );
+  app.use(validate(ctx, spec));
 
   app.get('/healthz', async (_req, res) => {
     const ok = await ctx.store.ping();
@@ -72,8 +50,65 @@ export function createApp(ctx: ServerContext, spec: ApiSpec, metrics: Metrics): 
   return app;
 }
 
+/**
+ * Request (and, in tests, response) validation against the spec, with one validator per spec
+ * path. express-openapi-validator finds a request's operation by compiling every path of its
+ * document to a regular expression on every request; with the whole spec that loop was a large
+ * share of a request's cost. Here the path is found once (`authenticate` has matched it) and
+ * only that path's validator runs, over a document holding that path alone.
+ */
+function validate(ctx: ServerContext, spec: ApiSpec): RequestHandler {
+  const byPath = new Map<string, express.Router>();
+  for (const [served, item] of Object.entries(spec.validatorDocument.paths)) {
+    const router = express.Router();
+    router.use(
+      OpenApiValidator.middleware({
+        apiSpec: { ...spec.validatorDocument, paths: { [served]: item } } as unknown as string,
+        validateApiSpec: false,
+        // The trailing-slash mending in `authenticate` rewrites req.url; validate what is served.
+        useRequestUrl: true,
+        // Parameters (path, query, header) are always coerced by the validator; this switch only
+        // governs bodies. JSON bodies carry real types, and the one form body (the token request)
+        // is all strings, so nothing needs coercing: with it on, `"enabled": "false"` or `null`
+        // quietly became `false` and `"grace_seconds": null` became 0.
+        validateRequests: { allErrors: true, coerceTypes: false },
+        validateResponses: ctx.config.validateResponses
+          ? {
+              onError: (err, body, req) => {
+                ctx.logger.error({ err, body, path: req.path }, 'response does not match the spec');
+                throw new HttpError(500, `Response does not match the spec: ${err.message}`);
+              },
+            }
+          : false,
+        validateSecurity: false,
+        validateFormats: true,
+      }),
+    );
+    byPath.set(served, router);
+  }
+  return (req, res, next) => {
+    // `authenticate` has matched the operation; a known path with another method still goes to
+    // its path's validator, which answers 405 with Allow.
+    const served = (res.locals.served as string | undefined) ?? findPath(spec, req.path);
+    const router = served === undefined ? undefined : byPath.get(served);
+    if (!router) return next();
+    router(req, res, next);
+  };
+}
+
+function findPath(spec: ApiSpec, path: string): string | undefined {
+  const toggled = path.endsWith('/') ? path.slice(0, -1) : `${path}/`;
+  return spec.routes.find((r) => r.regex.test(path) || r.regex.test(toggled))?.served;
+}
+
 /** Request id, access log and metrics, labelled by the spec's route. */
 function observe(ctx: ServerContext, metrics: Metrics): RequestHandler {
+  // prom-client hashes a label object on every inc/observe; the children of each label set are
+  // kept instead. Label values are bounded: Node accepts only known methods, routes are the
+  // spec's templates or a few fixed names, statuses are numbers.
+  type Children = { count: { inc(): void }; seconds: { observe(v: number): void } };
+  const children = new Map<string, Children>();
+  const logInfo = ctx.logger.isLevelEnabled('info');
   return (req, res, next) => {
     const incoming = req.get('x-request-id');
     const id = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -86,24 +121,32 @@ function observe(ctx: ServerContext, metrics: Metrics): RequestHandler {
         (res.locals.route as string | undefined) ??
         (req.path.startsWith('/docs')
           ? '/docs'
-          : req.path === '/metrics' || req.path.startsWith('/openapi.')
+          : req.path === '/metrics' || req.path === '/openapi.yaml' || req.path === '/openapi.json'
             ? req.path
             : 'unmatched');
-      const labels = { method: req.method, route, status: String(res.statusCode) };
-      metrics.requests.inc(labels);
-      metrics.requestSeconds.observe(labels, seconds);
+      const status = String(res.statusCode);
+      const key = `${req.method} ${route} ${status}`;
+      let c = children.get(key);
+      if (!c) {
+        const labels = { method: req.method, route, status };
+        c = { count: metrics.requests.labels(labels), seconds: metrics.requestSeconds.labels(labels) };
+        children.set(key, c);
+      }
+      c.count.inc();
+      c.seconds.observe(seconds);
       // The path only: queries may carry data, and nothing secret is ever logged.
-      ctx.logger.info(
-        {
-          req_id: id,
-          method: req.method,
-          path: req.path,
-          route,
-          status: res.statusCode,
-          ms: Math.round(seconds * 1e4) / 10,
-        },
-        'request',
-      );
+      if (logInfo)
+        ctx.logger.info(
+          {
+            req_id: id,
+            method: req.method,
+            path: req.path,
+            route,
+            status: res.statusCode,
+            ms: Math.round(seconds * 1e4) / 10,
+          },
+          'request',
+        );
     });
     next();
   };
@@ -119,6 +162,7 @@ function authenticate(ctx: ServerContext, spec: ApiSpec): RequestHandler {
     const match = matchRoute(spec.routes, req.method, req.path);
     if (!match) return next();
     res.locals.route = match.route.template;
+    res.locals.served = match.route.served;
     res.locals.operationId = match.route.operationId;
     if (match.canonicalPath !== req.path) {
       const q = req.url.indexOf('?');
