@@ -57,6 +57,18 @@ describe('health, metrics, spec and docs', () => {
     );
     // Labels are the spec's templates, never raw paths with ids in them.
     expect(text).not.toMatch(/route="[^"]*99999/);
+  });
+
+  test('metric labels stay bounded whatever paths clients try', async () => {
+    for (let i = 0; i < 5; i++) expect((await fetch(`${s.url}/openapi.x${i}`)).status).toBe(404);
+    for (let i = 0; i < 5; i++) expect((await fetch(`${s.url}/no/such/path/${i}`)).status).toBe(404);
+    const text = await (await fetch(`${s.url}/metrics`)).text();
+    expect(text).not.toMatch(/route="\/openapi\.x/);
+    expect(text).not.toMatch(/route="\/no\/such/);
+    expect(text).toMatch(/callhook_http_requests_total\{method="GET",route="unmatched",status="404"\} (\d+)/);
+    const unmatched =
+      /callhook_http_requests_total\{method="GET",route="unmatched",status="404"\} (\d+)/.exec(text);
+    expect(Number(unmatched?.[1])).toBeGreaterThanOrEqual(10);
     expect(text).toContain('callhook_delivery_queue_depth');
   });
 

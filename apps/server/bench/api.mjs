@@ -1,0 +1,200 @@
+#!/usr/bin/env node
+// pnpm bench:api [--duration 6] [--warmup 2] [--connections 10] [--dist <build dir>]
+// Requests/s and p99 of the validated API (the real server from dist/, demo mode, SQLite in a
+// temp dir) for GET .../event/ (a list of 20) and POST .../event/ (create), each beside the same
+// route on bare Express (no auth, no validation, in-memory array) in the same run. The load
+// generator (autocannon) runs in a child process so it does not share the servers' event loop.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import express from 'express';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '6' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '10' },
+    // Another build of the server to measure (e.g. a copy of dist/ from before a change).
+    dist: { type: 'string' },
+  },
+});
+const { startServer } = await import(
+  values.dist ? pathToFileURL(join(values.dist, 'index.js')).href : '../dist/index.js'
+);
+const DURATION = Number(values.duration);
+const WARMUP = Number(values.warmup);
+const CONNECTIONS = Number(values.connections);
+const autocannonBin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+
+// A literal global address: the server checks a URL's host, and a name would make this a
+// benchmark of the machine's resolver.
+const createBody = JSON.stringify({
+  url: 'https://93.184.215.14/hook?myid=175',
+  method: 'POST',
+  event_type: 'hangup',
+});
+
+/** One autocannon run in a child process; its JSON result. */
+function cannon({ url, method = 'GET', headers = {}, body, duration }) {
+  const args = [autocannonBin, '-j', '-c', String(CONNECTIONS), '-d', String(duration), '-m', method];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
+  if (body !== undefined) args.push('-b', body);
+  args.push(url);
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`autocannon failed: ${err.message}\n${stderr}`));
+      resolve(JSON.parse(stdout));
+    });
+  });
+}
+
+async function measure(label, opts) {
+  await cannon({ ...opts, duration: WARMUP });
+  await opts.reset?.();
+  const r = await cannon({ ...opts, duration: DURATION });
+  const bad = r.non2xx + r.errors + r.timeouts;
+  const out = {
+    per_s: Math.round(r.requests.average),
+    p99_ms: r.latency.p99,
+    p50_ms: r.latency.p50,
+    total: r.requests.total,
+    failed: bad,
+  };
+  console.log(
+    `  ${label.padEnd(34)} ${String(out.per_s).padStart(7)} req/s   p50 ${out.p50_ms} ms   p99 ${out.p99_ms} ms` +
+      (bad ? `   (${bad} non-2xx/errors!)` : ''),
+  );
+  return out;
+}
+
+// ---- the real server ----
+const dir = mkdtempSync(join(tmpdir(), 'callhook-bench-api-'));
+const server = await startServer({
+  port: 0,
+  host: '127.0.0.1',
+  dataDir: dir,
+  demo: true,
+  logLevel: 'silent',
+  config: {
+    simulator: false,
+    demoClientId: 'bench',
+    demoClientSecret: 'bench-secret-bench-secret',
+    extensionSubscriptionLimit: 100000,
+    clientSubscriptionLimit: 10000000,
+  },
+  env: {},
+});
+const tokenRes = await fetch(`${server.url}/oauth/token`, {
+  method: 'POST',
+  body: new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: 'bench',
+    client_secret: 'bench-secret-bench-secret',
+  }),
+});
+const { access_token: token } = await tokenRes.json();
+const auth = { authorization: `Bearer ${token}` };
+const types = ['dial-in', 'dial-out', 'answer', 'hangup', 'voicemail'];
+for (let i = 0; i < 20; i++) {
+  const res = await fetch(`${server.apiUrl}/extension/175/event/`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      url: `https://somehost.com/fordel/show.php?myid=175&n=${i}`,
+      method: i % 2 ? 'GET' : 'POST',
+      event_type: types[i % types.length],
+    }),
+  });
+  if (res.status !== 200) throw new Error(`seeding: ${res.status} ${await res.text()}`);
+}
+const listUrl = `${server.apiUrl}/extension/175/event/`;
+const seeded = await (await fetch(listUrl, { headers: auth })).json();
+if (seeded.length !== 20) throw new Error(`expected 20 subscriptions, got ${seeded.length}`);
+
+// ---- bare Express: same routes, same JSON, no auth, no validation, no store ----
+const bare = express();
+bare.disable('x-powered-by');
+bare.set('etag', false);
+bare.use(express.json());
+const list = seeded.map((s) => ({ ...s }));
+let created = [];
+let nextId = 100000;
+bare.get('/api/ver1.0/extension/:extension_id/event/', (_req, res) => res.json(list));
+bare.post('/api/ver1.0/extension/:extension_id/event/', (req, res) => {
+  const b = req.body;
+  const s = {
+    url: b.url,
+    method: b.method,
+    event_type: b.event_type,
+    id: nextId++,
+    enabled: true,
+    disabled_reason: null,
+    extension_id: 200,
+    created_at: new Date().toISOString(),
+    secret: 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+  };
+  created.push(s);
+  res.json(s);
+});
+const bareServer = await new Promise((resolve) => {
+  const s = bare.listen(0, '127.0.0.1', () => resolve(s));
+});
+const bareUrl = `http://127.0.0.1:${bareServer.address().port}`;
+
+console.log(
+  `callhook API benchmark: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per run (autocannon ${createRequire(import.meta.url)('autocannon/package.json').version}, node ${process.version})`,
+);
+console.log('GET /api/ver1.0/extension/175/event/ (a list of 20)');
+const listV = await measure('validated (auth + spec + SQLite)', { url: listUrl, headers: auth });
+const listB = await measure('bare Express', { url: `${bareUrl}/api/ver1.0/extension/175/event/` });
+
+console.log('POST /api/ver1.0/extension/200/event/ (create)');
+const post = { method: 'POST', headers: { 'content-type': 'application/json' }, body: createBody };
+const createV = await measure('validated (auth + spec + SQLite)', {
+  ...post,
+  url: `${server.apiUrl}/extension/200/event/`,
+  headers: { ...post.headers, ...auth },
+  reset: () => fetch(`${server.apiUrl}/extension/200/event/`, { method: 'DELETE', headers: auth }),
+});
+const createB = await measure('bare Express', {
+  ...post,
+  url: `${bareUrl}/api/ver1.0/extension/200/event/`,
+  reset: () => {
+    created = [];
+  },
+});
+
+const ratio = (a, b) => Math.round((a.per_s / b.per_s) * 100) / 100;
+const result = {
+  list: {
+    per_s: listV.per_s,
+    p99_ms: listV.p99_ms,
+    bare_per_s: listB.per_s,
+    bare_p99_ms: listB.p99_ms,
+    ratio: ratio(listV, listB),
+  },
+  create: {
+    per_s: createV.per_s,
+    p99_ms: createV.p99_ms,
+    bare_per_s: createB.per_s,
+    bare_p99_ms: createB.p99_ms,
+    ratio: ratio(createV, createB),
+  },
+  connections: CONNECTIONS,
+  duration_s: DURATION,
+};
+console.log(
+  `list: ${result.list.ratio}x bare (target >= 0.7x) ${result.list.ratio >= 0.7 ? 'OK' : 'BELOW TARGET'}; create: ${result.create.ratio}x bare`,
+);
+if (listV.failed + listB.failed + createV.failed + createB.failed > 0)
+  console.log('warning: some requests failed');
+
+await new Promise((r) => bareServer.close(r));
+bareServer.closeAllConnections?.();
+await server.close();
+rmSync(dir, { recursive: true, force: true });
+console.log(JSON.stringify(result));
