@@ -144,10 +144,14 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     closing ??= (async () => {
       clearInterval(sweeper);
       ctx.pbx?.stop();
+      // Keep-alive connections that go idle after the close began would otherwise linger until
+      // their timeout: close them as they go quiet.
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      clearInterval(idle);
       await dispatcher?.stop();
       await sender.close();
       await store.close();

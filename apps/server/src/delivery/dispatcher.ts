@@ -96,32 +96,39 @@ export class Dispatcher {
     const saturated = [...this.subscriptionHost]
       .filter(([, host]) => (this.hosts.get(host)?.sending ?? 0) >= config.deliveryPerHostConcurrency)
       .map(([sub]) => sub);
-    const batch = await outbox.claim(
-      this.owner,
-      now,
-      now + config.deliveryLeaseSeconds * 1000,
-      limit,
-      saturated,
-    );
-    for (const d of batch) {
-      this.waiting++;
-      void this.attempt(d);
-    }
+    const batch = await outbox.claim(this.owner, now, now + config.deliveryLeaseSeconds * 1000, limit, saturated);
+    for (const d of batch) this.schedule(d);
     return batch.length;
   }
 
-  /** Waits for a free slot of the delivery's host: one slow host cannot take every slot. */
-  private async acquire(host: string): Promise<void> {
+  /**
+   * Starts a claimed delivery now if its host has a free slot, or queues it behind that host's
+   * attempts. Only attempts that are sending count against the global cap, so deliveries
+   * waiting for one slow host never hold back the others.
+   */
+  private schedule(d: ClaimedDelivery): void {
+    const host = hostOf(d.url);
+    this.subscriptionHost.set(d.subscriptionId, host);
     let h = this.hosts.get(host);
     if (!h) {
       h = { sending: 0, queue: [] };
       this.hosts.set(host, h);
     }
     const slot = h;
-    if (slot.sending >= this.opts.config.deliveryPerHostConcurrency) {
-      await new Promise<void>((resolve) => slot.queue.push(resolve));
+    const begin = () => {
+      slot.sending++;
+      this.inFlight++;
+      void this.attempt(d, host);
+    };
+    if (slot.sending < this.opts.config.deliveryPerHostConcurrency) {
+      begin();
+    } else {
+      this.waiting++;
+      slot.queue.push(() => {
+        this.waiting--;
+        begin();
+      });
     }
-    slot.sending++;
   }
 
   private release(host: string): void {
@@ -133,13 +140,8 @@ export class Dispatcher {
     else if (h.sending === 0) this.hosts.delete(host);
   }
 
-  private async attempt(d: ClaimedDelivery): Promise<void> {
+  private async attempt(d: ClaimedDelivery, host: string): Promise<void> {
     const { sender, config, metrics } = this.opts;
-    const host = hostOf(d.url);
-    this.subscriptionHost.set(d.subscriptionId, host);
-    await this.acquire(host);
-    this.waiting--;
-    this.inFlight++;
     let result: AttemptResult;
     try {
       const now = Date.now();

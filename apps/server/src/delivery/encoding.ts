@@ -22,12 +22,3 @@ export function getRequestUrl(subscriptionUrl: string, payload: string): string 
   if (!url.includes('?')) return `${url}?${payload}`;
   return url.endsWith('?') || url.endsWith('&') ? `${url}${payload}` : `${url}&${payload}`;
 }
-
-/**
- * What a GET delivery signs: the raw query string as sent (after `?`), the subscription's own
- * parameters included, so the receiver can verify the exact bytes it got.
- */
-export function signedGetPayload(requestUrl: string): string {
-  const q = requestUrl.indexOf('?');
-  return q === -1 ? '' : requestUrl.slice(q + 1);
-}

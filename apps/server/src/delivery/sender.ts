@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { Agent, errors, request } from 'undici';
 import type { AttemptRecord, ClaimedDelivery } from '../store/index.js';
-import { getRequestUrl, signedGetPayload } from './encoding.js';
+import { getRequestUrl } from './encoding.js';
 import { parseRetryAfter } from './schedule.js';
 import { sign } from './signing.js';
 import { bareHost, type TargetPolicy, TargetRefusedError } from './target.js';
@@ -45,14 +45,6 @@ export class Sender {
       d.previousSecret && d.previousSecretExpiresAt !== null && d.previousSecretExpiresAt > now
         ? [d.secret, d.previousSecret]
         : [d.secret];
-    const headers: Record<string, string> = {
-      'user-agent': USER_AGENT,
-      'webhook-id': d.id,
-      'webhook-timestamp': String(timestamp),
-      'webhook-signature': sign(d.id, timestamp, isGet ? signedGetPayload(url) : payload, secrets),
-    };
-    if (!isGet) headers['content-type'] = 'application/x-www-form-urlencoded; charset=utf-8';
-
     const started = performance.now();
     const attempt = (
       outcome: AttemptRecord['outcome'],
@@ -80,6 +72,15 @@ export class Sender {
           : 'invalid_url';
       return { attempt: attempt(outcome, { error: (err as Error).message }), gone: false };
     }
+    // A GET signs the query exactly as it goes on the wire: the parsed URL's serialisation,
+    // which percent-encodes what the subscriber wrote raw (`?name=José` is sent as `Jos%C3%A9`).
+    const headers: Record<string, string> = {
+      'user-agent': USER_AGENT,
+      'webhook-id': d.id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': sign(d.id, timestamp, isGet ? target.search.slice(1) : payload, secrets),
+    };
+    if (!isGet) headers['content-type'] = 'application/x-www-form-urlencoded; charset=utf-8';
 
     try {
       const res = await request(target, {

@@ -60,7 +60,12 @@ export type AttemptResult =
   /** The subscription is disabled now (410, or failing for too long); the delivery fails with it. */
   | { kind: 'disable'; attempt: AttemptRecord; reason: string };
 
-const OPEN = ['pending', 'retrying'] as const;
+
+// The open-status test is written as literal SQL so that the partial indexes (`where status in
+// ('pending', 'retrying')`) can serve it: a planner cannot match an index predicate against
+// bound parameters, and a full scan per claim made delivery crawl.
+const isOpen = (column: string) => sql<boolean>`${sql.ref(column)} in ('pending', 'retrying')`;
+const isClosed = (column: string) => sql<boolean>`${sql.ref(column)} not in ('pending', 'retrying')`;
 
 /**
  * Per-call order is kept per receiving endpoint (the URL without its query), not per
@@ -196,7 +201,7 @@ export class OutboxStore {
         .innerJoin('subscriptions as s', 's.id', 'd.subscription_id')
         .select('d.seq')
         .where('s.enabled', '=', 1)
-        .where('d.status', 'in', OPEN)
+        .where(isOpen('d.status'))
         .where('d.next_attempt_at', '<=', now)
         .where((eb) => eb.or([eb('d.lease_until', 'is', null), eb('d.lease_until', '<', now)]))
         .where(({ not, exists, selectFrom }) =>
@@ -206,7 +211,7 @@ export class OutboxStore {
                 .select('p.seq')
                 .whereRef('p.order_key', '=', 'd.order_key')
                 .whereRef('p.seq', '<', 'd.seq')
-                .where('p.status', 'in', OPEN),
+                .where(isOpen('p.status')),
             ),
           ),
         )
@@ -343,7 +348,7 @@ export class OutboxStore {
     const row = await this.db
       .selectFrom('deliveries')
       .select((eb) => eb.fn.min('next_attempt_at').as('at'))
-      .where('status', 'in', OPEN)
+      .where(isOpen('status'))
       .executeTakeFirst();
     return row?.at == null ? null : Number(row.at);
   }
@@ -355,7 +360,7 @@ export class OutboxStore {
         sql<number>`count(*)`.as('open'),
         sql<number>`coalesce(sum(case when lease_until is not null then 1 else 0 end), 0)`.as('leased'),
       ])
-      .where('status', 'in', OPEN)
+      .where(isOpen('status'))
       .executeTakeFirstOrThrow();
     return { open: Number(row.open), leased: Number(row.leased) };
   }
@@ -414,7 +419,7 @@ export class OutboxStore {
       .set({ status: 'pending', next_attempt_at: now })
       .where('subscription_id', '=', subscriptionId)
       .where('id', '=', id)
-      .where('status', 'not in', OPEN)
+      .where(isClosed('status'))
       .where('payload', 'is not', null)
       .execute();
     const row = await this.db
@@ -451,7 +456,7 @@ export class OutboxStore {
       .updateTable('deliveries')
       .set({ payload: null })
       .where('created_at', '<', before)
-      .where('status', 'not in', OPEN)
+      .where(isClosed('status'))
       .where('payload', 'is not', null)
       .executeTakeFirst();
     const ev = await this.db
@@ -463,7 +468,7 @@ export class OutboxStore {
             selectFrom('deliveries')
               .select('seq')
               .whereRef('deliveries.event_id', '=', 'events.id')
-              .where('status', 'in', OPEN),
+              .where(isOpen('status')),
           ),
         ),
       )
@@ -480,6 +485,6 @@ export async function failOpen(db: Kysely<Database>, subscriptionIds: number | n
     .updateTable('deliveries')
     .set({ status: 'failed', lease_until: null, lease_owner: null })
     .where('subscription_id', 'in', ids)
-    .where('status', 'in', OPEN)
+    .where(isOpen('status'))
     .execute();
 }

@@ -103,6 +103,21 @@ describe('signatures (Standard Webhooks)', () => {
     await s.api(`/extension/175/event/${sub.id}`, { method: 'DELETE' });
   });
 
+  test('GET: a URL the parser re-encodes (a raw apostrophe) still verifies on the bytes received', async () => {
+    rx.received.length = 0;
+    // RFC 3986 allows a raw ' in a query; the WHATWG serialisation that goes on the wire encodes it.
+    const sub = await s.subscribe(`${rx.url}/show.php?name=O'Brien`, 'answer', 'GET');
+    await s.ingest([intake(175, pageCall.answer)]);
+    const [req] = await rx.waitFor(1);
+    const query = req!.url.slice(req!.url.indexOf('?') + 1);
+    expect(query.startsWith('name=O%27Brien&')).toBe(true);
+    const when = new Date(Number(req!.headers['webhook-timestamp']) * 1000);
+    expect(req!.headers['webhook-signature']).toBe(
+      new Webhook(sub.secret).sign(req!.headers['webhook-id'] as string, when, query),
+    );
+    await s.api(`/extension/175/event/${sub.id}`, { method: 'DELETE' });
+  });
+
   test('after a rotation both secrets sign until the grace period ends', async () => {
     rx.received.length = 0;
     const sub = await s.subscribe(`${rx.url}/rotated`, 'hangup', 'POST');

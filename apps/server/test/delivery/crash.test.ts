@@ -1,0 +1,142 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { IntakeEvent } from '@callhook/contract';
+import { afterAll, expect, test } from 'vitest';
+import { callEvents } from '../events.js';
+import { startReceiver } from '../receivers.js';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), '../../dist/cli.js');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+async function startChild(env: NodeJS.ProcessEnv, url: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [cli, 'start'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(child);
+  const until = Date.now() + 20_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return child;
+    } catch {}
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    if (Date.now() > until) throw new Error('server did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('kill -9 mid-way: every accepted event arrives, duplicates keep their webhook-id', { timeout: 180_000 }, async () => {
+  const N = 5_000;
+  const dir = mkdtempSync(join(tmpdir(), 'callhook-crash-'));
+  // Which webhook-ids each event (by its Tag) arrived with.
+  const arrivals = new Map<string, Set<string>>();
+  let requests = 0;
+  const rx = await startReceiver((req, res) => {
+    requests++;
+    const tag = new URLSearchParams(req.body).get('Tag')!;
+    let ids = arrivals.get(tag);
+    if (!ids) {
+      ids = new Set();
+      arrivals.set(tag, ids);
+    }
+    ids.add(req.headers['webhook-id'] as string);
+    res.end('ok');
+  });
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    CALLHOOK_DATA_DIR: dir,
+    CALLHOOK_DEMO: 'true',
+    CALLHOOK_SIMULATOR: 'false',
+    CALLHOOK_DEMO_CLIENT_ID: 'demo',
+    CALLHOOK_DEMO_CLIENT_SECRET: 'crash-test-secret',
+    CALLHOOK_PBX_KEY: 'crash-test-pbx-key-0123456789',
+    LOG_LEVEL: 'error',
+  };
+  let server = await startChild(env, url);
+  try {
+    const tok = await fetch(`${url}/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'demo', client_secret: 'crash-test-secret' }),
+    });
+    const { access_token } = (await tok.json()) as { access_token: string };
+    for (const type of ['dial-out', 'answer', 'hangup']) {
+      const res = await fetch(`${url}/api/ver1.0/extension/175/event/`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ url: `${rx.url}/hook`, method: 'POST', event_type: type }),
+      });
+      expect(res.status).toBe(200);
+    }
+
+    // N events: calls of three events each, every event tagged with its number.
+    const events: IntakeEvent[] = [];
+    while (events.length < N) {
+      for (const e of callEvents(175, 3)) {
+        if (events.length < N) events.push({ ...e, data: { ...e.data, Tag: String(events.length) } } as IntakeEvent);
+      }
+    }
+    const batches: IntakeEvent[][] = [];
+    for (let i = 0; i < N; i += 100) batches.push(events.slice(i, i + 100));
+
+    const send = (batch: IntakeEvent[]) =>
+      fetch(`${url}/api/ver1.0/pbx/event/batch/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-pbx-key': env.CALLHOOK_PBX_KEY },
+        body: JSON.stringify({ events: batch }),
+      }).then(
+        (r) => r.status === 202,
+        () => false,
+      );
+
+    // Send half, then kill the server without warning while deliveries are in flight.
+    const accepted = new Set<number>();
+    let i = 0;
+    for (; i < batches.length / 2; i++) if (await send(batches[i]!)) accepted.add(i);
+    await new Promise((r) => setTimeout(r, 150));
+    const deliveredBeforeKill = arrivals.size;
+    server.kill('SIGKILL');
+    await new Promise((r) => server.once('exit', r));
+
+    // A PBX retries what was not acknowledged; the restarted server takes the rest.
+    server = await startChild(env, url);
+    for (let j = 0; j < batches.length; j++) {
+      if (!accepted.has(j) && (await send(batches[j]!))) accepted.add(j);
+    }
+    expect(accepted.size).toBe(batches.length);
+
+    const deadline = Date.now() + 120_000;
+    while (arrivals.size < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const missing = events.map((_, k) => String(k)).filter((tag) => !arrivals.has(tag));
+    const duplicates = requests - arrivals.size;
+    console.log(
+      `crash test: ${N} events, ${deliveredBeforeKill} delivered before kill -9, ${missing.length} missing, ${duplicates} duplicate requests`,
+    );
+    expect(deliveredBeforeKill).toBeGreaterThan(0);
+    expect(deliveredBeforeKill).toBeLessThan(N);
+    expect(missing).toEqual([]);
+    // A duplicate is the same delivery sent again: one webhook-id per event.
+    for (const ids of arrivals.values()) expect(ids.size).toBe(1);
+  } finally {
+    server.kill('SIGTERM');
+    await rx.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
