@@ -7,10 +7,21 @@ import {
 import type { PbxExtension } from './directory.js';
 import { cryptoRandom, type Random } from './ids.js';
 import { ScenarioError } from './scenarios.js';
-import { type SetTimer, type Simulator, systemTimer } from './simulator.js';
+import { type SetTimer, type SimulationResult, type Simulator, systemTimer } from './simulator.js';
+
+/**
+ * What a load run starts calls on: the in-process simulator, or a server's `POST /pbx/simulate/`
+ * (the CLI), whose answer comes later. Refusals are `ScenarioError`s (counted, the run goes on);
+ * anything else, a 503 included (a stopped simulator), ends the run.
+ */
+export interface LoadTarget {
+  run(req: SimulationRequest): SimulationResult | Promise<SimulationResult>;
+  /** Resolves once the calls started have played (or at once, when that cannot be known). */
+  idle(): Promise<void>;
+}
 
 export interface LoadOptions {
-  simulator: Pick<Simulator, 'run' | 'idle'>;
+  simulator: Pick<Simulator, 'run' | 'idle'> | LoadTarget;
   /** The extensions calls are made for (each call picks one, and a scenario its kind allows). */
   extensions: readonly PbxExtension[];
   /** Calls started per second. */
@@ -29,6 +40,8 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Wait until every started call has fed all its events (default true). */
   wait?: boolean;
+  /** Told of each call once it started (or was refused: `result` is then the error). */
+  onCall?: (req: SimulationRequest, result: SimulationResult | ScenarioError) => void;
 }
 
 export interface LoadResult {
@@ -153,10 +166,32 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   };
   const interval = 1000 / opts.rate;
   const t0 = now();
+  let issued = 0;
+  let fatal: { err: unknown } | undefined;
+  const pending = new Set<Promise<void>>();
   const over = () =>
-    (opts.count !== undefined && result.started + result.refused >= opts.count) ||
+    fatal !== undefined ||
+    (opts.count !== undefined && issued >= opts.count) ||
     (opts.durationMs !== undefined && now() - t0 >= opts.durationMs) ||
     opts.signal?.aborted === true;
+
+  const started = (req: SimulationRequest, res: SimulationResult) => {
+    result.started++;
+    result.events += res.events;
+    result.byScenario[req.scenario] = (result.byScenario[req.scenario] ?? 0) + 1;
+    if (req.outcome) result.byOutcome[req.outcome] = (result.byOutcome[req.outcome] ?? 0) + 1;
+    opts.onCall?.(req, res);
+  };
+  const failed = (req: SimulationRequest, err: unknown) => {
+    // A refused scenario is counted, not fatal: a load run goes on through a bad pick. Anything
+    // else (a stopped simulator, a server that went away) ends the run.
+    if (err instanceof ScenarioError && err.status !== 503) {
+      result.refused++;
+      opts.onCall?.(req, err);
+    } else {
+      fatal ??= { err };
+    }
+  };
 
   for (let i = 0; !over(); i++) {
     const wait = t0 + i * interval - now();
@@ -176,19 +211,27 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       if (over()) break;
     }
     const req = randomRequest(pick(callers, random)!, callers, random, opts.speed ?? 1);
+    issued++;
     try {
       const res = opts.simulator.run(req);
-      result.started++;
-      result.events += res.events;
-      result.byScenario[req.scenario] = (result.byScenario[req.scenario] ?? 0) + 1;
-      if (req.outcome) result.byOutcome[req.outcome] = (result.byOutcome[req.outcome] ?? 0) + 1;
+      if (res instanceof Promise) {
+        // Over HTTP: the next call starts on time whatever this one's answer takes.
+        const settled: Promise<void> = res.then(
+          (r) => started(req, r),
+          (err: unknown) => failed(req, err),
+        );
+        pending.add(settled);
+        const forget = () => pending.delete(settled);
+        settled.then(forget, forget);
+      } else {
+        started(req, res);
+      }
     } catch (err) {
-      // A refused scenario is counted, not fatal: a load run goes on through a bad pick. Anything
-      // else (a stopped simulator) ends the run.
-      if (!(err instanceof ScenarioError)) throw err;
-      result.refused++;
+      failed(req, err);
     }
   }
+  await Promise.all([...pending]);
+  if (fatal) throw fatal.err;
   if (opts.wait ?? true) await opts.simulator.idle();
   result.elapsedMs = now() - t0;
   return result;

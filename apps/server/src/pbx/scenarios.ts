@@ -62,13 +62,14 @@ export const DEFAULT_TEXT = 'Hello from callhook';
 /**
  * A scenario that cannot be played. Shaped like the request validator's errors (`status`,
  * `errors[].path`, `errors[].errorCode`), so the API's error mapping answers it with a 4xx naming
- * the field, without this module depending on the HTTP layer.
+ * the field, without this module depending on the HTTP layer. A 503 is no fault of the request:
+ * the simulator is stopped (the server is shutting down); the port answers it as such.
  */
 export class ScenarioError extends Error {
   readonly errors: Array<{ path: string; message: string; errorCode: string }>;
 
   constructor(
-    readonly status: 400 | 404,
+    readonly status: 400 | 404 | 503,
     message: string,
     field?: string,
     rule = 'invalid',

@@ -7,7 +7,7 @@ import type {
 } from '@callhook/contract';
 import type { PbxDirectory } from './directory.js';
 import { cryptoRandom, type Random } from './ids.js';
-import { type CallPlan, type CallTiming, planCallback, planScenario } from './scenarios.js';
+import { type CallPlan, type CallTiming, planCallback, planScenario, ScenarioError } from './scenarios.js';
 
 export type SimulationResult = components['schemas']['SimulationResult'];
 
@@ -87,7 +87,10 @@ export class Simulator {
     this.callbackTiming = opts.callbackTiming ?? {};
   }
 
-  /** Starts a scenario; throws a `ScenarioError` (a 4xx for the API) when it cannot be played. */
+  /**
+   * Starts a scenario; throws a `ScenarioError` when it cannot be played (a 4xx for the API), or
+   * with status 503 once the simulator is stopped.
+   */
   run(req: SimulationRequest): SimulationResult {
     const startUs = this.startUs();
     const plan = planScenario(req, this.directory, { startUs, random: this.random });
@@ -128,7 +131,12 @@ export class Simulator {
   }
 
   private startUs(): number {
-    if (this.stopped) throw new Error('The simulator is stopped');
+    if (this.stopped) {
+      throw new ScenarioError(
+        503,
+        'The simulator is stopped: the server is shutting down, try again once it is back',
+      );
+    }
     return this.now();
   }
 
