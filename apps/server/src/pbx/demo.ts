@@ -1,0 +1,310 @@
+#!/usr/bin/env node
+// `pnpm demo`: the provider's page, end to end, in a few seconds. A server in demo mode and a
+// receiver that logs like the page's show.php; the receiver is subscribed with the page's three
+// requests; extension 175 (000*099, Iggy Pop) calls 00010005; the three events arrive, signed.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type RunningServer, startServer } from '../index.js';
+import { PAGE_RING_US, PAGE_TALK_US } from './scenarios.js';
+
+const HELP = `pnpm demo [--speed N]
+
+Starts a callhook server in demo mode (SQLite in a temporary directory) and a receiver that logs
+each request like the page's show.php, subscribes the receiver to dial-out, answer and hangup of
+extension 175 as the page does, makes the page's call from 000*099 to 00010005, shows the three
+events arriving, and exits. The call takes ~6 s (real time); --speed N plays it N times faster.
+`;
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const two = (n: number): string => String(n).padStart(2, '0');
+
+/** The web server's error-log stamp of the page's example: `[Thu Jul 06 17:03:59 2017]`. */
+function logStamp(date: Date): string {
+  const time = `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+  return `[${DAYS[date.getDay()]} ${MONTHS[date.getMonth()]} ${two(date.getDate())} ${time} ${date.getFullYear()}]`;
+}
+
+/**
+ * Which of `secrets` signed this request, per the spec: `v1,` + base64 HMAC-SHA256 over
+ * `${webhook-id}.${webhook-timestamp}.${payload}` (the raw query for GET), keyed with the base64
+ * after `whsec_`; the timestamp within 5 minutes of now. Undefined when none did.
+ */
+function signedBy<K>(
+  secrets: ReadonlyMap<K, string>,
+  headers: IncomingHttpHeaders,
+  payload: string,
+  nowSeconds = Date.now() / 1000,
+): K | undefined {
+  const id = headers['webhook-id'];
+  const timestamp = headers['webhook-timestamp'];
+  const signature = headers['webhook-signature'];
+  if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof signature !== 'string') return;
+  if (!/^\d+$/.test(timestamp) || Math.abs(nowSeconds - Number(timestamp)) > 300) return;
+  const given = signature
+    .split(' ')
+    .filter((s) => s.startsWith('v1,'))
+    .map((s) => Buffer.from(s.slice(3), 'base64'));
+  for (const [who, secret] of secrets) {
+    const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+    const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${payload}`, 'utf8').digest();
+    if (given.some((g) => g.length === expected.length && timingSafeEqual(g, expected))) return who;
+  }
+  return;
+}
+
+const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+const bold = (s: string) => (color ? `\x1b[1m${s}\x1b[22m` : s);
+const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[22m` : s);
+const out = (line = '') => process.stdout.write(`${line}\n`);
+
+interface Receiver {
+  url: string;
+  /** Subscription id → its secret, filled in as the subscriptions are made. */
+  secrets: Map<number, string>;
+  /** Resolves once `count` requests arrived; how many had a good signature. */
+  received(count: number, ms: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A small HTTP receiver on loopback that prints each request as the page's show.php logs it. */
+async function startLogReceiver(): Promise<Receiver> {
+  const secrets = new Map<number, string>();
+  let count = 0;
+  let verified = 0;
+  let wake = () => {};
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const at = new Date();
+      const target = req.url ?? '';
+      const q = target.indexOf('?');
+      const query = q === -1 ? '' : target.slice(q + 1).split('#')[0]!;
+      const stamp = logStamp(at);
+      const lines = [`${stamp}  ------`];
+      for (const [key, value] of new URLSearchParams(query)) lines.push(`${stamp}  ${key} => ${value}`);
+      const who = signedBy(secrets, req.headers, query);
+      if (who === undefined) {
+        lines.push(
+          `  signature MISMATCH: webhook-id ${String(req.headers['webhook-id'])} is not signed by a known secret`,
+        );
+      } else {
+        verified++;
+        lines.push(
+          dim(
+            `  signature ok (webhook-id ${String(req.headers['webhook-id'])}, secret of subscription ${who})`,
+          ),
+        );
+      }
+      out(lines.join('\n'));
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('OK');
+      count++;
+      wake();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    secrets,
+    received: (wanted, ms) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(new Error(`only ${count} of ${wanted} events arrived within ${Math.round(ms / 1000)} s`)),
+          ms,
+        );
+        wake = () => {
+          if (count < wanted) return;
+          clearTimeout(timer);
+          resolve(verified);
+        };
+        wake();
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A request to the server as the page's curl examples make it, printed, and its answer. */
+async function call(
+  server: RunningServer,
+  token: string,
+  path: string,
+  body: unknown,
+  wanted: number,
+): Promise<Record<string, unknown>> {
+  const json = JSON.stringify(body);
+  out(
+    `$ curl -X POST "$url${path}" -H "Authorization: Bearer $access_token" -H "Content-Type: application/json" -d '${json}'`,
+  );
+  const res = await fetch(`${server.apiUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: json,
+  });
+  const text = await res.text();
+  if (res.status !== wanted) throw new Error(`POST ${path} answered ${res.status}: ${text}`);
+  const answer = JSON.parse(text) as Record<string, unknown>;
+  out(dim(brief(text, answer)));
+  return answer;
+}
+
+/**
+ * A created subscription as the page shows it (url, method, event_type, id: the answer begins so),
+ * then the secret, which callhook adds and shows this once; other answers in full.
+ */
+function brief(text: string, answer: Record<string, unknown>): string {
+  if (typeof answer.secret !== 'string') return text;
+  const { url, method, event_type, id } = answer;
+  const page = JSON.stringify({ url, method, event_type, id }).slice(0, -1);
+  return `${page},…,"secret":"${answer.secret}"}`;
+}
+
+const seconds = (us: number, speed: number) => `${(us / speed / 1e6).toFixed(speed > 10 ? 2 : 1)} s`;
+
+async function demo(speed: number): Promise<number> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'callhook-demo-'));
+  let server: RunningServer | undefined;
+  let receiver: Receiver | undefined;
+  // Ctrl-C in the middle: leave no temporary directory behind.
+  process.once('SIGINT', () => {
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(130);
+  });
+  try {
+    server = await startServer({
+      port: 0,
+      host: '127.0.0.1',
+      dataDir,
+      databaseUrl: '',
+      demo: true,
+      logLevel: 'silent',
+      // The demo is the same on every machine: no settings from the environment or a config file.
+      env: {},
+    });
+    receiver = await startLogReceiver();
+    const hook = `${receiver.url}/fordel/show.php?myid=175`;
+    const creds = server.demo!;
+
+    out();
+    out(bold("  callhook demo: the provider's example call, end to end"));
+    out();
+    out(`  server    ${server.url}  (demo mode, SQLite in a temporary directory)`);
+    out(`  receiver  ${receiver.url}/fordel/show.php  (logs each request like the page's show.php)`);
+    out();
+
+    out(bold('1. A token (OAuth2 client credentials)'));
+    out(
+      `$ curl -s -d grant_type=client_credentials -d client_id=${creds.clientId} -d client_secret=${creds.clientSecret} ${server.url}/oauth/token`,
+    );
+    const tokenRes = await fetch(`${server.url}/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: creds.clientId,
+        client_secret: creds.clientSecret,
+      }),
+    });
+    const tokenText = await tokenRes.text();
+    out(dim(tokenText));
+    if (tokenRes.status !== 200)
+      throw new Error(`the token endpoint answered ${tokenRes.status}: ${tokenText}`);
+    const token = (JSON.parse(tokenText) as { access_token: string }).access_token;
+    out(`$ export url=${server.apiUrl} access_token=${token}`);
+    out();
+
+    out(bold('2. Subscribe the receiver to dial-out, answer and hangup of extension 175, as the page does'));
+    for (const eventType of ['dial-out', 'answer', 'hangup']) {
+      const created = await call(
+        server,
+        token,
+        '/extension/175/event/',
+        { url: hook, method: 'GET', event_type: eventType },
+        200,
+      );
+      receiver.secrets.set(created.id as number, created.secret as string);
+    }
+    out();
+
+    const ring = seconds(PAGE_RING_US, speed);
+    const talk = seconds(PAGE_TALK_US, speed);
+    out(
+      bold(
+        `3. The page's call: 000*099 (175, Iggy Pop) calls 00010005, answered after ${ring}, ${talk} of talk`,
+      ),
+    );
+    const request = {
+      scenario: 'outgoing',
+      extension_id: 175,
+      number: '00010005',
+      ...(speed !== 1 ? { speed } : {}),
+    };
+    await call(server, token, '/pbx/simulate/', request, 202);
+    out();
+
+    out(bold("4. The receiver's log, as the events arrive"));
+    const waitMs = (PAGE_RING_US + PAGE_TALK_US) / speed / 1000 + 15_000;
+    const verified = await receiver.received(3, waitMs);
+    out();
+    if (verified !== 3) {
+      out(`  ${3 - verified} of 3 signatures did not verify.`);
+      return 1;
+    }
+    out(bold('  Done: dial-out, answer and hangup arrived in order, signatures ok.'));
+    out(
+      `  Next: ${bold('pnpm start')} keeps a demo server running on http://127.0.0.1:8080, with the API's docs`,
+    );
+    out(
+      `  at http://127.0.0.1:8080${bold('/docs')}; ${bold('callhook listen -e 175')} then prints every call's events live.`,
+    );
+    out();
+    return 0;
+  } finally {
+    await receiver?.close();
+    await server?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  let values: { speed?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { speed: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (err) {
+    process.stderr.write(`demo: ${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const speed = values.speed === undefined ? 1 : Number(values.speed);
+  if (!Number.isFinite(speed) || speed < 0.01 || speed > 10_000) {
+    process.stderr.write('demo: --speed must be a number from 0.01 to 10000\n');
+    return 2;
+  }
+  return demo(speed);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Everything is closed; should a stray handle linger, do not hang a newcomer's terminal.
+    setTimeout(() => process.exit(code), 2_000).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`demo failed: ${(err as Error).message ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
