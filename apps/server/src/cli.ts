@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
 import { type RunningServer, startServer } from './index.js';
+import { SIMULATE_HELP, simulateCommand } from './pbx/cli.js';
 import type { ExtensionKind } from './store/index.js';
 import { openStore } from './store/index.js';
 
@@ -21,7 +22,8 @@ Usage:
         [--caller-name NAME] [--recording] [--kind phone|ivr|queue] [--agents 201,202] [--forward-to NUMBER]
   callhook-server admin list
       Manage clients (accounts), their applications (OAuth2 credentials) and extensions.
-`;
+
+${SIMULATE_HELP}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -31,6 +33,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'start') return start(rest);
   if (command === 'admin') return admin(rest);
+  if (command === 'simulate') return simulateCommand(rest);
   process.stderr.write(`Unknown command "${command}".\n\n${HELP}`);
   return 2;
 }

@@ -522,11 +522,13 @@ function required(value: string | undefined, field: string, why: string): string
   return value;
 }
 
+const article = (word: string) => (/^[aeiou]/.test(word) ? 'an' : 'a');
+
 function requireKind(ext: PbxExtension, kind: PbxExtension['kind'], scenario: string): void {
   if (ext.kind !== kind) {
     throw new ScenarioError(
       400,
-      `is a ${ext.kind} extension: the ${scenario} scenario needs a ${kind} extension`,
+      `is ${article(ext.kind)} ${ext.kind} extension: the ${scenario} scenario needs ${article(kind)} ${kind} extension`,
       'extension_id',
       'kind',
     );
