@@ -98,7 +98,9 @@ async function baseline() {
 // ---- callhook: intake → outbox → dispatcher → receiver.
 const dir = mkdtempSync(join(tmpdir(), 'callhook-bench-'));
 const databaseUrl =
-  values.store === 'postgres' ? (process.env.CALLHOOK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres') : '';
+  values.store === 'postgres'
+    ? (process.env.CALLHOOK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
+    : '';
 const server = await startServer({
   port: 0,
   dataDir: dir,
@@ -117,7 +119,11 @@ const server = await startServer({
 });
 const tokenRes = await fetch(`${server.url}/oauth/token`, {
   method: 'POST',
-  body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'bench', client_secret: 'bench-secret' }),
+  body: new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: 'bench',
+    client_secret: 'bench-secret',
+  }),
 });
 const { access_token } = await tokenRes.json();
 await fetch(`${server.apiUrl}/extension/175/event/`, {
@@ -164,7 +170,12 @@ async function maxRate() {
     }),
   );
   const s = await waitDelivered(N);
-  return { per_s: s.count / ((s.last - started) / 1000), p50_ms: pct(s.latencies, 50), p99_ms: pct(s.latencies, 99), delivered: s.count };
+  return {
+    per_s: s.count / ((s.last - started) / 1000),
+    p50_ms: pct(s.latencies, 50),
+    p99_ms: pct(s.latencies, 99),
+    delivered: s.count,
+  };
 }
 
 /** At a fixed rate (events/s), in batches of 10 every 10/rate s, for latency. */
@@ -194,10 +205,18 @@ rmSync(dir, { recursive: true, force: true });
 
 const ratio = max.per_s / base.per_s;
 console.log(`delivery benchmark (${values.store}, ${N} events, ${C} in flight, one receiver process)`);
-console.log(`  raw baseline (undici → receiver):  ${round(base.per_s, 0)} req/s   p50 ${round(base.p50_ms, 2)} ms  p99 ${round(base.p99_ms, 2)} ms`);
-console.log(`  callhook, max rate (intake → 2xx): ${round(max.per_s, 0)} events/s  p50 ${round(max.p50_ms)} ms  p99 ${round(max.p99_ms)} ms`);
-console.log(`  callhook at half that rate:        ${round(half.per_s, 0)} events/s  p50 ${round(half.p50_ms, 2)} ms  p99 ${round(half.p99_ms, 2)} ms`);
-console.log(`  ratio to baseline: ${round(ratio, 2)}x (target ≥ 0.5x); p99 at half rate ${round(half.p99_ms, 1)} ms (target ≤ 25 ms)`);
+console.log(
+  `  raw baseline (undici → receiver):  ${round(base.per_s, 0)} req/s   p50 ${round(base.p50_ms, 2)} ms  p99 ${round(base.p99_ms, 2)} ms`,
+);
+console.log(
+  `  callhook, max rate (intake → 2xx): ${round(max.per_s, 0)} events/s  p50 ${round(max.p50_ms)} ms  p99 ${round(max.p99_ms)} ms`,
+);
+console.log(
+  `  callhook at half that rate:        ${round(half.per_s, 0)} events/s  p50 ${round(half.p50_ms, 2)} ms  p99 ${round(half.p99_ms, 2)} ms`,
+);
+console.log(
+  `  ratio to baseline: ${round(ratio, 2)}x (target ≥ 0.5x); p99 at half rate ${round(half.p99_ms, 1)} ms (target ≤ 25 ms)`,
+);
 console.log(
   JSON.stringify({
     store: values.store,

@@ -609,9 +609,12 @@ export interface components {
             previous_expires_at: string;
         };
         /**
-         * @description `pending`: waiting for its first attempt or its turn in the call's order; `retrying`: an
-         *     attempt failed and another is scheduled; `succeeded`: a 2xx came back; `failed`: no attempt
-         *     succeeded and none is left (replayable).
+         * @description `pending`: waiting for its first attempt or its turn in the call's order (events of one
+         *     call go to one endpoint, the URL without its query, in the order they happened);
+         *     `retrying`: an attempt failed and another is scheduled; `succeeded`: a 2xx came back;
+         *     `failed`: no attempt succeeded and none is left, or the subscription was disabled or
+         *     deleted (with `attempts` 0 when the event came while it was disabled). Failed deliveries
+         *     can be retried one by one or recovered since a time.
          * @enum {string}
          */
         DeliveryStatus: "pending" | "retrying" | "succeeded" | "failed";

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Principal, TokenService } from '../auth/tokens.js';
 import type { Config } from '../config.js';
 import type { TargetPolicy } from '../delivery/target.js';
-import type { Extension, Store } from '../store/index.js';
+import type { ClaimedDelivery, Extension, Store } from '../store/index.js';
 import { HttpError, notFound } from './errors.js';
 
 /** What the request handlers work with. */
@@ -16,8 +16,10 @@ export interface ServerContext {
   logger: Logger;
   /** The API's base path from the spec's servers (`/api/ver1.0`). */
   basePath: string;
-  /** Tells the dispatcher new deliveries are due (it would find them on its next poll anyway). */
+  /** Tells the dispatcher deliveries are due (it would find them on its next poll anyway). */
   nudge(): void;
+  /** Hands the dispatcher deliveries the intake just stored, ready to go. */
+  offer(ready: ClaimedDelivery[]): void;
   /** The simulated PBX, when enabled (demo mode). */
   pbx?: PbxPort;
 }

@@ -39,9 +39,10 @@ export async function ingest(
       payload: encodeEventData(data),
     });
   }
-  const result = await ctx.store.outbox.ingest(incoming);
-  if (result.deliveries > 0) ctx.nudge();
-  return result;
+  const { eventIds, deliveries, ready } = await ctx.store.outbox.ingest(incoming);
+  if (ready.length > 0) ctx.offer(ready);
+  else if (deliveries > 0) ctx.nudge();
+  return { eventIds, deliveries };
 }
 
 export function intakeRoutes(ctx: ServerContext): Router {

@@ -36,7 +36,6 @@ export class Dispatcher {
   private flushing: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
-  private nudged = false;
 
   constructor(private readonly opts: DispatcherOptions) {}
 
@@ -52,8 +51,42 @@ export class Dispatcher {
 
   /** New work may be due: claim now instead of at the next poll. */
   nudge(): void {
-    this.nudged = true;
     this.wake?.();
+  }
+
+  /**
+   * Takes deliveries straight from the intake, without looking for them in the store: as many
+   * as there is room for, on hosts with a free slot. The rest wait for the next claim.
+   */
+  async offer(ready: ClaimedDelivery[]): Promise<void> {
+    const { config, outbox, logger } = this.opts;
+    if (!this.running || ready.length === 0) return;
+    const room = config.deliveryConcurrency - this.inFlight;
+    const planned = new Map<string, number>();
+    const take: ClaimedDelivery[] = [];
+    for (const d of ready) {
+      if (take.length >= room) break;
+      const host = hostOf(d.url);
+      const load = (this.hosts.get(host)?.sending ?? 0) + (planned.get(host) ?? 0);
+      if (load >= config.deliveryPerHostConcurrency) continue;
+      planned.set(host, (planned.get(host) ?? 0) + 1);
+      take.push(d);
+    }
+    if (take.length < ready.length) this.nudge();
+    if (take.length === 0) return;
+    try {
+      const now = Date.now();
+      const leased = await outbox.lease(
+        this.owner,
+        take.map((d) => d.seq),
+        now + config.deliveryLeaseSeconds * 1000,
+        now,
+      );
+      for (const d of take) if (leased.has(d.seq)) this.schedule(d);
+    } catch (err) {
+      logger.warn({ err }, 'leasing fresh deliveries failed; the next claim takes them');
+      this.nudge();
+    }
   }
 
   /** Stops claiming, lets attempts under way finish and be recorded, and hands back leases. */
@@ -72,8 +105,8 @@ export class Dispatcher {
   private async run(): Promise<void> {
     const { config, logger } = this.opts;
     while (this.running) {
-      this.nudged = false;
       let claimed = 0;
+      const lastClaim = Date.now();
       const room = config.deliveryConcurrency - this.inFlight;
       if (room > 0) {
         try {
@@ -85,18 +118,35 @@ export class Dispatcher {
           continue;
         }
       }
-      if (claimed > 0 && this.inFlight < config.deliveryConcurrency) continue;
-      if (!this.nudged) await this.sleep(config.deliveryPollMs);
+      if (claimed >= 50 && this.inFlight < config.deliveryConcurrency) continue;
+      await this.sleep(config.deliveryPollMs);
+      // A claim scans the open deliveries. After one that came back short, let completions
+      // gather for a moment rather than scanning once per finished attempt. Fresh deliveries do
+      // not wait for this: the intake hands them over directly (offer).
+      const gap = lastClaim + 25 - Date.now();
+      if (gap > 0) await new Promise((r) => setTimeout(r, gap));
     }
   }
 
   private async claim(limit: number): Promise<number> {
     const { outbox, config } = this.opts;
     const now = Date.now();
+    // Each host keeps a small buffer of claimed deliveries behind its slots; a host whose buffer
+    // is full is left out of the claim, so a dead receiver holds at most that many.
+    const full = 4 * config.deliveryPerHostConcurrency;
     const saturated = [...this.subscriptionHost]
-      .filter(([, host]) => (this.hosts.get(host)?.sending ?? 0) >= config.deliveryPerHostConcurrency)
+      .filter(([, host]) => {
+        const h = this.hosts.get(host);
+        return h !== undefined && h.sending + h.queue.length >= full;
+      })
       .map(([sub]) => sub);
-    const batch = await outbox.claim(this.owner, now, now + config.deliveryLeaseSeconds * 1000, limit, saturated);
+    const batch = await outbox.claim(
+      this.owner,
+      now,
+      now + config.deliveryLeaseSeconds * 1000,
+      limit,
+      saturated,
+    );
     for (const d of batch) this.schedule(d);
     return batch.length;
   }

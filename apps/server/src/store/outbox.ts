@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
 import { newDeliveryId } from '../auth/secrets.js';
 import type { Dialect } from './db.js';
-import type { Database, DeliveriesTable } from './schema.js';
+import type { Database, DeliveriesTable, SubscriptionsTable } from './schema.js';
 
 /** One event as the intake accepted it: which extension, which type, and its data. */
 export interface IncomingEvent {
@@ -60,7 +60,6 @@ export type AttemptResult =
   /** The subscription is disabled now (410, or failing for too long); the delivery fails with it. */
   | { kind: 'disable'; attempt: AttemptRecord; reason: string };
 
-
 // The open-status test is written as literal SQL so that the partial indexes (`where status in
 // ('pending', 'retrying')`) can serve it: a planner cannot match an index predicate against
 // bound parameters, and a full scan per claim made delivery crawl.
@@ -108,77 +107,155 @@ export class OutboxStore {
   ) {}
 
   /**
-   * Stores the events and one delivery per enabled subscription of each event's extension and
-   * type, all in one transaction: when this resolves, nothing accepted can be lost.
+   * Stores the events and one delivery per subscription of each event's extension and type, all
+   * in one transaction: when this resolves, nothing accepted can be lost. Returns, besides the
+   * counts, the new deliveries that may go at once (enabled, and first of their call at their
+   * endpoint), so the dispatcher can take them without looking for them.
    */
   async ingest(
     events: IncomingEvent[],
     now = Date.now(),
-  ): Promise<{ eventIds: number[]; deliveries: number }> {
+  ): Promise<{ eventIds: number[]; deliveries: number; ready: ClaimedDelivery[] }> {
     return this.db.transaction().execute(async (trx) => {
       const eventIds: number[] = [];
-      let deliveries = 0;
-      const matches = new Map<
-        string,
-        Array<{ id: number; client_id: number; url: string; enabled: number }>
-      >();
-      for (const ev of events) {
-        const { id: eventId } = await trx
+      for (let i = 0; i < events.length; i += 200) {
+        const rows = await trx
           .insertInto('events')
-          .values({
-            extension_id: ev.extensionId,
-            event_type: ev.eventType,
-            call_id: ev.callId,
-            data: JSON.stringify(ev.data),
-            received_at: now,
-          })
+          .values(
+            events.slice(i, i + 200).map((ev) => ({
+              extension_id: ev.extensionId,
+              event_type: ev.eventType,
+              call_id: ev.callId,
+              data: JSON.stringify(ev.data),
+              received_at: now,
+            })),
+          )
           .returning('id')
-          .executeTakeFirstOrThrow();
-        eventIds.push(eventId);
+          .execute();
+        eventIds.push(...rows.map((r) => r.id));
+      }
+
+      const matches = new Map<string, Array<Selectable<SubscriptionsTable>>>();
+      const rows: Array<Insertable<DeliveriesTable>> = [];
+      const subscriptionOf = new Map<string, Selectable<SubscriptionsTable>>();
+      for (const [k, ev] of events.entries()) {
         const key = `${ev.extensionId}:${ev.eventType}`;
         let subs = matches.get(key);
         if (!subs) {
           subs = await trx
             .selectFrom('subscriptions')
-            .select(['id', 'client_id', 'url', 'enabled'])
+            .selectAll()
             .where('extension_id', '=', ev.extensionId)
             .where('event_type', '=', ev.eventType)
             .orderBy('id')
             .execute();
           matches.set(key, subs);
         }
-        if (subs.length === 0) continue;
-        await trx
-          .insertInto('deliveries')
-          .values(
-            subs.map((s) => ({
-              id: newDeliveryId(),
-              subscription_id: s.id,
-              event_id: eventId,
-              client_id: s.client_id,
-              extension_id: ev.extensionId,
-              event_type: ev.eventType,
-              call_id: ev.callId,
-              order_key: ev.callId ? orderKey(s.client_id, s.url, ev.callId) : null,
-              // A disabled subscription's deliveries are logged as failed, never attempted, and
-              // can be recovered once it is enabled again.
-              status: s.enabled === 1 ? 'pending' : 'failed',
-              attempts: 0,
-              next_attempt_at: now,
-              lease_until: null,
-              lease_owner: null,
-              created_at: now,
-              last_attempt_at: null,
-              last_status_code: null,
-              last_outcome: null,
-              payload: ev.payload,
-            })),
-          )
-          .execute();
-        deliveries += subs.filter((sub) => sub.enabled === 1).length;
+        for (const sub of subs) {
+          const id = newDeliveryId();
+          subscriptionOf.set(id, sub);
+          rows.push({
+            id,
+            subscription_id: sub.id,
+            event_id: eventIds[k]!,
+            client_id: sub.client_id,
+            extension_id: ev.extensionId,
+            event_type: ev.eventType,
+            call_id: ev.callId,
+            order_key: ev.callId ? orderKey(sub.client_id, sub.url, ev.callId) : null,
+            // A disabled subscription's deliveries are logged as failed, never attempted, and
+            // can be recovered once it is enabled again.
+            status: sub.enabled === 1 ? 'pending' : 'failed',
+            attempts: 0,
+            next_attempt_at: now,
+            lease_until: null,
+            lease_owner: null,
+            created_at: now,
+            last_attempt_at: null,
+            last_status_code: null,
+            last_outcome: null,
+            payload: ev.payload,
+          });
+        }
       }
-      return { eventIds, deliveries };
+      if (rows.length === 0) return { eventIds, deliveries: 0, ready: [] };
+
+      // Calls that already have an open delivery at an endpoint wait behind it.
+      const keys = [...new Set(rows.map((r) => r.order_key).filter((k): k is string => k != null))];
+      const busy = new Set<string>();
+      for (let i = 0; i < keys.length; i += 500) {
+        const open = await trx
+          .selectFrom('deliveries')
+          .select('order_key')
+          .where('order_key', 'in', keys.slice(i, i + 500))
+          .where(isOpen('status'))
+          .execute();
+        for (const o of open) if (o.order_key) busy.add(o.order_key);
+      }
+
+      const inserted: Array<{ id: string; seq: number }> = [];
+      for (let i = 0; i < rows.length; i += 500) {
+        inserted.push(
+          ...(await trx
+            .insertInto('deliveries')
+            .values(rows.slice(i, i + 500))
+            .returning(['id', 'seq'])
+            .execute()),
+        );
+      }
+      const seqOf = new Map(inserted.map((r) => [r.id, r.seq]));
+      const ready: ClaimedDelivery[] = [];
+      for (const r of rows) {
+        if (r.status !== 'pending') continue;
+        if (r.order_key) {
+          if (busy.has(r.order_key)) continue;
+          busy.add(r.order_key);
+        }
+        const sub = subscriptionOf.get(r.id)!;
+        ready.push({
+          seq: seqOf.get(r.id)!,
+          id: r.id,
+          subscriptionId: r.subscription_id,
+          eventId: r.event_id,
+          clientId: r.client_id,
+          extensionId: r.extension_id,
+          eventType: r.event_type,
+          callId: r.call_id ?? null,
+          status: 'pending',
+          attempts: 0,
+          nextAttemptAt: now,
+          createdAt: now,
+          lastAttemptAt: null,
+          lastStatusCode: null,
+          lastOutcome: null,
+          payload: r.payload ?? null,
+          url: sub.url,
+          method: sub.method,
+          secret: sub.secret,
+          previousSecret: sub.previous_secret,
+          previousSecretExpiresAt: sub.previous_secret_expires_at,
+          failingSince: sub.failing_since,
+        });
+      }
+      return { eventIds, deliveries: rows.filter((r) => r.status === 'pending').length, ready };
     });
+  }
+
+  /**
+   * Leases deliveries this instance was handed at intake, if nobody claimed them meanwhile;
+   * returns the seqs it got.
+   */
+  async lease(owner: string, seqs: number[], leaseUntil: number, now = Date.now()): Promise<Set<number>> {
+    if (seqs.length === 0) return new Set();
+    const rows = await this.db
+      .updateTable('deliveries')
+      .set({ lease_until: leaseUntil, lease_owner: owner })
+      .where('seq', 'in', seqs)
+      .where(isOpen('status'))
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+      .returning('seq')
+      .execute();
+    return new Set(rows.map((r) => r.seq));
   }
 
   /**
@@ -278,29 +355,30 @@ export class OutboxStore {
         .execute();
       const succeededSubs = new Set<number>();
       const failingSubs = new Set<number>();
+      // One statement for the whole batch: UPDATE ... FROM (VALUES ...), on both backends.
+      for (let i = 0; i < results.length; i += 300) {
+        const chunk = results.slice(i, i + 300);
+        const values = sql.join(
+          chunk.map(({ delivery, result }) => {
+            const status =
+              result.kind === 'succeeded' ? 'succeeded' : result.kind === 'retry' ? 'retrying' : 'failed';
+            const next = result.kind === 'retry' ? result.nextAttemptAt : delivery.nextAttemptAt;
+            return sql`(cast(${delivery.seq} as bigint), cast(${status} as text), cast(${next} as bigint), cast(${result.attempt.attemptedAt} as bigint), cast(${result.attempt.statusCode} as integer), cast(${result.attempt.outcome} as text))`;
+          }),
+        );
+        await sql`update deliveries set
+            status = v.column2,
+            attempts = deliveries.attempts + 1,
+            next_attempt_at = v.column3,
+            lease_until = null,
+            lease_owner = null,
+            last_attempt_at = v.column4,
+            last_status_code = v.column5,
+            last_outcome = v.column6
+          from (values ${values}) as v
+          where deliveries.seq = v.column1 and deliveries.lease_owner = ${owner}`.execute(trx);
+      }
       for (const { delivery, result } of results) {
-        const status =
-          result.kind === 'succeeded'
-            ? 'succeeded'
-            : result.kind === 'retry'
-              ? 'retrying'
-              : ('failed' as const);
-        await trx
-          .updateTable('deliveries')
-          .set({
-            status,
-            attempts: sql`attempts + 1`,
-            next_attempt_at: result.kind === 'retry' ? result.nextAttemptAt : delivery.nextAttemptAt,
-            lease_until: null,
-            lease_owner: null,
-            last_attempt_at: result.attempt.attemptedAt,
-            last_status_code: result.attempt.statusCode,
-            last_outcome: result.attempt.outcome,
-          })
-          .where('seq', '=', delivery.seq)
-          // A lease that ran out and went to another instance is no longer ours to settle.
-          .where('lease_owner', '=', owner)
-          .execute();
         if (result.kind === 'succeeded') succeededSubs.add(delivery.subscriptionId);
         else failingSubs.add(delivery.subscriptionId);
         if (result.kind === 'disable') {

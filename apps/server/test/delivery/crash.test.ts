@@ -39,7 +39,9 @@ async function startChild(env: NodeJS.ProcessEnv, url: string): Promise<ChildPro
   }
 }
 
-test('kill -9 mid-way: every accepted event arrives, duplicates keep their webhook-id', { timeout: 180_000 }, async () => {
+test('kill -9 mid-way: every accepted event arrives, duplicates keep their webhook-id', {
+  timeout: 180_000,
+}, async () => {
   const N = 5_000;
   const dir = mkdtempSync(join(tmpdir(), 'callhook-crash-'));
   // Which webhook-ids each event (by its Tag) arrived with.
@@ -74,7 +76,11 @@ test('kill -9 mid-way: every accepted event arrives, duplicates keep their webho
   try {
     const tok = await fetch(`${url}/oauth/token`, {
       method: 'POST',
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'demo', client_secret: 'crash-test-secret' }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'demo',
+        client_secret: 'crash-test-secret',
+      }),
     });
     const { access_token } = (await tok.json()) as { access_token: string };
     for (const type of ['dial-out', 'answer', 'hangup']) {
@@ -90,7 +96,8 @@ test('kill -9 mid-way: every accepted event arrives, duplicates keep their webho
     const events: IntakeEvent[] = [];
     while (events.length < N) {
       for (const e of callEvents(175, 3)) {
-        if (events.length < N) events.push({ ...e, data: { ...e.data, Tag: String(events.length) } } as IntakeEvent);
+        if (events.length < N)
+          events.push({ ...e, data: { ...e.data, Tag: String(events.length) } } as IntakeEvent);
       }
     }
     const batches: IntakeEvent[][] = [];
