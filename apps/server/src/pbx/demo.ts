@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type RunningServer, startServer } from '../index.js';
+import type { RunningServer } from '../index.js';
 import { PAGE_RING_US, PAGE_TALK_US } from './scenarios.js';
 
 const HELP = `pnpm demo [--speed N]
@@ -180,6 +180,8 @@ async function demo(speed: number): Promise<number> {
     process.exit(130);
   });
   try {
+    // Loaded here, so that `--help` and a mistake in the arguments answer at once.
+    const { startServer } = await import('../index.js');
     server = await startServer({
       port: 0,
       host: '127.0.0.1',

@@ -1,7 +1,7 @@
-import { type IntakeEvent, webhookPayloadSchemas } from '@callhook/contract';
+import { type IntakeEvent, type SimulationRequest, webhookPayloadSchemas } from '@callhook/contract';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { randomRequest, runLoad } from '../../src/pbx/load.js';
-import { planScenario } from '../../src/pbx/scenarios.js';
+import { planScenario, ScenarioError } from '../../src/pbx/scenarios.js';
 import { Simulator } from '../../src/pbx/simulator.js';
 import { checkPlan, directory, extensions, seeded } from './world.js';
 
@@ -92,6 +92,62 @@ describe('runLoad', () => {
     ac.abort();
     await vi.advanceTimersByTimeAsync(100);
     expect((await done).started).toBe(3);
+  });
+
+  test('an asynchronous target (a server over HTTP): starts stay on time, answers are counted as they come', async () => {
+    const starts: number[] = [];
+    const target = {
+      run: (req: SimulationRequest) => {
+        starts.push(Date.now());
+        // The server takes longer to answer than the interval between starts.
+        return new Promise<{ call_id: string; events: number }>((resolve, reject) =>
+          setTimeout(() => {
+            if (req.scenario === 'ivr') reject(new ScenarioError(400, 'refused by the server'));
+            else resolve({ call_id: 'x', events: 2 });
+          }, 250),
+        );
+      },
+      idle: async () => {},
+    };
+    const seen: Array<string> = [];
+    const done = runLoad({
+      simulator: target,
+      extensions,
+      rate: 20,
+      count: 40,
+      random: seeded(4),
+      onCall: (req, res) =>
+        seen.push(res instanceof ScenarioError ? `refused ${req.scenario}` : req.scenario),
+    });
+    await vi.advanceTimersByTimeAsync(3_000);
+    const result = await done;
+    expect(starts).toEqual(Array.from({ length: 40 }, (_, i) => i * 50));
+    expect(result.started + result.refused).toBe(40);
+    expect(result.refused).toBe(seen.filter((x) => x === 'refused ivr').length);
+    expect(result.refused).toBeGreaterThan(0);
+    expect(result.events).toBe(2 * result.started);
+    expect(result.elapsedMs).toBeGreaterThanOrEqual(39 * 50 + 250);
+  });
+
+  test('a stopped simulator (503) or a failing server ends the run with its error', async () => {
+    const { sim } = simulator();
+    sim.stop();
+    await expect(runLoad({ simulator: sim, extensions, rate: 10, count: 5 })).rejects.toMatchObject({
+      status: 503,
+    });
+    let calls = 0;
+    const failing = {
+      run: () => {
+        calls++;
+        return Promise.reject(new Error('POST /pbx/simulate/ answered 500'));
+      },
+      idle: async () => {},
+    };
+    const done = runLoad({ simulator: failing, extensions, rate: 100, count: 50 });
+    const settled = expect(done).rejects.toThrow(/answered 500/);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await settled;
+    expect(calls).toBeLessThan(5);
   });
 
   test('needs a bound and a rate', async () => {
