@@ -436,6 +436,33 @@ describe('callbacks over HTTP', () => {
   });
 });
 
+describe("the simulator's directory", () => {
+  test('an extension added while the server runs is on the PBX at the next call', async () => {
+    const clientId = (await s.store.tenants.getExtension(175))!.clientId;
+    await s.store.tenants.createExtension({
+      id: 601,
+      clientId,
+      name: '000*601',
+      domain: 'sip.domain',
+      callerIdName: 'Patti Smith',
+      recording: false,
+      kind: 'phone',
+    });
+    await s.subscribe(`${all.url}/all`, 'dial-out', 'POST', 601);
+    await s.subscribe(`${all.url}/all`, 'hangup', 'POST', 601);
+    // The new extension calls 175 by its short number: both sides are found in the reloaded directory.
+    const res = await simulate({ scenario: 'outgoing', extension_id: 601, number: '099', outcome: 'BUSY' });
+    const events = await callEvents(res.call_id, 4);
+    expect(sequence(events)).toEqual([
+      [601, 'dial-out', 'CALLING'],
+      [175, 'dial-in', 'CALLING'],
+      [175, 'hangup', 'BUSY'],
+      [601, 'hangup', 'BUSY'],
+    ]);
+    expect(events[0]).toMatchObject({ CallerIDName: 'Patti Smith', CalledExtensionID: '175' });
+  });
+});
+
 describe('a stopped simulator', () => {
   test('answers 503 with a reason and Retry-After, not a 500', async () => {
     s.context.pbx?.stop();
