@@ -262,7 +262,7 @@ async function demo(speed: number): Promise<number> {
     }
     out(bold('  Done: dial-out, answer and hangup arrived in order, signatures ok.'));
     out(
-      `  Next: ${bold('pnpm start')} keeps a demo server running on http://127.0.0.1:8080, with the API's docs`,
+      `  Next: ${bold('npm start')} keeps a demo server running on http://127.0.0.1:8080, with the API's docs`,
     );
     out(
       `  at http://127.0.0.1:8080${bold('/docs')}; ${bold('callhook listen -e 175')} then prints every call's events live.`,
