@@ -27,9 +27,10 @@ export class Dispatcher {
   private running = false;
   /** Attempts sending now (the global cap counts these). */
   private inFlight = 0;
-  /** Claimed but waiting for a free slot of their host. */
-  private waiting = 0;
-  private readonly hosts = new Map<string, { sending: number; queue: Array<() => void> }>();
+  /** Claimed (or offered) and not yet recorded: never taken twice, even if a lease ran out. */
+  private readonly held = new Set<number>();
+  /** Per receiving host: attempts sending, and claimed deliveries waiting for a slot. */
+  private readonly hosts = new Map<string, { sending: number; queue: ClaimedDelivery[] }>();
   /** Which host each subscription with work here sends to, to leave saturated hosts unclaimed. */
   private readonly subscriptionHost = new Map<number, string>();
   private pending: Array<{ delivery: ClaimedDelivery; result: AttemptResult }> = [];
@@ -61,17 +62,7 @@ export class Dispatcher {
   async offer(ready: ClaimedDelivery[]): Promise<void> {
     const { config, outbox, logger } = this.opts;
     if (!this.running || ready.length === 0) return;
-    const room = config.deliveryConcurrency - this.inFlight;
-    const planned = new Map<string, number>();
-    const take: ClaimedDelivery[] = [];
-    for (const d of ready) {
-      if (take.length >= room) break;
-      const host = hostOf(d.url);
-      const load = (this.hosts.get(host)?.sending ?? 0) + (planned.get(host) ?? 0);
-      if (load >= config.deliveryPerHostConcurrency) continue;
-      planned.set(host, (planned.get(host) ?? 0) + 1);
-      take.push(d);
-    }
+    const take = ready.filter((d) => !this.hostFull(hostOf(d.url)));
     if (take.length < ready.length) this.nudge();
     if (take.length === 0) return;
     try {
@@ -95,9 +86,14 @@ export class Dispatcher {
     this.running = false;
     this.wake?.();
     await this.loop;
-    while (this.inFlight + this.waiting > 0 || this.pending.length > 0 || this.flushing) {
+    // Deliveries still waiting for a slot are let go; their leases are released below.
+    for (const h of this.hosts.values()) {
+      for (const d of h.queue) this.held.delete(d.seq);
+      h.queue = [];
+    }
+    while (this.inFlight > 0 || this.pending.length > 0 || this.flushing) {
       await this.flush();
-      if (this.inFlight + this.waiting > 0) await new Promise((r) => setTimeout(r, 10));
+      if (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
     }
     await this.opts.outbox.releaseLeases(this.owner);
   }
@@ -107,10 +103,11 @@ export class Dispatcher {
     while (this.running) {
       let claimed = 0;
       const lastClaim = Date.now();
-      const room = config.deliveryConcurrency - this.inFlight;
-      if (room > 0) {
+      // Claim while the deliveries ready to start (hosts with a free slot) would not keep every
+      // global slot busy; deliveries queued behind a saturated host do not count.
+      if (this.readyBacklog() < config.deliveryConcurrency) {
         try {
-          claimed = await this.claim(Math.min(room, config.deliveryBatchSize));
+          claimed = await this.claim(config.deliveryBatchSize);
         } catch (err) {
           // The store is away (PostgreSQL restarting): nothing is lost, try again shortly.
           logger.warn({ err }, 'claiming deliveries failed; retrying');
@@ -118,45 +115,44 @@ export class Dispatcher {
           continue;
         }
       }
-      if (claimed >= 50 && this.inFlight < config.deliveryConcurrency) continue;
+      if (claimed >= config.deliveryBatchSize / 2) continue;
       await this.sleep(config.deliveryPollMs);
       // A claim scans the open deliveries. After one that came back short, let completions
       // gather for a moment rather than scanning once per finished attempt. Fresh deliveries do
       // not wait for this: the intake hands them over directly (offer).
-      const gap = lastClaim + 25 - Date.now();
+      const gap = lastClaim + 20 - Date.now();
       if (gap > 0) await new Promise((r) => setTimeout(r, gap));
     }
+  }
+
+  /** A host holds at most this many claimed deliveries: a dead receiver holds no more. */
+  private hostFull(host: string): boolean {
+    const h = this.hosts.get(host);
+    const cap = Math.max(4 * this.opts.config.deliveryPerHostConcurrency, this.opts.config.deliveryBatchSize);
+    return h !== undefined && h.sending + h.queue.length >= cap;
+  }
+
+  private readyBacklog(): number {
+    let n = 0;
+    for (const h of this.hosts.values()) {
+      if (h.sending < this.opts.config.deliveryPerHostConcurrency) n += h.queue.length;
+    }
+    return n;
   }
 
   private async claim(limit: number): Promise<number> {
     const { outbox, config } = this.opts;
     const now = Date.now();
-    // Each host keeps a small buffer of claimed deliveries behind its slots; a host whose buffer
-    // is full is left out of the claim, so a dead receiver holds at most that many.
-    const full = 4 * config.deliveryPerHostConcurrency;
-    const saturated = [...this.subscriptionHost]
-      .filter(([, host]) => {
-        const h = this.hosts.get(host);
-        return h !== undefined && h.sending + h.queue.length >= full;
-      })
-      .map(([sub]) => sub);
-    const batch = await outbox.claim(
-      this.owner,
-      now,
-      now + config.deliveryLeaseSeconds * 1000,
-      limit,
-      saturated,
-    );
+    const full = [...this.subscriptionHost].filter(([, host]) => this.hostFull(host)).map(([sub]) => sub);
+    const batch = await outbox.claim(this.owner, now, now + config.deliveryLeaseSeconds * 1000, limit, full);
     for (const d of batch) this.schedule(d);
     return batch.length;
   }
 
-  /**
-   * Starts a claimed delivery now if its host has a free slot, or queues it behind that host's
-   * attempts. Only attempts that are sending count against the global cap, so deliveries
-   * waiting for one slow host never hold back the others.
-   */
+  /** Queues a delivery behind its host and starts what the host and global caps allow. */
   private schedule(d: ClaimedDelivery): void {
+    if (this.held.has(d.seq)) return;
+    this.held.add(d.seq);
     const host = hostOf(d.url);
     this.subscriptionHost.set(d.subscriptionId, host);
     let h = this.hosts.get(host);
@@ -164,30 +160,40 @@ export class Dispatcher {
       h = { sending: 0, queue: [] };
       this.hosts.set(host, h);
     }
-    const slot = h;
-    const begin = () => {
-      slot.sending++;
-      this.inFlight++;
-      void this.attempt(d, host);
-    };
-    if (slot.sending < this.opts.config.deliveryPerHostConcurrency) {
-      begin();
-    } else {
-      this.waiting++;
-      slot.queue.push(() => {
-        this.waiting--;
-        begin();
-      });
+    h.queue.push(d);
+    this.pump();
+  }
+
+  /**
+   * Starts waiting deliveries while global slots are free, each host up to its own cap, so
+   * deliveries waiting for one slow host never hold back the others.
+   */
+  private pump(): void {
+    const { deliveryConcurrency, deliveryPerHostConcurrency } = this.opts.config;
+    let started = true;
+    while (started && this.inFlight < deliveryConcurrency) {
+      started = false;
+      for (const [host, h] of this.hosts) {
+        if (this.inFlight >= deliveryConcurrency) break;
+        if (h.sending >= deliveryPerHostConcurrency) continue;
+        const d = h.queue.shift();
+        if (!d) continue;
+        h.sending++;
+        this.inFlight++;
+        started = true;
+        void this.attempt(d, host);
+      }
     }
   }
 
   private release(host: string): void {
     const h = this.hosts.get(host);
-    if (!h) return;
-    h.sending--;
-    const next = h.queue.shift();
-    if (next) next();
-    else if (h.sending === 0) this.hosts.delete(host);
+    if (h) {
+      h.sending--;
+      if (h.sending === 0 && h.queue.length === 0) this.hosts.delete(host);
+    }
+    this.inFlight--;
+    this.pump();
   }
 
   private async attempt(d: ClaimedDelivery, host: string): Promise<void> {
@@ -235,11 +241,13 @@ export class Dispatcher {
       };
     }
     this.release(host);
-    this.inFlight--;
     if (!this.hosts.has(host)) this.subscriptionHost.delete(d.subscriptionId);
     this.pending.push({ delivery: d, result });
     // Once recorded, the next event of this call becomes claimable: look for it.
-    void this.flush().finally(() => this.nudge());
+    void this.flush().finally(() => {
+      this.held.delete(d.seq);
+      this.nudge();
+    });
   }
 
   /** Writes collected results; concurrent callers wait for the write that covers theirs. */
