@@ -7,6 +7,7 @@ import {
   hangupStatuses,
   type SimulationRequest,
   type SimulationScenario,
+  schemas,
 } from '@callhook/contract';
 import { demoExtensions } from '../demo.js';
 import type { PbxExtension } from './directory.js';
@@ -14,6 +15,9 @@ import { cryptoRandom, seededRandom } from './ids.js';
 import { type LoadResult, runLoad } from './load.js';
 import { ScenarioError } from './scenarios.js';
 import type { SimulationResult } from './simulator.js';
+
+// The scenarios the spec's SimulationScenario enum names.
+const SCENARIOS: readonly SimulationScenario[] = schemas.zSimulationScenario.options;
 
 export const SIMULATE_HELP = `  callhook-server simulate [--scenario outgoing] --extension N [--number N] [--did N]
         [--forward-to N] [--outcome S] [--answered-by EXT] [--text T] [--ring-ms MS] [--talk-ms MS]
@@ -23,23 +27,12 @@ export const SIMULATE_HELP = `  callhook-server simulate [--scenario outgoing] -
       Play calls on a running server's simulated PBX (demo mode or CALLHOOK_SIMULATOR=true) over
       HTTP: one scenario, or a random mix of every scenario over the demo's extensions at a rate,
       until the count or the duration is reached (Ctrl-C stops early); prints each call started
-      and a summary. Scenarios: outgoing, incoming, ivr, queue, forward, voicemail, message-in,
-      message-out. --speed plays calls X times faster than real time.
+      and a summary. Scenarios: ${SCENARIOS.join(', ')}.
+      --speed plays calls X times faster than real time.
       --server URL (CALLHOOK_URL, default http://127.0.0.1:8080), --client-id ID and
       --client-secret S (CALLHOOK_CLIENT_ID, CALLHOOK_CLIENT_SECRET): the demo's are printed
       by "callhook-server start --demo".
 `;
-
-const SCENARIOS: readonly SimulationScenario[] = [
-  'outgoing',
-  'incoming',
-  'ivr',
-  'queue',
-  'forward',
-  'voicemail',
-  'message-in',
-  'message-out',
-];
 
 const OPTIONS = {
   server: { type: 'string' },

@@ -1,25 +1,11 @@
-/** What an extension is on the PBX: it decides which generation rules a call to it follows. */
-export type ExtensionKind = 'phone' | 'ivr' | 'queue';
+import type { Extension, ExtensionKind } from '../store/index.js';
 
-/** An extension number as the simulated PBX sees it. */
-export interface PbxExtension {
-  /** The provider's extension id (175 in the page's example). */
-  id: number;
-  /** `xxx*yyy`, e.g. `000*099`: the caller number of its outgoing calls. */
-  name: string;
-  /** With `name`, makes `CallerExtension`/`CalledExtension` (`000*099@sip.domain`). */
-  domain: string;
-  callerIdName?: string;
-  /** Call recording: answered legs of this extension carry `RecID` on hangup. */
-  recording: boolean;
-  kind: ExtensionKind;
-  /** Queue members (extension ids), rung one after the other in this order. */
-  agents?: number[];
-  /** An incoming-call rule that forwards every call outside the PBX to this number. */
-  forwardTo?: string;
-  /** The owning client: a call never reaches another client's extensions. */
-  clientId: number;
-}
+/**
+ * An extension number as the simulated PBX sees it: the store's extension, whose kind (phone,
+ * IVR, queue), agents and forwarding rule decide which generation rules a call to it follows.
+ */
+export type PbxExtension = Extension;
+export type { ExtensionKind };
 
 export interface PbxDirectory {
   byId(id: number): PbxExtension | undefined;
