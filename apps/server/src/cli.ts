@@ -82,11 +82,11 @@ function printBanner(s: RunningServer): void {
       `  client_secret: ${s.demo.clientSecret}`,
       `  PBX key:       ${s.pbxKey}`,
       '',
-      '  Get a token:',
-      `    curl -s -d grant_type=client_credentials -d client_id=${s.demo.clientId} -d client_secret=${s.demo.clientSecret} ${s.url}/oauth/token`,
-      '',
-      '  Then, with it:',
+      "  Get a token, then list extension 175's subscriptions (paste both lines):",
+      `    TOKEN=$(curl -s -d grant_type=client_credentials -d client_id=${s.demo.clientId} -d client_secret=${s.demo.clientSecret} ${s.url}/oauth/token | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')`,
       `    curl -H "Authorization: Bearer $TOKEN" ${s.apiUrl}/extension/175/event/`,
+      '',
+      "  Or watch the provider's example call end to end: npm run demo",
     );
   } else {
     lines.push(
