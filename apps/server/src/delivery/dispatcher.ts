@@ -6,6 +6,9 @@ import type { AttemptResult, ClaimedDelivery, OutboxStore } from '../store/index
 import { nextDelayMs } from './schedule.js';
 import type { Sender } from './sender.js';
 
+/** How long attempt results may gather before they are written together. */
+const FLUSH_MS = 5;
+
 export interface DispatcherOptions {
   outbox: OutboxStore;
   sender: Sender;
@@ -35,6 +38,7 @@ export class Dispatcher {
   private readonly subscriptionHost = new Map<number, string>();
   private pending: Array<{ delivery: ClaimedDelivery; result: AttemptResult }> = [];
   private flushing: Promise<void> | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
 
@@ -243,15 +247,18 @@ export class Dispatcher {
     this.release(host);
     if (!this.hosts.has(host)) this.subscriptionHost.delete(d.subscriptionId);
     this.pending.push({ delivery: d, result });
-    // Once recorded, the next event of this call becomes claimable: look for it.
-    void this.flush().finally(() => {
-      this.held.delete(d.seq);
-      this.nudge();
-    });
+    // Results are written in groups: a commit per attempt was most of the cost of a delivery.
+    // A group goes when it is big, or after a few milliseconds, whichever comes first.
+    if (this.pending.length >= 100) void this.flush();
+    else this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_MS);
   }
 
   /** Writes collected results; concurrent callers wait for the write that covers theirs. */
   private async flush(): Promise<void> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
     while (this.flushing) await this.flushing;
     if (this.pending.length === 0) return;
     const batch = this.pending;
@@ -273,6 +280,10 @@ export class Dispatcher {
     } finally {
       this.flushing = null;
     }
+    // Recorded: these may be claimed again (retries), and the next events of their calls are
+    // now claimable.
+    for (const { delivery } of batch) this.held.delete(delivery.seq);
+    this.nudge();
   }
 
   private sleep(ms: number): Promise<void> {
