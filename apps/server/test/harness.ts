@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IntakeEvent, SubscriptionCreated } from '@callhook/contract';
 import { type RunningServer, type StartOptions, startServer } from '../src/index.js';
+import { freshDatabase, pgAdminUrl } from './pg.js';
 
 export interface TestServer extends RunningServer {
   /** Gets a token for the demo application. */
@@ -27,22 +28,32 @@ export interface TestServer extends RunningServer {
  */
 export async function startTestServer(opts: StartOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'callhook-test-'));
-  const server = await startServer({
-    port: 0,
-    host: '127.0.0.1',
-    dataDir: dir,
-    demo: true,
-    logLevel: 'silent',
-    ...opts,
-    config: {
-      validateResponses: true,
-      demoClientId: 'demo',
-      demoClientSecret: 'demo-secret-for-tests-only',
-      simulator: false,
-      ...opts.config,
-    },
-    env: opts.env ?? {},
-  });
+  // CALLHOOK_TEST_DATABASE_URL (an admin URL) runs each server on its own fresh PostgreSQL database.
+  const database = pgAdminUrl && opts.databaseUrl === undefined ? await freshDatabase() : undefined;
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: dir,
+      ...(database ? { databaseUrl: database.url } : {}),
+      demo: true,
+      logLevel: 'silent',
+      ...opts,
+      config: {
+        validateResponses: true,
+        demoClientId: 'demo',
+        demoClientSecret: 'demo-secret-for-tests-only',
+        simulator: false,
+        ...opts.config,
+      },
+      env: opts.env ?? {},
+    });
+  } catch (err) {
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   let cached: string | undefined;
   const token = async () => {
     if (cached) return cached;
@@ -93,6 +104,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
     },
     async stop() {
       await server.close();
+      await database?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

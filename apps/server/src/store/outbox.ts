@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
 import { newDeliveryId } from '../auth/secrets.js';
 import type { Dialect } from './db.js';
+import { refuseNul } from './input.js';
 import type { Database, DeliveriesTable, SubscriptionsTable } from './schema.js';
 
 /** One event as the intake accepted it: which extension, which type, and its data. */
@@ -116,6 +117,9 @@ export class OutboxStore {
     events: IncomingEvent[],
     now = Date.now(),
   ): Promise<{ eventIds: number[]; deliveries: number; ready: ClaimedDelivery[] }> {
+    for (const [i, ev] of events.entries()) {
+      refuseNul(events.length > 1 ? `/body/events/${i}/data/CallID` : '/body/data/CallID', ev.callId);
+    }
     return this.db.transaction().execute(async (trx) => {
       const eventIds: number[] = [];
       for (let i = 0; i < events.length; i += 200) {
@@ -464,6 +468,8 @@ export class OutboxStore {
     subscriptionId: number,
     id: string,
   ): Promise<(DeliveryRecord & { attemptLog: AttemptRecord[] }) | undefined> {
+    // No id holds NUL, and PostgreSQL would refuse it in a text parameter rather than find nothing.
+    if (id.includes('\u0000')) return undefined;
     const row = await this.db
       .selectFrom('deliveries')
       .selectAll()
@@ -492,6 +498,7 @@ export class OutboxStore {
 
   /** Queues one delivery for an attempt now, whatever its state (open ones are left as they are). */
   async retry(subscriptionId: number, id: string, now = Date.now()): Promise<DeliveryRecord | undefined> {
+    if (id.includes('\u0000')) return undefined;
     await this.db
       .updateTable('deliveries')
       .set({ status: 'pending', next_attempt_at: now })

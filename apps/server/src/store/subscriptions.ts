@@ -1,6 +1,7 @@
 import { type Kysely, type Selectable, sql, type Transaction, type Updateable } from 'kysely';
 import { newSigningSecret } from '../auth/secrets.js';
 import type { Dialect } from './db.js';
+import { refuseNul } from './input.js';
 import { failOpen } from './outbox.js';
 import type { Database, SubscriptionsTable } from './schema.js';
 
@@ -59,6 +60,20 @@ export function toSubscription(row: Selectable<SubscriptionsTable>): Subscriptio
   };
 }
 
+/**
+ * Ids come from URLs as numbers; one that is not a safe integer (1e400, 2^70) names nothing, and
+ * PostgreSQL would refuse it as a bigint parameter rather than find no row.
+ */
+export function isStorableId(id: number): boolean {
+  return Number.isSafeInteger(id);
+}
+
+function refuseNulIn(fields: Partial<SubscriptionFields>): void {
+  refuseNul('/body/url', fields.url);
+  refuseNul('/body/method', fields.method);
+  refuseNul('/body/event_type', fields.eventType);
+}
+
 export class SubscriptionStore {
   constructor(
     private readonly db: Kysely<Database>,
@@ -76,6 +91,7 @@ export class SubscriptionStore {
     fields: SubscriptionFields,
     limits: Limits,
   ): Promise<SubscriptionRecord> {
+    refuseNulIn(fields);
     return this.db.transaction().execute(async (trx) => {
       const client = await this.lockClient(trx, clientId);
       const perClient = client?.subscription_limit ?? limits.perClient;
@@ -132,6 +148,7 @@ export class SubscriptionStore {
   }
 
   async list(extensionId: number): Promise<SubscriptionRecord[]> {
+    if (!isStorableId(extensionId)) return [];
     const rows = await this.db
       .selectFrom('subscriptions')
       .selectAll()
@@ -142,6 +159,7 @@ export class SubscriptionStore {
   }
 
   async get(extensionId: number, id: number): Promise<SubscriptionRecord | undefined> {
+    if (!isStorableId(extensionId) || !isStorableId(id)) return undefined;
     const row = await this.db
       .selectFrom('subscriptions')
       .selectAll()
@@ -152,6 +170,7 @@ export class SubscriptionStore {
   }
 
   async byId(id: number): Promise<SubscriptionRecord | undefined> {
+    if (!isStorableId(id)) return undefined;
     const row = await this.db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toSubscription(row);
   }
@@ -162,6 +181,8 @@ export class SubscriptionStore {
     id: number,
     patch: Partial<SubscriptionFields> & { enabled?: boolean },
   ): Promise<SubscriptionRecord | undefined> {
+    if (!isStorableId(extensionId) || !isStorableId(id)) return undefined;
+    refuseNulIn(patch);
     const set: Updateable<SubscriptionsTable> = {};
     if (patch.url !== undefined) set.url = patch.url;
     if (patch.method !== undefined) set.method = patch.method;
@@ -194,6 +215,7 @@ export class SubscriptionStore {
 
   /** Deletes subscriptions and closes what they still had queued (their log stays readable). */
   private async remove(extensionId: number, id?: number): Promise<number> {
+    if (!isStorableId(extensionId) || (id !== undefined && !isStorableId(id))) return 0;
     return this.db.transaction().execute(async (trx) => {
       let q = trx.deleteFrom('subscriptions').where('extension_id', '=', extensionId);
       if (id !== undefined) q = q.where('id', '=', id);

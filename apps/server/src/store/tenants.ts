@@ -113,6 +113,8 @@ export class TenantStore {
   }
 
   async findApplication(publicId: string): Promise<Application | undefined> {
+    // No id holds NUL, and PostgreSQL would refuse it in a text parameter rather than find nothing.
+    if (publicId.includes('\u0000')) return undefined;
     const row = await this.db
       .selectFrom('applications')
       .selectAll()
@@ -162,6 +164,8 @@ export class TenantStore {
   }
 
   async getExtension(id: number): Promise<Extension | undefined> {
+    // An id from a URL that is no safe integer names nothing (PostgreSQL would refuse it as bigint).
+    if (!Number.isSafeInteger(id)) return undefined;
     const row = await this.db.selectFrom('extensions').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toExtension(row);
   }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { IntakeEvent } from '@callhook/contract';
 import { afterAll, expect, test } from 'vitest';
 import { callEvents } from '../events.js';
+import { freshDatabase, pgAdminUrl } from '../pg.js';
 import { startReceiver } from '../receivers.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '../../dist/cli.js');
@@ -60,6 +61,8 @@ test('kill -9 mid-way: every accepted event arrives, duplicates keep their webho
   });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  // CALLHOOK_TEST_DATABASE_URL: the same test on a fresh PostgreSQL database.
+  const database = pgAdminUrl ? await freshDatabase() : undefined;
   const env = {
     ...process.env,
     PORT: String(port),
@@ -71,6 +74,9 @@ test('kill -9 mid-way: every accepted event arrives, duplicates keep their webho
     CALLHOOK_DEMO_CLIENT_SECRET: 'crash-test-secret',
     CALLHOOK_PBX_KEY: 'crash-test-pbx-key-0123456789',
     LOG_LEVEL: 'error',
+    DATABASE_URL: database?.url ?? '',
+    // Several instances may share PostgreSQL, so a restart waits out the dead one's leases: keep them short.
+    ...(database ? { CALLHOOK_DELIVERY_LEASE: '5' } : {}),
   };
   let server = await startChild(env, url);
   try {
@@ -143,7 +149,9 @@ test('kill -9 mid-way: every accepted event arrives, duplicates keep their webho
     for (const ids of arrivals.values()) expect(ids.size).toBe(1);
   } finally {
     server.kill('SIGTERM');
+    if (server.exitCode === null) await new Promise((r) => server.once('exit', r));
     await rx.close();
+    await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 });
