@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { Pool } from 'undici';
 import { startServer } from '../dist/index.js';
 
@@ -15,10 +16,14 @@ const { values } = parseArgs({
     store: { type: 'string', default: 'sqlite' },
     events: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '16' },
+    instances: { type: 'string', default: '1' },
   },
 });
 const N = Number(values.events);
 const C = Number(values.concurrency);
+const I = Number(values.instances);
+if (I !== 1 && I !== 2) throw new Error('--instances is 1 or 2');
+if (I === 2 && values.store !== 'postgres') throw new Error('--instances 2 needs --store postgres');
 
 const rx = fork(new URL('./receiver-child.mjs', import.meta.url));
 const ask = (msg, key) =>
@@ -97,26 +102,47 @@ async function baseline() {
 
 // ---- callhook: intake → outbox → dispatcher → receiver.
 const dir = mkdtempSync(join(tmpdir(), 'callhook-bench-'));
-const databaseUrl =
-  values.store === 'postgres'
-    ? (process.env.CALLHOOK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
-    : '';
-const server = await startServer({
-  port: 0,
-  dataDir: dir,
-  databaseUrl,
-  demo: true,
-  logLevel: 'silent',
-  env: {},
-  config: {
-    simulator: false,
-    extensionSubscriptionLimit: 100,
-    deliveryPerHostConcurrency: C,
-    deliveryConcurrency: C,
-    demoClientId: 'bench',
-    demoClientSecret: 'bench-secret',
-  },
-});
+// PostgreSQL: a fresh database on the server named by CALLHOOK_BENCH_DATABASE_URL (an admin URL),
+// dropped at the end, so every run starts from the same empty state.
+const adminUrl = process.env.CALLHOOK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const benchDb = `callhook_bench_${process.pid}_${Date.now()}`;
+async function admin(query) {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    await c.query(query);
+  } finally {
+    await c.end();
+  }
+}
+let databaseUrl = '';
+if (values.store === 'postgres') {
+  await admin(`create database ${benchDb}`);
+  const u = new URL(adminUrl);
+  u.pathname = `/${benchDb}`;
+  databaseUrl = u.toString();
+}
+const start = (pbxKey) =>
+  startServer({
+    port: 0,
+    dataDir: dir,
+    databaseUrl,
+    demo: true,
+    logLevel: 'silent',
+    env: {},
+    config: {
+      simulator: false,
+      extensionSubscriptionLimit: 100,
+      deliveryPerHostConcurrency: C,
+      deliveryConcurrency: C,
+      demoClientId: 'bench',
+      demoClientSecret: 'bench-secret',
+      ...(pbxKey ? { pbxKey } : {}),
+    },
+  });
+const server = await start();
+// --instances 2: a second server on the same database (in this process), intake spread over both.
+const servers = I === 2 ? [server, await start(server.pbxKey)] : [server];
 const tokenRes = await fetch(`${server.url}/oauth/token`, {
   method: 'POST',
   body: new URLSearchParams({
@@ -131,11 +157,13 @@ await fetch(`${server.apiUrl}/extension/175/event/`, {
   headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
   body: JSON.stringify({ url: `${target}/hook`, method: 'POST', event_type: 'hangup' }),
 });
-const intake = new Pool(server.url, { connections: 4 });
+const intakes = servers.map((sv) => new Pool(sv.url, { connections: 4 }));
 let seq = 0;
+let turn = 0;
 async function ingest(count) {
   const events = [];
   for (let k = 0; k < count; k++) events.push(eventBody(performance.timeOrigin + performance.now(), seq++));
+  const intake = intakes[turn++ % intakes.length];
   const res = await intake.request({
     path: '/api/ver1.0/pbx/event/batch/',
     method: 'POST',
@@ -198,13 +226,16 @@ await baseline(); // warm up both sides
 const base = await baseline();
 const max = await maxRate();
 const half = await atRate(Math.round(max.per_s / 2));
-await intake.close();
-await server.close();
+for (const intake of intakes) await intake.close();
+for (const sv of servers) await sv.close();
 rx.send('exit');
 rmSync(dir, { recursive: true, force: true });
+if (databaseUrl) await admin(`drop database if exists ${benchDb} with (force)`);
 
 const ratio = max.per_s / base.per_s;
-console.log(`delivery benchmark (${values.store}, ${N} events, ${C} in flight, one receiver process)`);
+console.log(
+  `delivery benchmark (${values.store}, ${I} instance${I === 2 ? 's in one process' : ''}, ${N} events, ${C} in flight, one receiver process)`,
+);
 console.log(
   `  raw baseline (undici → receiver):  ${round(base.per_s, 0)} req/s   p50 ${round(base.p50_ms, 2)} ms  p99 ${round(base.p99_ms, 2)} ms`,
 );
@@ -220,6 +251,7 @@ console.log(
 console.log(
   JSON.stringify({
     store: values.store,
+    instances: I,
     events: N,
     ratio: round(ratio, 3),
     per_s: round(max.per_s, 0),
