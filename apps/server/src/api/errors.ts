@@ -71,5 +71,41 @@ export function toHttpError(err: unknown): HttpError {
     if (status === 415) return new HttpError(415, e.message ?? 'Unsupported media type');
     return new HttpError(status, e.message ?? 'Bad request', errors.length ? { errors } : {});
   }
+  if (storeUnavailable(err)) {
+    return new HttpError(
+      503,
+      'The store is not reachable right now; nothing was done. Try again.',
+      { code: 'store_unavailable' },
+      { 'Retry-After': '2' },
+    );
+  }
   return new HttpError(500, 'Internal error');
+}
+
+// Connection-level failures of the database (PostgreSQL restarting, the network dropping):
+// the request did nothing and may simply be sent again, so it is a 503, not a 500.
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+  'SQLITE_BUSY',
+]);
+
+function storeUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+  return (
+    typeof e.message === 'string' &&
+    /Connection terminated|connection timeout|Client has encountered a connection error/i.test(e.message)
+  );
 }

@@ -562,3 +562,19 @@ describe('nothing a client sends produces a 500', () => {
     expect(seen.length).toBeGreaterThan(300);
   });
 });
+
+describe('store outages', () => {
+  test('a database that cannot be reached answers 503 with Retry-After, not 500', async () => {
+    const { toHttpError } = await import('../../src/api/errors.js');
+    for (const err of [
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+      new Error('Connection terminated unexpectedly'),
+    ]) {
+      const e = toHttpError(err);
+      expect(e.status).toBe(503);
+      expect(e.headers['Retry-After']).toBe('2');
+    }
+    expect(toHttpError(new Error('bug')).status).toBe(500);
+  });
+});
