@@ -50,8 +50,8 @@ describe.skipIf(!haveBrowser)('the API browser at /docs, in a real Chromium', ()
     await page.getByRole('button', { name: 'Execute' }).click();
     const live = page.locator('#operations-operations-getHealth .live-responses-table');
     await live.locator('tbody .response-col_status').first().waitFor({ timeout: 20_000 });
-    expect((await live.locator('tbody .response-col_status').first().innerText()).trim()).toBe('200');
-    await expect(live.innerText()).resolves.toContain('"store": "ok"');
+    expect((await live.locator('tbody .response-col_status').first().textContent())?.trim()).toBe('200');
+    await expect(live.textContent()).resolves.toContain('"store": "ok"');
     await page.screenshot({ path: join(tmpdir(), 'callhook-docs.png'), fullPage: false });
   }, 60_000);
 });
