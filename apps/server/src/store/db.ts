@@ -61,7 +61,28 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  reusePreparedStatements(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   await migrate(db as unknown as Kysely<unknown>, 'sqlite');
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+/**
+ * Kysely prepares every query afresh; for the same SQL text the statement can be reused, which
+ * saves SQLite's parse and plan on every request and every delivery batch. Kysely runs each
+ * statement to completion (`all`/`run`) before the next, so one statement per text is enough.
+ */
+function reusePreparedStatements(sqlite: SQLite.Database): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const statements = new Map<string, SQLite.Statement>();
+  sqlite.prepare = ((source: string) => {
+    let statement = statements.get(source);
+    if (!statement) {
+      // Batched statements vary in their number of rows; keep the cache bounded.
+      if (statements.size >= 1000) statements.clear();
+      statement = prepare(source);
+      statements.set(source, statement);
+    }
+    return statement;
+  }) as typeof sqlite.prepare;
 }
