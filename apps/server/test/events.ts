@@ -1,51 +1,27 @@
-import type { IntakeEvent, WebhookPayload } from '@callhook/contract';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { type IntakeEvent, type WebhookPayload, webhookPayloadSchemas } from '@callhook/contract';
+import { parse } from 'yaml';
 
-/** The page's logged call: 000*099 (175) calls 00010005. */
+const spec = parse(
+  readFileSync(createRequire(import.meta.url).resolve('@callhook/spec/openapi.yaml'), 'utf8'),
+);
+
+/**
+ * One of the spec's examples of the page's log, checked against its event's schema. The example
+ * itself is returned (not zod's output) so that its field order, the page's, is kept.
+ */
+function pageExample<E extends 'dial-out' | 'answer' | 'hangup'>(name: string, type: E): WebhookPayload<E> {
+  const value = spec.components.examples[name].value as WebhookPayload<E>;
+  webhookPayloadSchemas[type].parse(value);
+  return value;
+}
+
+/** The page's logged call, 000*099 (175) calls 00010005, as the spec's examples hold it. */
 export const pageCall = {
-  dialOut: {
-    SubCallID: '175-31845fca85624b7a94cf7b4036fd6d52',
-    EventTime: 1499349840250190,
-    CalledNumber: '00010005',
-    EventType: 'dial-out',
-    CallerIDNum: '000*099',
-    CallerExtensionID: 175,
-    CallerExtension: '000*099@sip.domain',
-    CallFlow: 'out',
-    CallAPIID: '3584705177-31845fca-8562-4b7a-94cf-7b4036fd6d52',
-    CallerIDName: 'Iggy Pop',
-    CallStatus: 'CALLING',
-    CallID: '31845fca85624b7a94cf7b4036fd6d52',
-  } satisfies WebhookPayload<'dial-out'>,
-  answer: {
-    SubCallID: '175-31845fca85624b7a94cf7b4036fd6d52',
-    EventTime: 1499349842091175,
-    CalledNumber: '00010005',
-    EventType: 'answer',
-    CallerIDNum: '000*099',
-    CallerExtensionID: 175,
-    CallerExtension: '000*099@sip.domain',
-    CallFlow: 'out',
-    CallAPIID: '3584705177-31845fca-8562-4b7a-94cf-7b4036fd6d52',
-    CallerIDName: 'Iggy Pop',
-    CallStatus: 'ANSWER',
-    CallID: '31845fca85624b7a94cf7b4036fd6d52',
-  } satisfies WebhookPayload<'answer'>,
-  hangup: {
-    SubCallID: '175-31845fca85624b7a94cf7b4036fd6d52',
-    EventTime: 1499349846331075,
-    CalledNumber: '00010005',
-    EventType: 'hangup',
-    CallerIDNum: '000*099',
-    CallerExtensionID: 175,
-    CallerExtension: '000*099@sip.domain',
-    CallFlow: 'out',
-    RecID: '175-31845fca85624b7a94cf7b4036fd6d52',
-    CallAPIID: '3584705177-31845fca-8562-4b7a-94cf-7b4036fd6d52',
-    CallerIDName: 'Iggy Pop',
-    Duration: 4239900,
-    CallStatus: 'ANSWER',
-    CallID: '31845fca85624b7a94cf7b4036fd6d52',
-  } satisfies WebhookPayload<'hangup'>,
+  dialOut: pageExample('PageDialOut', 'dial-out'),
+  answer: pageExample('PageAnswer', 'answer'),
+  hangup: pageExample('PageHangup', 'hangup'),
 };
 
 export function intake<E extends 'dial-out' | 'answer' | 'hangup'>(

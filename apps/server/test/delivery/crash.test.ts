@@ -1,44 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { IntakeEvent } from '@callhook/contract';
 import { afterAll, expect, test } from 'vitest';
+import { freePort, killAll, startServerProcess } from '../children.js';
 import { callEvents } from '../events.js';
 import { freshDatabase, pgAdminUrl } from '../pg.js';
 import { startReceiver } from '../receivers.js';
 
-const cli = join(dirname(fileURLToPath(import.meta.url)), '../../dist/cli.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-async function startChild(env: NodeJS.ProcessEnv, url: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [cli, 'start'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  children.push(child);
-  const until = Date.now() + 20_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return child;
-    } catch {}
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    if (Date.now() > until) throw new Error('server did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+afterAll(killAll);
 
 test('kill -9 mid-way: every accepted event arrives, duplicates keep their webhook-id', {
   timeout: 180_000,
@@ -78,7 +48,7 @@ test('kill -9 mid-way: every accepted event arrives, duplicates keep their webho
     // Several instances may share PostgreSQL, so a restart waits out the dead one's leases: keep them short.
     ...(database ? { CALLHOOK_DELIVERY_LEASE: '5' } : {}),
   };
-  let server = await startChild(env, url);
+  let server = await startServerProcess(env, url);
   try {
     const tok = await fetch(`${url}/oauth/token`, {
       method: 'POST',
@@ -129,7 +99,7 @@ test('kill -9 mid-way: every accepted event arrives, duplicates keep their webho
     await new Promise((r) => server.once('exit', r));
 
     // A PBX retries what was not acknowledged; the restarted server takes the rest.
-    server = await startChild(env, url);
+    server = await startServerProcess(env, url);
     for (let j = 0; j < batches.length; j++) {
       if (!accepted.has(j) && (await send(batches[j]!))) accepted.add(j);
     }

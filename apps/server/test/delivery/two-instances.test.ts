@@ -1,11 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { IntakeEvent } from '@callhook/contract';
 import { afterAll, expect, test } from 'vitest';
+import { freePort, killAll, startServerProcess } from '../children.js';
 import { callEvents } from '../events.js';
 import { freshDatabase, pgAdminUrl } from '../pg.js';
 import { startReceiver } from '../receivers.js';
@@ -18,22 +17,9 @@ if (!pgAdminUrl) {
   );
 }
 
-const cli = join(dirname(fileURLToPath(import.meta.url)), '../../dist/cli.js');
 const PBX_KEY = 'two-instance-pbx-key-0123456789';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-});
+afterAll(killAll);
 
 interface Instance {
   url: string;
@@ -58,17 +44,7 @@ async function startInstance(databaseUrl: string, dataDir: string): Promise<Inst
     CALLHOOK_DELIVERY_LEASE: '3',
     LOG_LEVEL: 'error',
   };
-  const child = spawn(process.execPath, [cli, 'start'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  children.push(child);
-  const until = Date.now() + 20_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return { url, child };
-    } catch {}
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    if (Date.now() > until) throw new Error('server did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return { url, child: await startServerProcess(env, url) };
 }
 
 async function token(url: string): Promise<string> {
@@ -217,7 +193,7 @@ test.skipIf(!pgAdminUrl)(
       b.child.kill('SIGTERM');
       await new Promise((r) => b.child.once('exit', r));
     } finally {
-      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+      killAll();
       await rx.close();
       await database.drop();
       rmSync(dir, { recursive: true, force: true });
