@@ -88,7 +88,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     logger,
     basePath: spec.basePath,
     nudge: () => dispatcher?.nudge(),
-    offer: (ready) => void dispatcher?.offer(ready),
+    leaseForIntake: () => dispatcher?.leaseForIntake(),
+    take: (leased) => dispatcher?.take(leased),
   };
   // The simulated PBX: on in demo mode unless switched off, off otherwise unless switched on.
   if (config.simulator ?? config.demo) {

@@ -637,7 +637,12 @@ export interface components {
             attempts: number;
             /** Format: date-time */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description While the delivery is open: when its next attempt is due. While an attempt is under
+             *     way, when it would be made again should that attempt's result never be recorded (its
+             *     instance died): the end of the attempt's lease. Null once the delivery is closed.
+             */
             next_attempt_at?: string | null;
             /** Format: date-time */
             last_attempt_at?: string | null;

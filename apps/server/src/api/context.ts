@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Principal, TokenService } from '../auth/tokens.js';
 import type { Config } from '../config.js';
 import type { TargetPolicy } from '../delivery/target.js';
-import type { ClaimedDelivery, Extension, Store } from '../store/index.js';
+import type { ClaimedDelivery, Extension, IngestLease, Store } from '../store/index.js';
 import { HttpError, notFound } from './errors.js';
 
 /** What the request handlers work with. */
@@ -18,8 +18,12 @@ export interface ServerContext {
   basePath: string;
   /** Tells the dispatcher deliveries are due (it would find them on its next poll anyway). */
   nudge(): void;
-  /** Hands the dispatcher deliveries the intake just stored, ready to go. */
-  offer(ready: ClaimedDelivery[]): void;
+  /**
+   * How the intake may store fresh deliveries already leased to this instance's dispatcher
+   * (undefined when it has none or it is stopping), and the hand-over of those it stored.
+   */
+  leaseForIntake(): IngestLease | undefined;
+  take(leased: ClaimedDelivery[]): void;
   /** The simulated PBX, when enabled (demo mode). */
   pbx?: PbxPort;
 }

@@ -39,9 +39,13 @@ export async function ingest(
       payload: encodeEventData(data),
     });
   }
-  const { eventIds, deliveries, ready } = await ctx.store.outbox.ingest(incoming);
-  if (ready.length > 0) ctx.offer(ready);
-  else if (deliveries > 0) ctx.nudge();
+  const { eventIds, deliveries, leased, unleased } = await ctx.store.outbox.ingest(
+    incoming,
+    Date.now(),
+    ctx.leaseForIntake(),
+  );
+  if (leased.length > 0) ctx.take(leased);
+  if (unleased > 0) ctx.nudge();
   return { eventIds, deliveries };
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Metrics } from '../api/metrics.js';
 import type { Config } from '../config.js';
-import type { AttemptResult, ClaimedDelivery, OutboxStore } from '../store/index.js';
+import type { AttemptResult, ClaimedDelivery, IngestLease, OutboxStore } from '../store/index.js';
 import { nextDelayMs } from './schedule.js';
 import type { Sender } from './sender.js';
 
@@ -41,6 +41,7 @@ export class Dispatcher {
   private flushTimer: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
+  private lastClaimAt = 0;
 
   constructor(private readonly opts: DispatcherOptions) {}
 
@@ -60,28 +61,30 @@ export class Dispatcher {
   }
 
   /**
-   * Takes deliveries straight from the intake, without looking for them in the store: as many
-   * as there is room for, on hosts with a free slot. The rest wait for the next claim.
+   * How the intake may lease fresh deliveries to this dispatcher in its own transaction: those
+   * whose host has room here (counting the ones taken in the same intake), while it runs.
    */
-  async offer(ready: ClaimedDelivery[]): Promise<void> {
-    const { config, outbox, logger } = this.opts;
-    if (!this.running || ready.length === 0) return;
-    const take = ready.filter((d) => !this.hostFull(hostOf(d.url)));
-    if (take.length < ready.length) this.nudge();
-    if (take.length === 0) return;
-    try {
-      const now = Date.now();
-      const leased = await outbox.lease(
-        this.owner,
-        take.map((d) => d.seq),
-        now + config.deliveryLeaseSeconds * 1000,
-        now,
-      );
-      for (const d of take) if (leased.has(d.seq)) this.schedule(d);
-    } catch (err) {
-      logger.warn({ err }, 'leasing fresh deliveries failed; the next claim takes them');
-      this.nudge();
-    }
+  leaseForIntake(now = Date.now()): IngestLease | undefined {
+    if (!this.running) return undefined;
+    const added = new Map<string, number>();
+    return {
+      owner: this.owner,
+      until: now + this.opts.config.deliveryLeaseSeconds * 1000,
+      accept: (url) => {
+        const host = hostOf(url);
+        const extra = added.get(host) ?? 0;
+        if (this.hostLoad(host) + extra >= this.hostCap()) return false;
+        added.set(host, extra + 1);
+        return true;
+      },
+    };
+  }
+
+  /** Sends deliveries the intake stored leased to this dispatcher (see `leaseForIntake`). */
+  take(leased: ClaimedDelivery[]): void {
+    // Stopping: the leases run out and another instance (or the next start) sends them.
+    if (!this.running) return;
+    for (const d of leased) this.schedule(d);
   }
 
   /** Stops claiming, lets attempts under way finish and be recorded, and hands back leases. */
@@ -108,8 +111,16 @@ export class Dispatcher {
       let claimed = 0;
       const lastClaim = Date.now();
       // Claim while the deliveries ready to start (hosts with a free slot) would not keep every
-      // global slot busy; deliveries queued behind a saturated host do not count.
-      if (this.readyBacklog() < config.deliveryConcurrency) {
+      // global slot busy; deliveries queued behind a saturated host do not count. While every
+      // host with work here is full, a claim could only find other subscriptions' retries, so it
+      // waits for the poll interval instead of following every completion: with one receiver far
+      // behind, those claims were a large share of the work and found nothing.
+      const saturated = this.hosts.size > 0 && [...this.hosts.keys()].every((h) => this.hostFull(h));
+      if (
+        this.readyBacklog() < config.deliveryConcurrency &&
+        !(saturated && lastClaim - this.lastClaimAt < config.deliveryPollMs)
+      ) {
+        this.lastClaimAt = lastClaim;
         try {
           claimed = await this.claim(config.deliveryBatchSize);
         } catch (err) {
@@ -130,10 +141,17 @@ export class Dispatcher {
   }
 
   /** A host holds at most this many claimed deliveries: a dead receiver holds no more. */
-  private hostFull(host: string): boolean {
+  private hostCap(): number {
+    return Math.max(4 * this.opts.config.deliveryPerHostConcurrency, this.opts.config.deliveryBatchSize);
+  }
+
+  private hostLoad(host: string): number {
     const h = this.hosts.get(host);
-    const cap = Math.max(4 * this.opts.config.deliveryPerHostConcurrency, this.opts.config.deliveryBatchSize);
-    return h !== undefined && h.sending + h.queue.length >= cap;
+    return h === undefined ? 0 : h.sending + h.queue.length;
+  }
+
+  private hostFull(host: string): boolean {
+    return this.hostLoad(host) >= this.hostCap();
   }
 
   private readyBacklog(): number {

@@ -54,6 +54,16 @@ export interface ClaimedDelivery extends DeliveryRecord {
   failingSince: number | null;
 }
 
+/**
+ * How an instance takes fresh deliveries at intake, in the intake's own transaction: ready
+ * deliveries whose URL it `accept`s are stored already leased to `owner` until `until`.
+ */
+export interface IngestLease {
+  owner: string;
+  until: number;
+  accept(url: string): boolean;
+}
+
 export type AttemptResult =
   | { kind: 'succeeded'; attempt: AttemptRecord }
   | { kind: 'retry'; attempt: AttemptRecord; nextAttemptAt: number }
@@ -109,14 +119,16 @@ export class OutboxStore {
 
   /**
    * Stores the events and one delivery per subscription of each event's extension and type, all
-   * in one transaction: when this resolves, nothing accepted can be lost. Returns, besides the
-   * counts, the new deliveries that may go at once (enabled, and first of their call at their
-   * endpoint), so the dispatcher can take them without looking for them.
+   * in one transaction: when this resolves, nothing accepted can be lost. The new deliveries that
+   * may go at once (enabled, and first of their call at their endpoint) and that `lease` accepts
+   * are stored leased to it and returned in `leased`, so the dispatcher can send them without
+   * looking for them; `unleased` counts those ready ones it left for the next claim.
    */
   async ingest(
     events: IncomingEvent[],
     now = Date.now(),
-  ): Promise<{ eventIds: number[]; deliveries: number; ready: ClaimedDelivery[] }> {
+    lease?: IngestLease,
+  ): Promise<{ eventIds: number[]; deliveries: number; leased: ClaimedDelivery[]; unleased: number }> {
     for (const [i, ev] of events.entries()) {
       refuseNul(events.length > 1 ? `/body/events/${i}/data/CallID` : '/body/data/CallID', ev.callId);
     }
@@ -156,7 +168,7 @@ export class OutboxStore {
           matches.set(key, subs);
         }
         for (const sub of subs) {
-          const id = newDeliveryId();
+          const id = newDeliveryId(now);
           subscriptionOf.set(id, sub);
           rows.push({
             id,
@@ -182,7 +194,7 @@ export class OutboxStore {
           });
         }
       }
-      if (rows.length === 0) return { eventIds, deliveries: 0, ready: [] };
+      if (rows.length === 0) return { eventIds, deliveries: 0, leased: [], unleased: 0 };
 
       // Calls that already have an open delivery at an endpoint wait behind it.
       const keys = [...new Set(rows.map((r) => r.order_key).filter((k): k is string => k != null))];
@@ -197,6 +209,24 @@ export class OutboxStore {
         for (const o of open) if (o.order_key) busy.add(o.order_key);
       }
 
+      // Ready: pending, and the first open delivery of its call at its endpoint.
+      const taken = new Set<Insertable<DeliveriesTable>>();
+      let unleased = 0;
+      for (const r of rows) {
+        if (r.status !== 'pending') continue;
+        if (r.order_key) {
+          if (busy.has(r.order_key)) continue;
+          busy.add(r.order_key);
+        }
+        if (lease?.accept(subscriptionOf.get(r.id)!.url)) {
+          r.lease_owner = lease.owner;
+          r.lease_until = lease.until;
+          // A lease pushes the due time to its end (see `claim`).
+          r.next_attempt_at = lease.until;
+          taken.add(r);
+        } else unleased++;
+      }
+
       const inserted: Array<{ id: string; seq: number }> = [];
       for (let i = 0; i < rows.length; i += 500) {
         inserted.push(
@@ -208,15 +238,10 @@ export class OutboxStore {
         );
       }
       const seqOf = new Map(inserted.map((r) => [r.id, r.seq]));
-      const ready: ClaimedDelivery[] = [];
-      for (const r of rows) {
-        if (r.status !== 'pending') continue;
-        if (r.order_key) {
-          if (busy.has(r.order_key)) continue;
-          busy.add(r.order_key);
-        }
+      const leased: ClaimedDelivery[] = [];
+      for (const r of taken) {
         const sub = subscriptionOf.get(r.id)!;
-        ready.push({
+        leased.push({
           seq: seqOf.get(r.id)!,
           id: r.id,
           subscriptionId: r.subscription_id,
@@ -227,7 +252,7 @@ export class OutboxStore {
           callId: r.call_id ?? null,
           status: 'pending',
           attempts: 0,
-          nextAttemptAt: now,
+          nextAttemptAt: r.next_attempt_at,
           createdAt: now,
           lastAttemptAt: null,
           lastStatusCode: null,
@@ -241,25 +266,13 @@ export class OutboxStore {
           failingSince: sub.failing_since,
         });
       }
-      return { eventIds, deliveries: rows.filter((r) => r.status === 'pending').length, ready };
+      return {
+        eventIds,
+        deliveries: rows.filter((r) => r.status === 'pending').length,
+        leased,
+        unleased,
+      };
     });
-  }
-
-  /**
-   * Leases deliveries this instance was handed at intake, if nobody claimed them meanwhile;
-   * returns the seqs it got.
-   */
-  async lease(owner: string, seqs: number[], leaseUntil: number, now = Date.now()): Promise<Set<number>> {
-    if (seqs.length === 0) return new Set();
-    const rows = await this.db
-      .updateTable('deliveries')
-      .set({ lease_until: leaseUntil, lease_owner: owner })
-      .where('seq', 'in', seqs)
-      .where(isOpen('status'))
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-      .returning('seq')
-      .execute();
-    return new Set(rows.map((r) => r.seq));
   }
 
   /**
@@ -267,6 +280,11 @@ export class OutboxStore {
    * when its time has come, no live lease holds it, and no earlier delivery of the same call to
    * the same subscription is still open (per-call order). `excludeSubscriptions` are those whose
    * receiver has no free slot on this instance right now.
+   *
+   * A lease also moves the delivery's due time to the lease's end, as a queue's visibility
+   * timeout does: leased deliveries drop out of the due range, so a claim reads only deliveries
+   * it can take instead of stepping over every one in flight; and one whose instance died comes
+   * due again exactly when its lease runs out. The attempt's result sets the real next time.
    */
   async claim(
     owner: string,
@@ -305,7 +323,7 @@ export class OutboxStore {
       if (seqs.length === 0) return [];
       await trx
         .updateTable('deliveries')
-        .set({ lease_until: leaseUntil, lease_owner: owner })
+        .set({ lease_until: leaseUntil, lease_owner: owner, next_attempt_at: leaseUntil })
         .where('seq', 'in', seqs)
         .execute();
       const rows = await trx
@@ -414,12 +432,16 @@ export class OutboxStore {
     });
   }
 
-  /** Lets go of this instance's leases (clean shutdown, or a restart of the only instance). */
-  async releaseLeases(owner?: string): Promise<number> {
+  /**
+   * Lets go of this instance's leases (clean shutdown, or a restart of the only instance). Only
+   * due deliveries are ever leased, so they are due again now.
+   */
+  async releaseLeases(owner?: string, now = Date.now()): Promise<number> {
     let q = this.db
       .updateTable('deliveries')
-      .set({ lease_until: null, lease_owner: null })
-      .where('lease_until', 'is not', null);
+      .set({ lease_until: null, lease_owner: null, next_attempt_at: now })
+      .where('lease_until', 'is not', null)
+      .where(isOpen('status'));
     if (owner) q = q.where('lease_owner', '=', owner);
     const res = await q.executeTakeFirst();
     return Number(res.numUpdatedRows);

@@ -183,6 +183,11 @@ export type Delivery = {
      */
     attempts: number;
     created_at: string;
+    /**
+     * While the delivery is open: when its next attempt is due. While an attempt is under
+     * way, when it would be made again should that attempt's result never be recorded (its
+     * instance died): the end of the attempt's lease. Null once the delivery is closed.
+     */
     next_attempt_at?: string | null;
     last_attempt_at?: string | null;
     last_status_code?: number | null;
