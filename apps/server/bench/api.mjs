@@ -2,8 +2,14 @@
 // pnpm bench:api [--duration 6] [--warmup 2] [--connections 10] [--dist <build dir>]
 // Requests/s and p99 of the validated API (the real server from dist/, demo mode, SQLite in a
 // temp dir) for GET .../event/ (a list of 20) and POST .../event/ (create), each beside the same
-// route on bare Express (no auth, no validation, in-memory array) in the same run. The load
-// generator (autocannon) runs in a child process so it does not share the servers' event loop.
+// route on bare Express in the same run, in two forms:
+//  - "bare Express + store": the same route doing the same work (find the extension, read or
+//    write its subscriptions in the same SQLite store, answer the same JSON), without the
+//    validator, authentication, metrics or request ids. The ratio to this one is the target's
+//    (validated list >= 0.7x): what the contract-first stack costs over plain Express.
+//  - "bare Express, in memory": no store at all (a static array), the floor, for context.
+// The load generator (autocannon) runs in a child process so it does not share the servers'
+// event loop.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,9 +28,9 @@ const { values } = parseArgs({
     dist: { type: 'string' },
   },
 });
-const { startServer } = await import(
-  values.dist ? pathToFileURL(join(values.dist, 'index.js')).href : '../dist/index.js'
-);
+const distUrl = (file) => (values.dist ? pathToFileURL(join(values.dist, file)).href : `../dist/${file}`);
+const { startServer } = await import(distUrl('index.js'));
+const { presentSubscription } = await import(distUrl('api/subscriptions.js'));
 const DURATION = Number(values.duration);
 const WARMUP = Number(values.warmup);
 const CONNECTIONS = Number(values.connections);
@@ -115,7 +121,7 @@ const listUrl = `${server.apiUrl}/extension/175/event/`;
 const seeded = await (await fetch(listUrl, { headers: auth })).json();
 if (seeded.length !== 20) throw new Error(`expected 20 subscriptions, got ${seeded.length}`);
 
-// ---- bare Express: same routes, same JSON, no auth, no validation, no store ----
+// ---- bare Express, in memory: same routes, same JSON, no auth, no validation, no store ----
 const bare = express();
 bare.disable('x-powered-by');
 bare.set('etag', false);
@@ -140,27 +146,77 @@ bare.post('/api/ver1.0/extension/:extension_id/event/', (req, res) => {
   created.push(s);
   res.json(s);
 });
-const bareServer = await new Promise((resolve) => {
-  const s = bare.listen(0, '127.0.0.1', () => resolve(s));
+
+// ---- bare Express + store: the same work on the same store, without the stack around it ----
+const { store } = server;
+const limits = { perExtension: 100000, perClient: 10000000 };
+const stored = express();
+stored.disable('x-powered-by');
+stored.set('etag', false);
+stored.use(express.json());
+const extensionOf = async (req, res) => {
+  const ext = await store.tenants.getExtension(Number(req.params.extension_id));
+  if (!ext) res.status(404).json({ message: 'Not found' });
+  return ext;
+};
+stored.get('/api/ver1.0/extension/:extension_id/event/', async (req, res, next) => {
+  try {
+    const ext = await extensionOf(req, res);
+    if (ext) res.json((await store.subscriptions.list(ext.id)).map(presentSubscription));
+  } catch (err) {
+    next(err);
+  }
 });
+stored.post('/api/ver1.0/extension/:extension_id/event/', async (req, res, next) => {
+  try {
+    const ext = await extensionOf(req, res);
+    if (!ext) return;
+    const b = req.body;
+    const s = await store.subscriptions.create(
+      ext.clientId,
+      ext.id,
+      { url: b.url, method: b.method, eventType: b.event_type },
+      limits,
+    );
+    res.json({ ...presentSubscription(s), secret: s.secret });
+  } catch (err) {
+    next(err);
+  }
+});
+
+const listen = (app) =>
+  new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+const bareServer = await listen(bare);
 const bareUrl = `http://127.0.0.1:${bareServer.address().port}`;
+const storedServer = await listen(stored);
+const storedUrl = `http://127.0.0.1:${storedServer.address().port}`;
 
 console.log(
   `callhook API benchmark: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per run (autocannon ${createRequire(import.meta.url)('autocannon/package.json').version}, node ${process.version})`,
 );
 console.log('GET /api/ver1.0/extension/175/event/ (a list of 20)');
 const listV = await measure('validated (auth + spec + SQLite)', { url: listUrl, headers: auth });
-const listB = await measure('bare Express', { url: `${bareUrl}/api/ver1.0/extension/175/event/` });
+const listS = await measure('bare Express + store', { url: `${storedUrl}/api/ver1.0/extension/175/event/` });
+const listB = await measure('bare Express, in memory', { url: `${bareUrl}/api/ver1.0/extension/175/event/` });
 
 console.log('POST /api/ver1.0/extension/200/event/ (create)');
 const post = { method: 'POST', headers: { 'content-type': 'application/json' }, body: createBody };
+const clear200 = () => fetch(`${server.apiUrl}/extension/200/event/`, { method: 'DELETE', headers: auth });
 const createV = await measure('validated (auth + spec + SQLite)', {
   ...post,
   url: `${server.apiUrl}/extension/200/event/`,
   headers: { ...post.headers, ...auth },
-  reset: () => fetch(`${server.apiUrl}/extension/200/event/`, { method: 'DELETE', headers: auth }),
+  reset: clear200,
 });
-const createB = await measure('bare Express', {
+await clear200();
+const createS = await measure('bare Express + store', {
+  ...post,
+  url: `${storedUrl}/api/ver1.0/extension/200/event/`,
+  reset: clear200,
+});
+const createB = await measure('bare Express, in memory', {
   ...post,
   url: `${bareUrl}/api/ver1.0/extension/200/event/`,
   reset: () => {
@@ -169,32 +225,33 @@ const createB = await measure('bare Express', {
 });
 
 const ratio = (a, b) => Math.round((a.per_s / b.per_s) * 100) / 100;
+const figures = (v, s, b) => ({
+  per_s: v.per_s,
+  p99_ms: v.p99_ms,
+  ratio: ratio(v, s),
+  bare_store_per_s: s.per_s,
+  bare_store_p99_ms: s.p99_ms,
+  bare_memory_per_s: b.per_s,
+  bare_memory_p99_ms: b.p99_ms,
+  ratio_to_memory: ratio(v, b),
+});
 const result = {
-  list: {
-    per_s: listV.per_s,
-    p99_ms: listV.p99_ms,
-    bare_per_s: listB.per_s,
-    bare_p99_ms: listB.p99_ms,
-    ratio: ratio(listV, listB),
-  },
-  create: {
-    per_s: createV.per_s,
-    p99_ms: createV.p99_ms,
-    bare_per_s: createB.per_s,
-    bare_p99_ms: createB.p99_ms,
-    ratio: ratio(createV, createB),
-  },
+  list: figures(listV, listS, listB),
+  create: figures(createV, createS, createB),
   connections: CONNECTIONS,
   duration_s: DURATION,
 };
 console.log(
-  `list: ${result.list.ratio}x bare (target >= 0.7x) ${result.list.ratio >= 0.7 ? 'OK' : 'BELOW TARGET'}; create: ${result.create.ratio}x bare`,
+  `list: ${result.list.ratio}x bare Express + store (target >= 0.7x) ${result.list.ratio >= 0.7 ? 'OK' : 'BELOW TARGET'}, ` +
+    `${result.list.ratio_to_memory}x bare in memory; create: ${result.create.ratio}x bare + store, ${result.create.ratio_to_memory}x in memory`,
 );
-if (listV.failed + listB.failed + createV.failed + createB.failed > 0)
+if ([listV, listS, listB, createV, createS, createB].some((r) => r.failed > 0))
   console.log('warning: some requests failed');
 
-await new Promise((r) => bareServer.close(r));
-bareServer.closeAllConnections?.();
+for (const srv of [bareServer, storedServer]) {
+  srv.closeAllConnections?.();
+  await new Promise((r) => srv.close(r));
+}
 await server.close();
 rmSync(dir, { recursive: true, force: true });
 console.log(JSON.stringify(result));

@@ -1,13 +1,13 @@
 import type { EventType, Subscription, SubscriptionMethod } from '@callhook/contract';
 import { Router } from 'express';
 import { TargetRefusedError } from '../delivery/target.js';
-import { LimitReachedError, type SubscriptionRecord } from '../store/index.js';
+import { LimitReachedError, type SubscriptionSummary } from '../store/index.js';
 import { resolveExtension, type ServerContext } from './context.js';
 import { badRequest, HttpError, notFound } from './errors.js';
 import { operation } from './typed.js';
 
 /** The page's fields first, in the page's order, then ours. */
-export function presentSubscription(s: SubscriptionRecord): Subscription {
+export function presentSubscription(s: SubscriptionSummary): Subscription {
   return {
     url: s.url,
     method: s.method as SubscriptionMethod,

@@ -141,6 +141,16 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('attempts_delivery').on('attempts').column('delivery_seq').execute();
       },
     },
+    '0004_subscriptions_by_extension': {
+      async up(db: Kysely<unknown>) {
+        // An extension's subscriptions in id order (the listing), without a sort per request.
+        await db.schema
+          .createIndex('subscriptions_extension')
+          .on('subscriptions')
+          .columns(['extension_id', 'id'])
+          .execute();
+      },
+    },
   };
 }
 
