@@ -31,6 +31,14 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize });
     // An idle client losing its connection (server restart) must not crash the process.
     pool.on('error', () => {});
+    // Nor a client losing it while checked out: PostgreSQL's "terminating connection" (or the
+    // socket closing) between two queries of a transaction is an 'error' event on the client,
+    // which the pool only listens to while the client is idle. The query under way, or the
+    // next one, fails with it (a 503 for a request; the dispatcher retries) and the pool drops
+    // the broken client when it comes back.
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+    });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     // Several instances may start at once: one migrates while the others wait on the lock.
     await db.connection().execute(async (conn) => {
