@@ -106,6 +106,8 @@ function storeUnavailable(err: unknown): boolean {
   if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
   return (
     typeof e.message === 'string' &&
-    /Connection terminated|connection timeout|Client has encountered a connection error/i.test(e.message)
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      e.message,
+    )
   );
 }

@@ -28,7 +28,14 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 export async function connect(opts: ConnectOptions): Promise<Connection> {
   if (/^postgres(ql)?:\/\//.test(opts.databaseUrl)) {
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize });
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.poolSize,
+      // A server that stops answering without closing the connection (network gone) must turn
+      // into a 503 and a dispatcher retry within seconds, not hang until the OS gives up.
+      connectionTimeoutMillis: 5000,
+      keepAlive: true,
+    });
     // An idle client losing its connection (server restart) must not crash the process.
     pool.on('error', () => {});
     // Nor a client losing it while checked out: PostgreSQL's "terminating connection" (or the

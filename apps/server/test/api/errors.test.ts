@@ -570,11 +570,40 @@ describe('store outages', () => {
       Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
       Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
       new Error('Connection terminated unexpectedly'),
+      new Error('timeout exceeded when trying to connect'),
     ]) {
       const e = toHttpError(err);
       expect(e.status).toBe(503);
       expect(e.headers['Retry-After']).toBe('2');
     }
     expect(toHttpError(new Error('bug')).status).toBe(500);
+  });
+
+  test('a PostgreSQL address that accepts connections and never answers fails in seconds, as a 503', async () => {
+    const { createServer } = await import('node:net');
+    const { connect } = await import('../../src/store/db.js');
+    const { toHttpError } = await import('../../src/api/errors.js');
+    // Accepts, then says nothing: a server behind a dead network path looks like this.
+    const held: import('node:net').Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const { port } = silent.address() as import('node:net').AddressInfo;
+    const started = Date.now();
+    try {
+      const err = await connect({
+        dataDir: '',
+        databaseUrl: `postgres://callhook@127.0.0.1:${port}/callhook`,
+        poolSize: 2,
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(Error);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(toHttpError(err).status).toBe(503);
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
   });
 });
