@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// pnpm bench:delivery [--store sqlite|postgres] [--events N] [--instances 1|2]
+// pnpm bench:delivery [--store sqlite|postgres|none] [--events N] [--instances 1|2]
 // Events/s delivered end to end (intake → receiver 2xx) and latency, beside a raw baseline: the
 // same receiver driven directly by undici at the same concurrency, with no storage.
+// --store none is a diagnostic bound, not a mode of the product: the server's outbox is replaced
+// by a pass-through (intake hands every event straight to the dispatcher, results are dropped),
+// so the figures show what intake, dispatch, signing and sending cost without any storage.
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +27,7 @@ const C = Number(values.concurrency);
 const I = Number(values.instances);
 if (I !== 1 && I !== 2) throw new Error('--instances is 1 or 2');
 if (I === 2 && values.store !== 'postgres') throw new Error('--instances 2 needs --store postgres');
+if (!['sqlite', 'postgres', 'none'].includes(values.store)) throw new Error('--store is sqlite, postgres or none');
 
 const rx = fork(new URL('./receiver-child.mjs', import.meta.url));
 const ask = (msg, key) =>
@@ -157,6 +161,48 @@ await fetch(`${server.apiUrl}/extension/175/event/`, {
   headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
   body: JSON.stringify({ url: `${target}/hook`, method: 'POST', event_type: 'hangup' }),
 });
+if (values.store === 'none') {
+  // The pass-through outbox of --store none: every event becomes a delivery already leased to
+  // the dispatcher, whatever room it has; nothing is written, claimed or recorded.
+  const { outbox, subscriptions } = server.store;
+  const [listed] = await subscriptions.list(175);
+  const sub = await subscriptions.byId(listed.id);
+  let seqs = 1;
+  outbox.ingest = async (events, now) => ({
+    eventIds: events.map(() => seqs),
+    deliveries: events.length,
+    unleased: 0,
+    leased: events.map((e) => {
+      const seq = seqs++;
+      return {
+        seq,
+        id: `msg_${seq}`,
+        subscriptionId: sub.id,
+        eventId: seq,
+        clientId: sub.clientId,
+        extensionId: e.extensionId,
+        eventType: e.eventType,
+        callId: e.callId,
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: now,
+        createdAt: now,
+        lastAttemptAt: null,
+        lastStatusCode: null,
+        lastOutcome: null,
+        payload: e.payload,
+        url: sub.url,
+        method: sub.method,
+        secret: sub.secret,
+        previousSecret: null,
+        previousSecretExpiresAt: null,
+        failingSince: null,
+      };
+    }),
+  });
+  outbox.complete = async () => {};
+  outbox.claim = async () => [];
+}
 const intakes = servers.map((sv) => new Pool(sv.url, { connections: 4 }));
 let seq = 0;
 let turn = 0;
@@ -234,7 +280,7 @@ if (databaseUrl) await admin(`drop database if exists ${benchDb} with (force)`);
 
 const ratio = max.per_s / base.per_s;
 console.log(
-  `delivery benchmark (${values.store}, ${I} instance${I === 2 ? 's in one process' : ''}, ${N} events, ${C} in flight, one receiver process)`,
+  `delivery benchmark (${values.store === 'none' ? 'no storage: a bound, not the product' : values.store}, ${I} instance${I === 2 ? 's in one process' : ''}, ${N} events, ${C} in flight, one receiver process)`,
 );
 console.log(
   `  raw baseline (undici → receiver):  ${round(base.per_s, 0)} req/s   p50 ${round(base.p50_ms, 2)} ms  p99 ${round(base.p99_ms, 2)} ms`,
