@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// pnpm bench:api [--duration 6] [--warmup 2] [--connections 10] [--dist <build dir>]
+// pnpm bench:api [--duration 4] [--rounds 3] [--warmup 2] [--connections 10] [--dist <build dir>]
 // Requests/s and p99 of the validated API (the real server from dist/, demo mode, SQLite in a
 // temp dir) for GET .../event/ (a list of 20) and POST .../event/ (create), each beside the same
 // route on bare Express in the same run, in two forms:
@@ -21,7 +21,8 @@ import express from 'express';
 
 const { values } = parseArgs({
   options: {
-    duration: { type: 'string', default: '6' },
+    duration: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '10' },
     // Another build of the server to measure (e.g. a copy of dist/ from before a change).
@@ -32,6 +33,7 @@ const distUrl = (file) => (values.dist ? pathToFileURL(join(values.dist, file)).
 const { startServer } = await import(distUrl('index.js'));
 const { presentSubscription } = await import(distUrl('api/subscriptions.js'));
 const DURATION = Number(values.duration);
+const ROUNDS = Number(values.rounds);
 const WARMUP = Number(values.warmup);
 const CONNECTIONS = Number(values.connections);
 const autocannonBin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
@@ -58,23 +60,43 @@ function cannon({ url, method = 'GET', headers = {}, body, duration }) {
   });
 }
 
-async function measure(label, opts) {
-  await cannon({ ...opts, duration: WARMUP });
-  await opts.reset?.();
-  const r = await cannon({ ...opts, duration: DURATION });
-  const bad = r.non2xx + r.errors + r.timeouts;
-  const out = {
-    per_s: Math.round(r.requests.average),
-    p99_ms: r.latency.p99,
-    p50_ms: r.latency.p50,
-    total: r.requests.total,
-    failed: bad,
-  };
-  console.log(
-    `  ${label.padEnd(34)} ${String(out.per_s).padStart(7)} req/s   p50 ${out.p50_ms} ms   p99 ${out.p99_ms} ms` +
-      (bad ? `   (${bad} non-2xx/errors!)` : ''),
-  );
-  return out;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+
+/**
+ * Measures the variants of one route in turns (A, B, C, A, B, C, ...) and keeps each one's
+ * median: the machine's load drifts over a run, and measuring one variant after the other put
+ * that drift into the ratio.
+ */
+async function compare(variants) {
+  for (const v of variants) {
+    await cannon({ ...v, duration: WARMUP });
+    await v.reset?.();
+  }
+  const runs = variants.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, v] of variants.entries()) {
+      runs[i].push(await cannon({ ...v, duration: DURATION }));
+      await v.reset?.();
+    }
+  }
+  return variants.map((v, i) => {
+    const rs = runs[i];
+    const out = {
+      per_s: Math.round(median(rs.map((r) => r.requests.average))),
+      p99_ms: median(rs.map((r) => r.latency.p99)),
+      p50_ms: median(rs.map((r) => r.latency.p50)),
+      failed: rs.reduce((n, r) => n + r.non2xx + r.errors + r.timeouts, 0),
+    };
+    console.log(
+      `  ${v.label.padEnd(34)} ${String(out.per_s).padStart(7)} req/s   p50 ${out.p50_ms} ms   p99 ${out.p99_ms} ms` +
+        `   (runs: ${rs.map((r) => Math.round(r.requests.average)).join(', ')})` +
+        (out.failed ? `   (${out.failed} non-2xx/errors!)` : ''),
+    );
+    return out;
+  });
 }
 
 // ---- the real server ----
@@ -194,35 +216,41 @@ const storedServer = await listen(stored);
 const storedUrl = `http://127.0.0.1:${storedServer.address().port}`;
 
 console.log(
-  `callhook API benchmark: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per run (autocannon ${createRequire(import.meta.url)('autocannon/package.json').version}, node ${process.version})`,
+  `callhook API benchmark: ${CONNECTIONS} connections, ${WARMUP} s warm-up, then ${ROUNDS} rounds of ${DURATION} s per variant, taken in turns; medians (autocannon ${createRequire(import.meta.url)('autocannon/package.json').version}, node ${process.version})`,
 );
 console.log('GET /api/ver1.0/extension/175/event/ (a list of 20)');
-const listV = await measure('validated (auth + spec + SQLite)', { url: listUrl, headers: auth });
-const listS = await measure('bare Express + store', { url: `${storedUrl}/api/ver1.0/extension/175/event/` });
-const listB = await measure('bare Express, in memory', { url: `${bareUrl}/api/ver1.0/extension/175/event/` });
+const [listV, listS, listB] = await compare([
+  { label: 'validated (auth + spec + SQLite)', url: listUrl, headers: auth },
+  { label: 'bare Express + store', url: `${storedUrl}/api/ver1.0/extension/175/event/` },
+  { label: 'bare Express, in memory', url: `${bareUrl}/api/ver1.0/extension/175/event/` },
+]);
 
 console.log('POST /api/ver1.0/extension/200/event/ (create)');
 const post = { method: 'POST', headers: { 'content-type': 'application/json' }, body: createBody };
 const clear200 = () => fetch(`${server.apiUrl}/extension/200/event/`, { method: 'DELETE', headers: auth });
-const createV = await measure('validated (auth + spec + SQLite)', {
-  ...post,
-  url: `${server.apiUrl}/extension/200/event/`,
-  headers: { ...post.headers, ...auth },
-  reset: clear200,
-});
-await clear200();
-const createS = await measure('bare Express + store', {
-  ...post,
-  url: `${storedUrl}/api/ver1.0/extension/200/event/`,
-  reset: clear200,
-});
-const createB = await measure('bare Express, in memory', {
-  ...post,
-  url: `${bareUrl}/api/ver1.0/extension/200/event/`,
-  reset: () => {
-    created = [];
+const [createV, createS, createB] = await compare([
+  {
+    ...post,
+    label: 'validated (auth + spec + SQLite)',
+    url: `${server.apiUrl}/extension/200/event/`,
+    headers: { ...post.headers, ...auth },
+    reset: clear200,
   },
-});
+  {
+    ...post,
+    label: 'bare Express + store',
+    url: `${storedUrl}/api/ver1.0/extension/200/event/`,
+    reset: clear200,
+  },
+  {
+    ...post,
+    label: 'bare Express, in memory',
+    url: `${bareUrl}/api/ver1.0/extension/200/event/`,
+    reset: () => {
+      created = [];
+    },
+  },
+]);
 
 const ratio = (a, b) => Math.round((a.per_s / b.per_s) * 100) / 100;
 const figures = (v, s, b) => ({
@@ -240,6 +268,7 @@ const result = {
   create: figures(createV, createS, createB),
   connections: CONNECTIONS,
   duration_s: DURATION,
+  rounds: ROUNDS,
 };
 console.log(
   `list: ${result.list.ratio}x bare Express + store (target >= 0.7x) ${result.list.ratio >= 0.7 ? 'OK' : 'BELOW TARGET'}, ` +

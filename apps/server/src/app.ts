@@ -24,11 +24,6 @@ export function createApp(ctx: ServerContext, spec: ApiSpec, metrics: Metrics): 
 
   app.use(observe(ctx, metrics));
 
-  app.use(docsRoutes(spec));
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
-
   app.use(authenticate(ctx, spec));
   app.use(express.json({ limit: ctx.config.maxBodyBytes }));
   app.use(express.urlencoded({ extended: false, limit: ctx.config.maxBodyBytes, parameterLimit: 100 }));
@@ -44,6 +39,12 @@ export function createApp(ctx: ServerContext, spec: ApiSpec, metrics: Metrics): 
   app.use(limitRoutes(ctx));
   app.use(callRoutes(ctx));
   app.use(intakeRoutes(ctx));
+  // Pages and metrics after the API: every API request walks the layers before its own, and
+  // these paths are none of the spec's, so the layers above let them through untouched.
+  app.use(docsRoutes(spec));
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
 
   app.use((req, _res, next) => next(new HttpError(404, `No route ${req.method} ${req.path}`)));
   app.use(errorHandler(ctx));
@@ -113,7 +114,7 @@ function observe(ctx: ServerContext, metrics: Metrics): RequestHandler {
     const incoming = req.get('x-request-id');
     const id = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = id;
-    res.set('X-Request-Id', id);
+    res.setHeader('X-Request-Id', id);
     const start = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
