@@ -27,7 +27,8 @@ const C = Number(values.concurrency);
 const I = Number(values.instances);
 if (I !== 1 && I !== 2) throw new Error('--instances is 1 or 2');
 if (I === 2 && values.store !== 'postgres') throw new Error('--instances 2 needs --store postgres');
-if (!['sqlite', 'postgres', 'none'].includes(values.store)) throw new Error('--store is sqlite, postgres or none');
+if (!['sqlite', 'postgres', 'none'].includes(values.store))
+  throw new Error('--store is sqlite, postgres or none');
 
 const rx = fork(new URL('./receiver-child.mjs', import.meta.url));
 const ask = (msg, key) =>
