@@ -48,21 +48,41 @@ export class LimitReachedError extends Error {
   }
 }
 
-export function toSubscription(row: Selectable<SubscriptionsTable>): SubscriptionRecord {
+/** The columns a listing reads (see `SubscriptionSummary`). */
+const SUMMARY_COLUMNS = [
+  'id',
+  'extension_id',
+  'url',
+  'method',
+  'event_type',
+  'enabled',
+  'disabled_reason',
+  'created_at',
+] as const;
+
+function toSummary(
+  row: Pick<Selectable<SubscriptionsTable>, (typeof SUMMARY_COLUMNS)[number]>,
+): SubscriptionSummary {
   return {
     id: row.id,
-    clientId: row.client_id,
     extensionId: row.extension_id,
     url: row.url,
     method: row.method,
     eventType: row.event_type,
     enabled: row.enabled === 1,
     disabledReason: row.disabled_reason,
+    createdAt: row.created_at,
+  };
+}
+
+export function toSubscription(row: Selectable<SubscriptionsTable>): SubscriptionRecord {
+  return {
+    ...toSummary(row),
+    clientId: row.client_id,
     secret: row.secret,
     previousSecret: row.previous_secret,
     previousSecretExpiresAt: row.previous_secret_expires_at,
     failingSince: row.failing_since,
-    createdAt: row.created_at,
   };
 }
 
@@ -162,29 +182,11 @@ export class SubscriptionStore {
     if (!isStorableId(extensionId)) return [];
     const rows = await this.db
       .selectFrom('subscriptions')
-      .select([
-        'id',
-        'extension_id',
-        'url',
-        'method',
-        'event_type',
-        'enabled',
-        'disabled_reason',
-        'created_at',
-      ])
+      .select(SUMMARY_COLUMNS)
       .where('extension_id', '=', extensionId)
       .orderBy('id')
       .execute();
-    return rows.map((row) => ({
-      id: row.id,
-      extensionId: row.extension_id,
-      url: row.url,
-      method: row.method,
-      eventType: row.event_type,
-      enabled: row.enabled === 1,
-      disabledReason: row.disabled_reason,
-      createdAt: row.created_at,
-    }));
+    return rows.map(toSummary);
   }
 
   async get(extensionId: number, id: number): Promise<SubscriptionRecord | undefined> {
