@@ -23,6 +23,13 @@ export function createApp(ctx: ServerContext, spec: ApiSpec, metrics: Metrics): 
   app.set('query parser', 'simple');
 
   app.use(observe(ctx, metrics));
+  // HEAD is GET without the body (RFC 9110): health checkers and proxies send it. Node decided
+  // when the request arrived that a HEAD response carries no body, so from here on the request
+  // is served as the GET it mirrors (auth, validation and handler alike).
+  app.use((req, _res, next) => {
+    if (req.method === 'HEAD') req.method = 'GET';
+    next();
+  });
 
   app.use(authenticate(ctx, spec));
   app.use(express.json({ limit: ctx.config.maxBodyBytes }));
@@ -111,6 +118,8 @@ function observe(ctx: ServerContext, metrics: Metrics): RequestHandler {
   const children = new Map<string, Children>();
   const logInfo = ctx.logger.isLevelEnabled('info');
   return (req, res, next) => {
+    // As received: a HEAD is served as GET below, and is counted as what it was.
+    const method = req.method;
     const incoming = req.get('x-request-id');
     const id = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = id;
@@ -126,10 +135,10 @@ function observe(ctx: ServerContext, metrics: Metrics): RequestHandler {
             ? req.path
             : 'unmatched');
       const status = String(res.statusCode);
-      const key = `${req.method} ${route} ${status}`;
+      const key = `${method} ${route} ${status}`;
       let c = children.get(key);
       if (!c) {
-        const labels = { method: req.method, route, status };
+        const labels = { method, route, status };
         c = { count: metrics.requests.labels(labels), seconds: metrics.requestSeconds.labels(labels) };
         children.set(key, c);
       }
@@ -140,7 +149,7 @@ function observe(ctx: ServerContext, metrics: Metrics): RequestHandler {
         ctx.logger.info(
           {
             req_id: id,
-            method: req.method,
+            method,
             path: req.path,
             route,
             status: res.statusCode,

@@ -17,6 +17,35 @@ describe('health, metrics, spec and docs', () => {
     expect(await res.json()).toMatchObject({ status: 'ok', store: 'ok' });
   });
 
+  test('HEAD is answered as GET without the body: health, spec routes with their auth, docs', async () => {
+    const head = (path: string, headers: Record<string, string> = {}) =>
+      fetch(`${s.url}${path}`, { method: 'HEAD', headers });
+    let res = await head('/healthz');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await res.text()).toBe('');
+
+    const token = await s.token();
+    const list = await fetch(`${s.apiUrl}/extension/175/event/`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const listed = await list.text();
+    res = await head('/api/ver1.0/extension/175/event/', { authorization: `Bearer ${token}` });
+    expect(res.status).toBe(200);
+    expect(Number(res.headers.get('content-length'))).toBe(Buffer.byteLength(listed));
+    expect(await res.text()).toBe('');
+    // The GET's rules hold: no token, no answer; an unknown extension is as unknown as for GET.
+    res = await head('/api/ver1.0/extension/175/event/');
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    res = await head('/api/ver1.0/extension/999999/event/', { authorization: `Bearer ${token}` });
+    expect(res.status).toBe(404);
+    expect((await head('/openapi.yaml')).status).toBe(200);
+
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toMatch(/callhook_http_requests_total\{method="HEAD",route="\/healthz",status="200"\} 1/);
+  });
+
   test('/metrics is Prometheus text with request counts and latencies by route and status', async () => {
     // A known mix: 3 lists (200), 2 missing subscriptions (404), 1 unauthenticated (401).
     for (let i = 0; i < 3; i++) expect((await s.api('/extension/175/event/')).status).toBe(200);
