@@ -15,7 +15,10 @@ function randomByte(): number {
     randomFillSync(pool);
     poolAt = 0;
   }
-  return pool[poolAt++]!;
+  const byte = pool[poolAt]!;
+  // Used bytes do not stay behind on the heap (they became tokens and secrets).
+  pool[poolAt++] = 0;
+  return byte;
 }
 
 /** Random letters and digits, like the provider's tokens (`8SNsrS0jV35vfmKqKeKtRrHfpbg4UX`). */
@@ -50,9 +53,11 @@ export function newSigningSecret(): string {
 
 /**
  * A delivery id for `webhook-id`: `msg_`, the time in milliseconds as 8 base62 digits, and 18
- * random base62 characters (~107 bits). Ids made later sort later (as text, in ASCII order), so
- * the store's unique index on them grows at its end instead of taking a write on a random page
- * for every delivery; the time they show is the one `webhook-timestamp` tells anyway.
+ * random base62 characters (~107 bits). Ids made later sort later (as text compared by code
+ * unit: SQLite's BINARY, the "C" collation the PostgreSQL column is declared with), so the
+ * store's unique index on them grows at its end instead of taking a write on a random page for
+ * every delivery. The id shows when the delivery was created, which the first attempt's
+ * `webhook-timestamp` tells anyway.
  */
 export function newDeliveryId(now = Date.now()): string {
   let time = '';

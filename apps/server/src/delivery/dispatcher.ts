@@ -41,7 +41,10 @@ export class Dispatcher {
   private flushTimer: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
-  private lastClaimAt = 0;
+  /** When the last claim began (performance.now(): a wall-clock step must not stall the loop). */
+  private lastClaimAt = Number.NEGATIVE_INFINITY;
+  /** Something outside the saturated hosts may have become due: the next claim must not wait. */
+  private claimWanted = false;
 
   constructor(private readonly opts: DispatcherOptions) {}
 
@@ -55,8 +58,9 @@ export class Dispatcher {
     this.loop = this.run();
   }
 
-  /** New work may be due: claim now instead of at the next poll. */
+  /** New work may be due (intake, retry or recover through the API): claim now, not at the next poll. */
   nudge(): void {
+    this.claimWanted = true;
     this.wake?.();
   }
 
@@ -82,9 +86,16 @@ export class Dispatcher {
 
   /** Sends deliveries the intake stored leased to this dispatcher (see `leaseForIntake`). */
   take(leased: ClaimedDelivery[]): void {
-    // Stopping: the leases run out and another instance (or the next start) sends them.
-    if (!this.running) return;
-    for (const d of leased) this.schedule(d);
+    if (this.running) {
+      for (const d of leased) this.schedule(d);
+      return;
+    }
+    // Stopped meanwhile (an intake that committed during shutdown): hand these back now rather
+    // than leave them to wait for their lease to run out.
+    const seqs = leased.map((d) => d.seq);
+    this.opts.outbox.releaseLeases(this.owner, Date.now(), seqs).catch((err: unknown) => {
+      this.opts.logger.warn({ err }, 'releasing leases after stop failed; they come due when the leases end');
+    });
   }
 
   /** Stops claiming, lets attempts under way finish and be recorded, and hands back leases. */
@@ -109,23 +120,26 @@ export class Dispatcher {
     const { config, logger } = this.opts;
     while (this.running) {
       let claimed = 0;
-      const lastClaim = Date.now();
+      const lastClaim = performance.now();
       // Claim while the deliveries ready to start (hosts with a free slot) would not keep every
       // global slot busy; deliveries queued behind a saturated host do not count. While every
-      // host with work here is full, a claim could only find other subscriptions' retries, so it
-      // waits for the poll interval instead of following every completion: with one receiver far
-      // behind, those claims were a large share of the work and found nothing.
+      // host with work here is full and nothing else asked for a claim (a nudge from outside, or
+      // a recorded attempt on a host with room, whose call may have a next event), a claim could
+      // only find retries come due, which the poll interval covers: with one receiver far behind,
+      // claiming after each of its completions was a large share of the work and found nothing.
       const saturated = this.hosts.size > 0 && [...this.hosts.keys()].every((h) => this.hostFull(h));
       if (
         this.readyBacklog() < config.deliveryConcurrency &&
-        !(saturated && lastClaim - this.lastClaimAt < config.deliveryPollMs)
+        !(saturated && !this.claimWanted && lastClaim - this.lastClaimAt < config.deliveryPollMs)
       ) {
         this.lastClaimAt = lastClaim;
+        this.claimWanted = false;
         try {
           claimed = await this.claim(config.deliveryBatchSize);
         } catch (err) {
           // The store is away (PostgreSQL restarting): nothing is lost, try again shortly.
           logger.warn({ err }, 'claiming deliveries failed; retrying');
+          this.claimWanted = true;
           await this.sleep(1000);
           continue;
         }
@@ -135,7 +149,7 @@ export class Dispatcher {
       // A claim scans the open deliveries. After one that came back short, let completions
       // gather for a moment rather than scanning once per finished attempt. Fresh deliveries do
       // not wait for this: the intake hands them over directly (offer).
-      const gap = lastClaim + 20 - Date.now();
+      const gap = lastClaim + 20 - performance.now();
       if (gap > 0) await new Promise((r) => setTimeout(r, gap));
     }
   }
@@ -299,9 +313,14 @@ export class Dispatcher {
       this.flushing = null;
     }
     // Recorded: these may be claimed again (retries), and the next events of their calls are
-    // now claimable.
-    for (const { delivery } of batch) this.held.delete(delivery.seq);
-    this.nudge();
+    // now claimable. Those on a host with room want a claim now; a saturated host's do not.
+    let room = false;
+    for (const { delivery } of batch) {
+      this.held.delete(delivery.seq);
+      room ||= !this.hostFull(hostOf(delivery.url));
+    }
+    if (room) this.claimWanted = true;
+    this.wake?.();
   }
 
   private sleep(ms: number): Promise<void> {

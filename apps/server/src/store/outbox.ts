@@ -433,16 +433,18 @@ export class OutboxStore {
   }
 
   /**
-   * Lets go of this instance's leases (clean shutdown, or a restart of the only instance). Only
-   * due deliveries are ever leased, so they are due again now.
+   * Lets go of this instance's leases (clean shutdown, or a restart of the only instance), or of
+   * the given deliveries' only. Only due deliveries are ever leased, so they are due again now.
    */
-  async releaseLeases(owner?: string, now = Date.now()): Promise<number> {
+  async releaseLeases(owner?: string, now = Date.now(), seqs?: number[]): Promise<number> {
+    if (seqs?.length === 0) return 0;
     let q = this.db
       .updateTable('deliveries')
       .set({ lease_until: null, lease_owner: null, next_attempt_at: now })
       .where('lease_until', 'is not', null)
       .where(isOpen('status'));
     if (owner) q = q.where('lease_owner', '=', owner);
+    if (seqs) q = q.where('seq', 'in', seqs);
     const res = await q.executeTakeFirst();
     return Number(res.numUpdatedRows);
   }

@@ -265,6 +265,47 @@ describe('order and isolation', () => {
     await s.stop();
   });
 
+  test("a saturated dead host does not hold back another host's calls, step by step", async () => {
+    // Per host at most max(4 × 2, 4) = 8 deliveries are held; a long poll makes any wait for it
+    // stand out: each next event of a call is found by a claim, never handed over at intake.
+    const s = await startTestServer({
+      config: {
+        deliveryPerHostConcurrency: 2,
+        deliveryBatchSize: 4,
+        deliveryPollMs: 10_000,
+        deliveryTimeoutSeconds: 30,
+      },
+    });
+    const held: Array<import('node:http').ServerResponse> = [];
+    let open = false;
+    const dead = await receiver((_req, res) => {
+      if (open) res.end('ok');
+      else held.push(res);
+    });
+    const order = new Map<string, string[]>();
+    const healthy = await receiver((req, res) => {
+      const body = new URLSearchParams(req.body);
+      const call = body.get('CallID')!;
+      order.set(call, [...(order.get(call) ?? []), body.get('Tag')!]);
+      res.end('ok');
+    });
+    await s.subscribe(`${dead.url}/dead`, 'dial-out');
+    await s.ingest(Array.from({ length: 20 }, () => callEvents(175, 2)[0]!));
+    await dead.waitFor(2, 5_000);
+    for (const t of ['dial-out', 'answer', 'hangup']) await s.subscribe(`${healthy.url}/chain`, t);
+    const calls = Array.from({ length: 5 }, () => callEvents(175, 4));
+    const started = Date.now();
+    await s.ingest(calls.flat());
+    await healthy.waitFor(20, 5_000);
+    // Three claims per call after its first event, each well inside one poll interval.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    for (const tags of order.values()) expect(tags).toEqual(['0', '1', '2', '3']);
+    expect(order.size).toBe(5);
+    open = true;
+    for (const res of held) res.end('ok');
+    await s.stop();
+  });
+
   test('a dead receiver does not slow the others', async () => {
     const dead = await receiver(() => {
       /* hangs until the 1 s timeout */
