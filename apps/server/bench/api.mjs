@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// pnpm bench:api [--duration 4] [--rounds 3] [--warmup 2] [--connections 10] [--dist <build dir>]
+// pnpm bench:api [--duration 3] [--rounds 5] [--warmup 2] [--connections 10] [--dist <build dir>]
 // Requests/s and p99 of the validated API (the real server from dist/, demo mode, SQLite in a
 // temp dir) for GET .../event/ (a list of 20) and POST .../event/ (create), each beside the same
 // route on bare Express in the same run, in two forms:
@@ -21,8 +21,8 @@ import express from 'express';
 
 const { values } = parseArgs({
   options: {
-    duration: { type: 'string', default: '4' },
-    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '10' },
     // Another build of the server to measure (e.g. a copy of dist/ from before a change).
