@@ -89,6 +89,11 @@ export function orderKey(clientId: number, url: string, callId: string): string 
   return `${clientId}:${createHash('sha1').update(endpoint).digest('base64url')}:${callId}`;
 }
 
+/** A PostgreSQL advisory lock key (signed 64-bit) for an order key. */
+function lockKey(orderKey: string): bigint {
+  return createHash('sha1').update(orderKey).digest().readBigInt64BE(0);
+}
+
 function toDelivery(row: Selectable<DeliveriesTable>): DeliveryRecord {
   return {
     seq: row.seq,
@@ -198,6 +203,17 @@ export class OutboxStore {
 
       // Calls that already have an open delivery at an endpoint wait behind it.
       const keys = [...new Set(rows.map((r) => r.order_key).filter((k): k is string => k != null))];
+      if (this.dialect === 'postgres' && keys.length > 0) {
+        // Two intakes of one call at once (two instances, or two requests to one) must not both
+        // find the call idle: each would take its event as ready and both would go out together.
+        // A transaction lock per call and endpoint makes the second wait for the first's commit;
+        // its check below then sees the first's open delivery. Taken in one sorted order, so two
+        // batches sharing calls cannot deadlock.
+        const locks = [...new Set(keys.map(lockKey))].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+        await sql`select pg_advisory_xact_lock(k) from unnest(${locks.map(String)}::bigint[]) as t(k)`.execute(
+          trx,
+        );
+      }
       const busy = new Set<string>();
       for (let i = 0; i < keys.length; i += 500) {
         const open = await trx

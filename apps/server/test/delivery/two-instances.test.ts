@@ -200,3 +200,70 @@ test.skipIf(!pgAdminUrl)(
     }
   },
 );
+
+test.skipIf(!pgAdminUrl)(
+  "one call's events sent at the same moment to both instances never overlap at the receiver",
+  { timeout: 120_000 },
+  async () => {
+    const CALLS = 60;
+    const database = await freshDatabase();
+    const dir = mkdtempSync(join(tmpdir(), 'callhook-two-'));
+    // Per call: requests under way now, the most ever at once, and the events' arrival order.
+    const inFlight = new Map<string, number>();
+    let overlaps = 0;
+    let requests = 0;
+    const rx = await startReceiver(async (req, res) => {
+      requests++;
+      const call = new URLSearchParams(req.body).get('CallID')!;
+      const now = (inFlight.get(call) ?? 0) + 1;
+      inFlight.set(call, now);
+      if (now > 1) overlaps++;
+      // Slow enough that two deliveries of a call sent together would surely meet here.
+      await new Promise((r) => setTimeout(r, 30));
+      inFlight.set(call, (inFlight.get(call) ?? 1) - 1);
+      res.end('ok');
+    });
+    try {
+      const a = await startInstance(database.url, join(dir, 'a'));
+      const b = await startInstance(database.url, join(dir, 'b'));
+      const tokenA = await token(a.url);
+      for (const type of ['dial-out', 'hangup']) {
+        const res = await fetch(`${a.url}/api/ver1.0/extension/175/event/`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tokenA}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ url: `${rx.url}/hook`, method: 'POST', event_type: type }),
+        });
+        expect(res.status).toBe(200);
+      }
+      const post = (instance: Instance, event: IntakeEvent) =>
+        fetch(`${instance.url}/api/ver1.0/pbx/event/`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-pbx-key': PBX_KEY },
+          body: JSON.stringify(event),
+        }).then(async (r) => {
+          await r.arrayBuffer();
+          return r.status;
+        });
+      // Each call's two events leave the PBX at once, one to each instance.
+      const statuses = await Promise.all(
+        Array.from({ length: CALLS }, () => {
+          const [dialOut, hangup] = callEvents(175, 2);
+          return Promise.all([post(a, dialOut!), post(b, hangup!)]);
+        }),
+      );
+      expect(statuses.flat().every((s) => s === 202)).toBe(true);
+      const deadline = Date.now() + 60_000;
+      while (requests < 2 * CALLS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      console.log(
+        `two instances, one call's events at once to both: ${requests} requests for ${2 * CALLS} deliveries, ${overlaps} overlapping`,
+      );
+      expect(requests).toBeGreaterThanOrEqual(2 * CALLS);
+      expect(overlaps).toBe(0);
+    } finally {
+      killAll();
+      await rx.close();
+      await database.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
