@@ -208,7 +208,7 @@ test.skipIf(!pgAdminUrl)(
     const CALLS = 60;
     const database = await freshDatabase();
     const dir = mkdtempSync(join(tmpdir(), 'callhook-two-'));
-    // Per call: requests under way now, the most ever at once, and the events' arrival order.
+    // Per call: requests under way now; a second one at the same time is an overlap.
     const inFlight = new Map<string, number>();
     let overlaps = 0;
     let requests = 0;
