@@ -148,7 +148,7 @@ export class Dispatcher {
       await this.sleep(config.deliveryPollMs);
       // A claim scans the open deliveries. After one that came back short, let completions
       // gather for a moment rather than scanning once per finished attempt. Fresh deliveries do
-      // not wait for this: the intake hands them over directly (offer).
+      // not wait for this: the intake stores them leased to this dispatcher (take).
       const gap = lastClaim + 20 - performance.now();
       if (gap > 0) await new Promise((r) => setTimeout(r, gap));
     }
