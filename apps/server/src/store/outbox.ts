@@ -465,16 +465,6 @@ export class OutboxStore {
     return Number(res.numUpdatedRows);
   }
 
-  /** When the next delivery is due (for the dispatcher's sleep), or null if none is open. */
-  async nextDueAt(): Promise<number | null> {
-    const row = await this.db
-      .selectFrom('deliveries')
-      .select((eb) => eb.fn.min('next_attempt_at').as('at'))
-      .where(isOpen('status'))
-      .executeTakeFirst();
-    return row?.at == null ? null : Number(row.at);
-  }
-
   async stats(): Promise<{ open: number; leased: number }> {
     const row = await this.db
       .selectFrom('deliveries')
