@@ -1,0 +1,11 @@
+export { UnknownExtensionError } from './errors.js';
+export type {
+  EventSource,
+  ExtensionDirectory,
+  IngestReceipt,
+  IntakeSink,
+  PbxExtension,
+  SourceContext,
+  SourceEvent,
+  SourceLogger,
+} from './source.js';
