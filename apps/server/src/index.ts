@@ -114,6 +114,14 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     });
     await dispatcher.start();
   }
+  // PBX event sources beside the simulator (a Kamailio switch), when configured.
+  const { startSources } = await import('./pbx/sources.js');
+  const sources = await startSources(ctx, metrics.registry).catch(async (err: unknown) => {
+    await dispatcher?.stop();
+    await sender.close();
+    await store.close();
+    throw err;
+  });
 
   // Retention: payloads of closed deliveries and old tokens go after their time.
   const sweep = async () => {
@@ -146,6 +154,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     closing ??= (async () => {
       clearInterval(sweeper);
       ctx.pbx?.stop();
+      // What a source acknowledged to its switch is in the intake before the store closes.
+      await sources.stop();
       // Keep-alive connections that go idle after the close began would otherwise linger until
       // their timeout: close them as they go quiet.
       const idle = setInterval(() => server.closeIdleConnections(), 50);
