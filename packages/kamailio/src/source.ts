@@ -188,21 +188,25 @@ export class KamailioSource implements EventSource {
       return;
     }
     this.pending.push(m);
-    this.pumping ??= this.pump().finally(() => {
-      this.pumping = undefined;
-    });
+    this.pumping ??= this.pump();
   }
 
   private async pump(): Promise<void> {
-    // Let the messages that came in the same read join the batch.
-    await new Promise((r) => setImmediate(r));
-    while (this.pending.length > 0 && !this.stopping) {
-      const batch = this.pending.splice(0, this.opts.maxBatch);
-      const ok = await this.process(batch);
-      if (!ok) {
-        // The intake is failing (its database is away): wait before trying more.
-        await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7))));
+    try {
+      // Let the messages that came in the same read join the batch.
+      await new Promise((r) => setImmediate(r));
+      while (this.pending.length > 0 && !this.stopping) {
+        const batch = this.pending.splice(0, this.opts.maxBatch);
+        const ok = await this.process(batch);
+        if (!ok) {
+          // The intake is failing (its database is away): wait before trying more.
+          await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7))));
+        }
       }
+    } finally {
+      // In the same turn as the loop's last look at `pending`: a message that comes after it
+      // finds no pump and starts one (cleared any later, it would wait for the next message).
+      this.pumping = undefined;
     }
   }
 

@@ -1,7 +1,7 @@
 // A real switch on one machine, for the tests, the demo and the benchmark: Kamailio with
 // deploy/kamailio's configuration, and sipp as phones and as the PSTN gateway.
 
-export { dropStream, jetStreamUnavailable, publish } from './nats.js';
+export { dropConsumer, dropStream, jetStreamUnavailable, publish, streamMessages } from './nats.js';
 export {
   type Callee,
   type CallSpec,

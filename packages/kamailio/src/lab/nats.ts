@@ -26,6 +26,29 @@ export async function dropStream(url: string, stream: string): Promise<void> {
   }
 }
 
+/**
+ * Deletes a durable consumer: the next callhook to start makes it again, and the stream hands it
+ * every message from the start, as a broker that lost its state would.
+ */
+export async function dropConsumer(url: string, stream: string, consumer: string): Promise<void> {
+  const nc = await connect({ servers: url, timeout: 2000 });
+  try {
+    await (await jetstreamManager(nc)).consumers.delete(stream, consumer);
+  } finally {
+    await nc.close();
+  }
+}
+
+/** How many messages the stream holds. */
+export async function streamMessages(url: string, stream: string): Promise<number> {
+  const nc = await connect({ servers: url, timeout: 2000 });
+  try {
+    return (await (await jetstreamManager(nc)).streams.info(stream)).state.messages;
+  } finally {
+    await nc.close();
+  }
+}
+
 /** Publishes raw messages to a subject, as the switch would (tests of malformed input). */
 export async function publish(url: string, subject: string, payloads: string[]): Promise<void> {
   const nc = await connect({ servers: url, timeout: 2000 });
