@@ -223,7 +223,8 @@ export class KamailioSource implements EventSource {
           { err: err.message, seq: m.seq, payload: m.string().slice(0, 500) },
           'not a call snapshot: dropped',
         );
-        m.term(err.message);
+        // No reason with the TERM: NATS servers before 2.10 take `+TERM reason` for no ack at all.
+        m.term();
       }
     }
     try {
