@@ -126,7 +126,12 @@ try {
   });
   if (placed.code !== 0) throw new Error(`the call failed (sipp exit ${placed.code}):\n${placed.errors}`);
   const deadline = Date.now() + 15_000;
-  while (arrived < 3 && Date.now() < deadline) await new Promise<void>((r) => setTimeout((wake = r), 200));
+  while (arrived < 3 && Date.now() < deadline) {
+    await new Promise<void>((r) => {
+      wake = r;
+      setTimeout(r, 200);
+    });
+  }
   out();
   out(
     arrived === 3
