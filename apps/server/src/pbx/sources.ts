@@ -78,7 +78,7 @@ export async function startSources(
       await source.start({ sink: intakeSink(ctx), directory: extensionDirectory(ctx), logger: ctx.logger });
     } catch (err) {
       throw new Error(
-        `CALLHOOK_KAMAILIO_NATS_URL: cannot consume the switch's events from ${config.kamailioNatsUrl}: ${(err as Error).message}`,
+        `CALLHOOK_KAMAILIO_NATS_URL: cannot consume the switch's events from ${withoutPassword(config.kamailioNatsUrl)}: ${(err as Error).message}`,
       );
     }
     sources.push(source);
@@ -89,4 +89,20 @@ export async function startSources(
       await Promise.all(sources.map((s) => s.stop()));
     },
   };
+}
+
+/** A NATS URL as it may be shown in a log: `nats://user:secret@host` loses its secret. */
+function withoutPassword(urls: string): string {
+  return urls
+    .split(',')
+    .map((u) => {
+      try {
+        const url = new URL(u.trim());
+        if (url.password) url.password = '***';
+        return url.toString();
+      } catch {
+        return '(a URL that does not parse)';
+      }
+    })
+    .join(',');
 }
