@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
+import { callIds } from '../ids.js';
 import { startCallhook } from './callhook.js';
 import { dropStream, jetStreamUnavailable } from './nats.js';
 import { placeCalls, startCallee } from './sipp.js';
@@ -83,7 +84,7 @@ try {
   );
 
   // The receiver: when each webhook came, and which event of which call it was.
-  const arrivals: Array<{ key: string; latencyUs: number }> = [];
+  const arrivals: Array<{ key: string; latencyUs: number; at: number }> = [];
   const receiver = createServer((req, res) => {
     const at = nowUs();
     const chunks: Buffer[] = [];
@@ -93,6 +94,7 @@ try {
       arrivals.push({
         key: `${f.get('CallID')} ${f.get('EventType')}`,
         latencyUs: at - Number(f.get('EventTime')),
+        at,
       });
       res.end('ok');
     });
@@ -108,12 +110,17 @@ try {
   const broker: number[] = [];
   const promised = new Map<string, number>();
   const dialTimes: number[] = [];
+  // When the broker had the snapshot that first carried each event: where callhook's part starts.
+  const reached = new Map<string, number>();
+  const firstCarried = { dial: 'dial-out', answered: 'answer', ended: 'hangup' } as Record<string, string>;
   nc.subscribe(subject, {
     callback: (_err, m) => {
       const at = nowUs();
       const s = m.json<{ event: string; time: string; call_id: string }>();
       broker.push(at - Number(s.time.replace('.', '')));
       if (s.event === 'dial') dialTimes.push(Number(s.time.replace('.', '')));
+      const type = firstCarried[s.event];
+      if (type) reached.set(`${callIds(s.call_id).callId} ${type}`, at);
       if (s.event === 'ended') promised.set(s.call_id, 3);
       else if (s.event === 'failed') promised.set(s.call_id, 2);
     },
@@ -162,6 +169,10 @@ try {
   const lost = Math.max(0, events - keys.size);
   const latencies = arrivals.map((a) => a.latencyUs).sort((a, b) => a - b);
   const brokerSorted = broker.sort((a, b) => a - b);
+  const own = arrivals
+    .map((a) => a.at - (reached.get(a.key) ?? Number.NaN))
+    .filter((x) => Number.isFinite(x))
+    .sort((a, b) => a - b);
   const answeredCalls = [...promised.values()].filter((n) => n === 3).length;
   const result = {
     rate,
@@ -185,6 +196,8 @@ try {
     max_ms: ms(latencies.at(-1) ?? Number.NaN),
     broker_p50_ms: ms(quantile(brokerSorted, 0.5)),
     broker_p99_ms: ms(quantile(brokerSorted, 0.99)),
+    callhook_p50_ms: ms(quantile(own, 0.5)),
+    callhook_p99_ms: ms(quantile(own, 0.99)),
     p99_ratio_to_broker: Math.round((quantile(latencies, 0.99) / quantile(brokerSorted, 0.99)) * 10) / 10,
     load_1m: load.map((l) => Math.round(l * 100) / 100),
   };
@@ -202,6 +215,9 @@ try {
   );
   console.log(
     `  switch → broker:    p50 ${result.broker_p50_ms} ms  p99 ${result.broker_p99_ms} ms   (baseline, same run: the part before callhook)`,
+  );
+  console.log(
+    `  broker → receiver:  p50 ${result.callhook_p50_ms} ms  p99 ${result.callhook_p99_ms} ms   (callhook's part: consume, intake, deliver)`,
   );
   console.log(`  load average (1 min) at start and end: ${result.load_1m.join(', ')} on this machine`);
   console.log(JSON.stringify(result));
