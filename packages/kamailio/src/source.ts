@@ -94,6 +94,8 @@ export class KamailioSource implements EventSource {
   private pumping: Promise<void> | undefined;
   private stopping = false;
   private failures = 0;
+  /** While the intake fails, messages go straight back to the stream until this time. */
+  private holdUntil = 0;
 
   constructor(options: KamailioSourceOptions) {
     this.opts = { ...KAMAILIO_DEFAULTS, ...options };
@@ -187,6 +189,13 @@ export class KamailioSource implements EventSource {
       m.nak();
       return;
     }
+    // The intake is failing (its database is away): rather than pile up in memory while it is,
+    // messages wait in the stream; the first one back after the pause tries the intake again.
+    const wait = this.holdUntil - Date.now();
+    if (wait > 0) {
+      m.nak(wait);
+      return;
+    }
     this.pending.push(m);
     this.pumping ??= this.pump();
   }
@@ -196,12 +205,7 @@ export class KamailioSource implements EventSource {
       // Let the messages that came in the same read join the batch.
       await new Promise((r) => setImmediate(r));
       while (this.pending.length > 0 && !this.stopping) {
-        const batch = this.pending.splice(0, this.opts.maxBatch);
-        const ok = await this.process(batch);
-        if (!ok) {
-          // The intake is failing (its database is away): wait before trying more.
-          await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7))));
-        }
+        await this.process(this.pending.splice(0, this.opts.maxBatch));
       }
     } finally {
       // In the same turn as the loop's last look at `pending`: a message that comes after it
@@ -211,7 +215,7 @@ export class KamailioSource implements EventSource {
   }
 
   /** One batch: all its messages' events in one intake transaction, then every ack. */
-  private async process(batch: JsMsg[]): Promise<boolean> {
+  private async process(batch: JsMsg[]): Promise<void> {
     const taken: Array<{ m: JsMsg; snapshot: CallSnapshot }> = [];
     for (const m of batch) {
       try {
@@ -244,14 +248,19 @@ export class KamailioSource implements EventSource {
     } catch (err) {
       this.failures++;
       this.stats.failedBatches++;
-      this.log.error({ err, messages: taken.length }, 'intake failed: the messages go back to the stream');
-      for (const { m } of taken) m.nak(1000);
-      return false;
+      const pause = Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
+      this.holdUntil = Date.now() + pause;
+      this.log.error(
+        { err, messages: taken.length, pauseMs: pause },
+        'intake failed: the messages go back to the stream',
+      );
+      for (const { m } of [...taken, ...this.pending.splice(0).map((m) => ({ m }))]) m.nak(pause);
+      return;
     }
     this.failures = 0;
+    this.holdUntil = 0;
     for (const { m } of taken) m.ack();
     this.stats.messages += taken.length;
-    return true;
   }
 
   private async translate(snapshot: CallSnapshot): Promise<SourceEvent[]> {
