@@ -57,6 +57,21 @@ export const configSchema = z.object({
   deliveryPollMs: int(5, 60000).default(250),
   retentionDays: z.coerce.number().positive().default(30),
   dispatcher: bool.default(true),
+  /** A Kamailio switch's call events, through NATS JetStream (deploy/kamailio): off when empty. */
+  kamailioNatsUrl: z.string().default(''),
+  kamailioStream: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('CALLHOOK_SIP'),
+  kamailioSubject: z
+    .string()
+    .regex(/^[^\s*>]+$/)
+    .default('callhook.sip.events'),
+  kamailioConsumer: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('callhook'),
+  kamailioAckWaitSeconds: seconds.default(10),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -93,6 +108,11 @@ const ENV: Record<keyof Config, string> = {
   deliveryPollMs: 'CALLHOOK_DELIVERY_POLL_MS',
   retentionDays: 'CALLHOOK_RETENTION_DAYS',
   dispatcher: 'CALLHOOK_DISPATCHER',
+  kamailioNatsUrl: 'CALLHOOK_KAMAILIO_NATS_URL',
+  kamailioStream: 'CALLHOOK_KAMAILIO_STREAM',
+  kamailioSubject: 'CALLHOOK_KAMAILIO_SUBJECT',
+  kamailioConsumer: 'CALLHOOK_KAMAILIO_CONSUMER',
+  kamailioAckWaitSeconds: 'CALLHOOK_KAMAILIO_ACK_WAIT',
 };
 
 export class ConfigError extends Error {

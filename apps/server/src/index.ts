@@ -141,11 +141,14 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
   if (config.port === 0) config.publicBaseUrl = url;
 
+  let sources: { stop(): Promise<void> } | undefined;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       clearInterval(sweeper);
       ctx.pbx?.stop();
+      // What a source acknowledged to its switch is in the intake before the store closes.
+      await sources?.stop();
       // Keep-alive connections that go idle after the close began would otherwise linger until
       // their timeout: close them as they go quiet.
       const idle = setInterval(() => server.closeIdleConnections(), 50);
@@ -160,6 +163,16 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     })();
     return closing;
   };
+
+  // PBX event sources beside the simulator (a Kamailio switch), when configured: last, once the
+  // rest is up, so that their first messages do not wait behind the server's own start.
+  try {
+    const { startSources } = await import('./pbx/sources.js');
+    sources = await startSources(ctx, metrics.registry);
+  } catch (err) {
+    await close();
+    throw err;
+  }
 
   return {
     url,

@@ -110,7 +110,7 @@ describe('operations', () => {
       method: 'POST',
     });
     const accepted = await client.pbx.ingestBatch([hangupEvent('a'.repeat(32)), hangupEvent('b'.repeat(32))]);
-    expect(accepted).toEqual({ accepted: 2, deliveries: 2 });
+    expect(accepted).toEqual({ accepted: 2, deliveries: 2, repeats: 0 });
 
     const failed = await eventually(async () => {
       const page = await client.deliveries.list(175, sub.id, { status: 'failed' });

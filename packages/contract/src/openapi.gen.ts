@@ -876,6 +876,7 @@ export interface components {
             event_type: "dial-in";
             extension_id: components["schemas"]["IntakeExtensionId"];
             data: components["schemas"]["DialInEvent"];
+            key?: components["schemas"]["IntakeKey"];
         };
         IntakeDialOut: {
             /**
@@ -885,6 +886,7 @@ export interface components {
             event_type: "dial-out";
             extension_id: components["schemas"]["IntakeExtensionId"];
             data: components["schemas"]["DialOutEvent"];
+            key?: components["schemas"]["IntakeKey"];
         };
         IntakeAnswer: {
             /**
@@ -894,6 +896,7 @@ export interface components {
             event_type: "answer";
             extension_id: components["schemas"]["IntakeExtensionId"];
             data: components["schemas"]["AnswerEvent"];
+            key?: components["schemas"]["IntakeKey"];
         };
         IntakeHangup: {
             /**
@@ -903,6 +906,7 @@ export interface components {
             event_type: "hangup";
             extension_id: components["schemas"]["IntakeExtensionId"];
             data: components["schemas"]["HangupEvent"];
+            key?: components["schemas"]["IntakeKey"];
         };
         IntakeVoicemail: {
             /**
@@ -912,6 +916,7 @@ export interface components {
             event_type: "voicemail";
             extension_id: components["schemas"]["IntakeExtensionId"];
             data: components["schemas"]["VoicemailEvent"];
+            key?: components["schemas"]["IntakeKey"];
         };
         IntakeMessageIn: {
             /**
@@ -921,6 +926,7 @@ export interface components {
             event_type: "message-in";
             extension_id: components["schemas"]["IntakeExtensionId"];
             data: components["schemas"]["MessageInEvent"];
+            key?: components["schemas"]["IntakeKey"];
         };
         IntakeMessageOut: {
             /**
@@ -930,20 +936,33 @@ export interface components {
             event_type: "message-out";
             extension_id: components["schemas"]["IntakeExtensionId"];
             data: components["schemas"]["MessageOutEvent"];
+            key?: components["schemas"]["IntakeKey"];
         };
+        /**
+         * @description Optional: the PBX's own id for this event (its switch's event id, say). The intake stores
+         *     the first event with a key; a later one with the same key (a retry after a lost answer, a
+         *     broker delivering again) is accepted as a repeat and stored and delivered no second time.
+         * @example sip:175-31845fca85624b7a94cf7b4036fd6d52:dial-out
+         */
+        IntakeKey: string;
         /** @description The extension the event belongs to (whose subscriptions receive it). */
         IntakeExtensionId: number;
         IntakeBatch: {
             events: components["schemas"]["IntakeEvent"][];
         };
         IntakeResult: {
+            /** @description The event's id; for a repeat, the id its key was first stored with. */
             event_id: number;
             /** @description How many deliveries (matching subscriptions) were queued. */
             deliveries: number;
+            /** @description 1 when the event's key was stored before (nothing was stored now), else 0. */
+            repeats: number;
         };
         IntakeBatchResult: {
             accepted: number;
             deliveries: number;
+            /** @description Events of the batch not stored because their key was (before, or earlier in the batch). */
+            repeats: number;
         };
         /**
          * @description `outgoing`: the extension calls `number`. `incoming`: `number` calls the extension

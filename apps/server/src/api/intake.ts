@@ -13,7 +13,7 @@ import { operation } from './typed.js';
 export async function ingest(
   ctx: ServerContext,
   events: IntakeEvent[],
-): Promise<{ eventIds: number[]; deliveries: number }> {
+): Promise<{ eventIds: number[]; deliveries: number; repeats: number }> {
   const incoming: IncomingEvent[] = [];
   const known = new Map<number, boolean>();
   for (const [i, ev] of events.entries()) {
@@ -37,16 +37,17 @@ export async function ingest(
       callId: typeof data.CallID === 'string' ? data.CallID : null,
       data,
       payload: encodeEventData(data),
+      key: ev.key ?? null,
     });
   }
-  const { eventIds, deliveries, leased, unleased } = await ctx.store.outbox.ingest(
+  const { eventIds, deliveries, leased, unleased, repeats } = await ctx.store.outbox.ingest(
     incoming,
     Date.now(),
     ctx.leaseForIntake(),
   );
   if (leased.length > 0) ctx.take(leased);
   if (unleased > 0) ctx.nudge();
-  return { eventIds, deliveries };
+  return { eventIds, deliveries, repeats };
 }
 
 export function intakeRoutes(ctx: ServerContext): Router {
@@ -54,15 +55,15 @@ export function intakeRoutes(ctx: ServerContext): Router {
   r.post(
     `${ctx.basePath}/pbx/event/`,
     operation('/pbx/event/', 'post', async ({ body }) => {
-      const { eventIds, deliveries } = await ingest(ctx, [body]);
-      return { status: 202, body: { event_id: eventIds[0]!, deliveries } };
+      const { eventIds, deliveries, repeats } = await ingest(ctx, [body]);
+      return { status: 202, body: { event_id: eventIds[0]!, deliveries, repeats } };
     }),
   );
   r.post(
     `${ctx.basePath}/pbx/event/batch/`,
     operation('/pbx/event/batch/', 'post', async ({ body }) => {
-      const { eventIds, deliveries } = await ingest(ctx, body.events);
-      return { status: 202, body: { accepted: eventIds.length, deliveries } };
+      const { eventIds, deliveries, repeats } = await ingest(ctx, body.events);
+      return { status: 202, body: { accepted: eventIds.length, deliveries, repeats } };
     }),
   );
   return r;

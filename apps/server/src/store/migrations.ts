@@ -160,6 +160,14 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           await sql`alter table deliveries alter column id type text collate "C"`.execute(db);
       },
     },
+    '0006_event_keys': {
+      async up(db: Kysely<unknown>) {
+        // A source's own id for an event (a switch's event, redelivered by its broker): the
+        // intake stores an event with a key once. Events without a key (null) never collide.
+        await db.schema.alterTable('events').addColumn('key', 'text').execute();
+        await db.schema.createIndex('events_key').on('events').column('key').unique().execute();
+      },
+    },
   };
 }
 

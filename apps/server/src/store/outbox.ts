@@ -14,6 +14,11 @@ export interface IncomingEvent {
   data: Record<string, unknown>;
   /** The data form-encoded, as every subscriber will receive it. */
   payload: string;
+  /**
+   * The source's own id for the event. An event whose key is stored already, or came earlier in
+   * the same batch, is a repeat: it is not stored again and makes no deliveries.
+   */
+  key?: string | null;
 }
 
 export interface DeliveryRecord {
@@ -133,33 +138,27 @@ export class OutboxStore {
     events: IncomingEvent[],
     now = Date.now(),
     lease?: IngestLease,
-  ): Promise<{ eventIds: number[]; deliveries: number; leased: ClaimedDelivery[]; unleased: number }> {
+  ): Promise<{
+    eventIds: number[];
+    deliveries: number;
+    leased: ClaimedDelivery[];
+    unleased: number;
+    repeats: number;
+  }> {
     for (const [i, ev] of events.entries()) {
-      refuseNul(events.length > 1 ? `/body/events/${i}/data/CallID` : '/body/data/CallID', ev.callId);
+      const at = events.length > 1 ? `/body/events/${i}` : '/body';
+      refuseNul(`${at}/data/CallID`, ev.callId);
+      refuseNul(`${at}/key`, ev.key ?? null);
     }
     return this.db.transaction().execute(async (trx) => {
-      const eventIds: number[] = [];
-      for (let i = 0; i < events.length; i += 200) {
-        const rows = await trx
-          .insertInto('events')
-          .values(
-            events.slice(i, i + 200).map((ev) => ({
-              extension_id: ev.extensionId,
-              event_type: ev.eventType,
-              call_id: ev.callId,
-              data: JSON.stringify(ev.data),
-              received_at: now,
-            })),
-          )
-          .returning('id')
-          .execute();
-        eventIds.push(...rows.map((r) => r.id));
-      }
+      const { eventIds, fresh } = await insertEvents(trx, events, now);
+      const repeats = events.length - fresh.length;
 
       const matches = new Map<string, Array<Selectable<SubscriptionsTable>>>();
       const rows: Array<Insertable<DeliveriesTable>> = [];
       const subscriptionOf = new Map<string, Selectable<SubscriptionsTable>>();
-      for (const [k, ev] of events.entries()) {
+      for (const k of fresh) {
+        const ev = events[k]!;
         const key = `${ev.extensionId}:${ev.eventType}`;
         let subs = matches.get(key);
         if (!subs) {
@@ -199,7 +198,7 @@ export class OutboxStore {
           });
         }
       }
-      if (rows.length === 0) return { eventIds, deliveries: 0, leased: [], unleased: 0 };
+      if (rows.length === 0) return { eventIds, deliveries: 0, leased: [], unleased: 0, repeats };
 
       // Calls that already have an open delivery at an endpoint wait behind it.
       const keys = [...new Set(rows.map((r) => r.order_key).filter((k): k is string => k != null))];
@@ -287,6 +286,7 @@ export class OutboxStore {
         deliveries: rows.filter((r) => r.status === 'pending').length,
         leased,
         unleased,
+        repeats,
       };
     });
   }
@@ -590,6 +590,78 @@ export class OutboxStore {
       .executeTakeFirst();
     return { payloads: Number(res.numUpdatedRows), events: Number(ev.numDeletedRows) };
   }
+}
+
+/**
+ * Stores the events that are not repeats and gives every event its id: a repeat gets the id its
+ * key was stored with. `fresh` lists the positions of the events stored now, in order.
+ */
+async function insertEvents(
+  trx: Kysely<Database>,
+  events: IncomingEvent[],
+  now: number,
+): Promise<{ eventIds: number[]; fresh: number[] }> {
+  const row = (ev: IncomingEvent) => ({
+    extension_id: ev.extensionId,
+    event_type: ev.eventType,
+    call_id: ev.callId,
+    data: JSON.stringify(ev.data),
+    received_at: now,
+    key: ev.key ?? null,
+  });
+  const ids: Array<number | undefined> = new Array(events.length);
+  const unkeyed: number[] = [];
+  const firstOfKey = new Map<string, number>();
+  for (const [i, ev] of events.entries()) {
+    if (ev.key == null) unkeyed.push(i);
+    else if (!firstOfKey.has(ev.key)) firstOfKey.set(ev.key, i);
+  }
+  for (let i = 0; i < unkeyed.length; i += 200) {
+    const chunk = unkeyed.slice(i, i + 200);
+    const inserted = await trx
+      .insertInto('events')
+      .values(chunk.map((k) => row(events[k]!)))
+      .returning('id')
+      .execute();
+    for (const [j, r] of inserted.entries()) ids[chunk[j]!] = r.id;
+  }
+  // Keyed events go in key order: two transactions sharing keys (two instances consuming one
+  // switch) then wait for each other in one order, never in a cycle.
+  const keys = [...firstOfKey.keys()].sort();
+  const stored = new Map<string, number>();
+  const freshKeys = new Set<string>();
+  for (let i = 0; i < keys.length; i += 200) {
+    const chunk = keys.slice(i, i + 200);
+    const inserted = await trx
+      .insertInto('events')
+      .values(chunk.map((key) => row(events[firstOfKey.get(key)!]!)))
+      .onConflict((oc) => oc.column('key').doNothing())
+      .returning(['id', 'key'])
+      .execute();
+    for (const r of inserted) {
+      stored.set(r.key!, r.id);
+      freshKeys.add(r.key!);
+    }
+    const before = chunk.filter((key) => !stored.has(key));
+    if (before.length > 0) {
+      for (const r of await trx
+        .selectFrom('events')
+        .select(['id', 'key'])
+        .where('key', 'in', before)
+        .execute()) {
+        stored.set(r.key!, r.id);
+      }
+    }
+  }
+  const fresh: number[] = [];
+  for (const [i, ev] of events.entries()) {
+    if (ev.key == null) fresh.push(i);
+    else {
+      ids[i] = stored.get(ev.key);
+      if (freshKeys.has(ev.key) && firstOfKey.get(ev.key) === i) fresh.push(i);
+    }
+  }
+  return { eventIds: ids.map((id) => id ?? 0), fresh };
 }
 
 /** Closes a subscription's open deliveries as failed (it was disabled or deleted); recover replays them. */

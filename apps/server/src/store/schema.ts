@@ -79,6 +79,8 @@ export interface EventsTable {
   call_id: string | null;
   data: string;
   received_at: number;
+  /** The source's id for the event; unique, so a repeat is never stored (or delivered) twice. */
+  key: string | null;
 }
 
 export interface DeliveriesTable {

@@ -164,7 +164,7 @@ describe('intake', () => {
       intake(175, pageCall.hangup),
       intake(200, { ...pageCall.hangup, CallerExtensionID: 200 }),
     ]);
-    expect(res).toEqual({ accepted: 2, deliveries: 2 });
+    expect(res).toEqual({ accepted: 2, deliveries: 2, repeats: 0 });
     for (const sub of [a, b, other]) await s.api(`/extension/175/event/${sub.id}`, { method: 'DELETE' });
   });
 

@@ -532,43 +532,58 @@ export type IntakeDialIn = {
     event_type: 'dial-in';
     extension_id: IntakeExtensionId;
     data: DialInEvent;
+    key?: IntakeKey;
 };
 
 export type IntakeDialOut = {
     event_type: 'dial-out';
     extension_id: IntakeExtensionId;
     data: DialOutEvent;
+    key?: IntakeKey;
 };
 
 export type IntakeAnswer = {
     event_type: 'answer';
     extension_id: IntakeExtensionId;
     data: AnswerEvent;
+    key?: IntakeKey;
 };
 
 export type IntakeHangup = {
     event_type: 'hangup';
     extension_id: IntakeExtensionId;
     data: HangupEvent;
+    key?: IntakeKey;
 };
 
 export type IntakeVoicemail = {
     event_type: 'voicemail';
     extension_id: IntakeExtensionId;
     data: VoicemailEvent;
+    key?: IntakeKey;
 };
 
 export type IntakeMessageIn = {
     event_type: 'message-in';
     extension_id: IntakeExtensionId;
     data: MessageInEvent;
+    key?: IntakeKey;
 };
 
 export type IntakeMessageOut = {
     event_type: 'message-out';
     extension_id: IntakeExtensionId;
     data: MessageOutEvent;
+    key?: IntakeKey;
 };
+
+/**
+ * Optional: the PBX's own id for this event (its switch's event id, say). The intake stores
+ * the first event with a key; a later one with the same key (a retry after a lost answer, a
+ * broker delivering again) is accepted as a repeat and stored and delivered no second time.
+ *
+ */
+export type IntakeKey = string;
 
 /**
  * The extension the event belongs to (whose subscriptions receive it).
@@ -580,16 +595,27 @@ export type IntakeBatch = {
 };
 
 export type IntakeResult = {
+    /**
+     * The event's id; for a repeat, the id its key was first stored with.
+     */
     event_id: number;
     /**
      * How many deliveries (matching subscriptions) were queued.
      */
     deliveries: number;
+    /**
+     * 1 when the event's key was stored before (nothing was stored now), else 0.
+     */
+    repeats: number;
 };
 
 export type IntakeBatchResult = {
     accepted: number;
     deliveries: number;
+    /**
+     * Events of the batch not stored because their key was (before, or earlier in the batch).
+     */
+    repeats: number;
 };
 
 /**

@@ -375,6 +375,14 @@ export const zMessageOutEvent = z.object({
 });
 
 /**
+ * Optional: the PBX's own id for this event (its switch's event id, say). The intake stores
+ * the first event with a key; a later one with the same key (a retry after a lost answer, a
+ * broker delivering again) is accepted as a repeat and stored and delivered no second time.
+ *
+ */
+export const zIntakeKey = z.string().min(1).max(200);
+
+/**
  * The extension the event belongs to (whose subscriptions receive it).
  */
 export const zIntakeExtensionId = z.int().gte(1).lte(9007199254740991);
@@ -382,43 +390,50 @@ export const zIntakeExtensionId = z.int().gte(1).lte(9007199254740991);
 export const zIntakeDialIn = z.object({
     event_type: z.literal('dial-in'),
     extension_id: zIntakeExtensionId,
-    data: zDialInEvent
+    data: zDialInEvent,
+    key: zIntakeKey.optional()
 });
 
 export const zIntakeDialOut = z.object({
     event_type: z.literal('dial-out'),
     extension_id: zIntakeExtensionId,
-    data: zDialOutEvent
+    data: zDialOutEvent,
+    key: zIntakeKey.optional()
 });
 
 export const zIntakeAnswer = z.object({
     event_type: z.literal('answer'),
     extension_id: zIntakeExtensionId,
-    data: zAnswerEvent
+    data: zAnswerEvent,
+    key: zIntakeKey.optional()
 });
 
 export const zIntakeHangup = z.object({
     event_type: z.literal('hangup'),
     extension_id: zIntakeExtensionId,
-    data: zHangupEvent
+    data: zHangupEvent,
+    key: zIntakeKey.optional()
 });
 
 export const zIntakeVoicemail = z.object({
     event_type: z.literal('voicemail'),
     extension_id: zIntakeExtensionId,
-    data: zVoicemailEvent
+    data: zVoicemailEvent,
+    key: zIntakeKey.optional()
 });
 
 export const zIntakeMessageIn = z.object({
     event_type: z.literal('message-in'),
     extension_id: zIntakeExtensionId,
-    data: zMessageInEvent
+    data: zMessageInEvent,
+    key: zIntakeKey.optional()
 });
 
 export const zIntakeMessageOut = z.object({
     event_type: z.literal('message-out'),
     extension_id: zIntakeExtensionId,
-    data: zMessageOutEvent
+    data: zMessageOutEvent,
+    key: zIntakeKey.optional()
 });
 
 /**
@@ -454,12 +469,14 @@ export const zIntakeBatch = z.object({
 
 export const zIntakeResult = z.object({
     event_id: z.int(),
-    deliveries: z.int()
+    deliveries: z.int(),
+    repeats: z.int()
 });
 
 export const zIntakeBatchResult = z.object({
     accepted: z.int(),
-    deliveries: z.int()
+    deliveries: z.int(),
+    repeats: z.int()
 });
 
 /**
