@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
-import * as OpenApiValidator from 'express-openapi-validator';
-import { tokenRoutes } from './api/auth.js';
-import { callRoutes } from './api/calls.js';
-import { type ServerContext, setPrincipal } from './api/context.js';
-import { deliveryRoutes } from './api/deliveries.js';
+import { tokenHandlers } from './api/auth.js';
+import { callHandlers } from './api/calls.js';
+import type { ServerContext } from './api/context.js';
+import { deliveryHandlers } from './api/deliveries.js';
 import { docsRoutes } from './api/docs.js';
 import { HttpError, toHttpError } from './api/errors.js';
-import { intakeRoutes } from './api/intake.js';
-import { limitRoutes } from './api/limits.js';
+import { intakeHandlers } from './api/intake.js';
+import { limitHandlers } from './api/limits.js';
 import type { Metrics } from './api/metrics.js';
-import { type ApiSpec, matchRoute } from './api/routes.js';
-import { subscriptionRoutes } from './api/subscriptions.js';
-import { hashSecret, secretMatches } from './auth/secrets.js';
+import { apiRouter } from './api/router.js';
+import type { ApiSpec, Route } from './api/routes.js';
+import { subscriptionHandlers } from './api/subscriptions.js';
+import type { Handlers } from './api/typed.js';
+import { hashSecret } from './auth/secrets.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -21,6 +22,10 @@ export function createApp(ctx: ServerContext, spec: ApiSpec, metrics: Metrics): 
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  // What is left to Express (the pages) is matched as exactly as the API is.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
+  if (ctx.config.trustProxy !== undefined) app.set('trust proxy', ctx.config.trustProxy);
 
   app.use(observe(ctx, metrics));
   // HEAD is GET without the body (RFC 9110): health checkers and proxies send it. Node decided
@@ -31,23 +36,32 @@ export function createApp(ctx: ServerContext, spec: ApiSpec, metrics: Metrics): 
     next();
   });
 
-  app.use(authenticate(ctx, spec));
-  app.use(express.json({ limit: ctx.config.maxBodyBytes }));
-  app.use(express.urlencoded({ extended: false, limit: ctx.config.maxBodyBytes, parameterLimit: 100 }));
-  app.use(validate(ctx, spec));
-
-  app.get('/healthz', async (_req, res) => {
-    const ok = await ctx.store.ping();
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'degraded', store: ok ? 'ok' : 'unavailable' });
-  });
-  app.use(tokenRoutes(ctx));
-  app.use(subscriptionRoutes(ctx));
-  app.use(deliveryRoutes(ctx));
-  app.use(limitRoutes(ctx));
-  app.use(callRoutes(ctx));
-  app.use(intakeRoutes(ctx));
-  // Pages and metrics after the API: every API request walks the layers before its own, and
-  // these paths are none of the spec's, so the layers above let them through untouched.
+  const handlers: Handlers = {
+    ...tokenHandlers(ctx),
+    ...subscriptionHandlers(ctx),
+    ...deliveryHandlers(ctx),
+    ...limitHandlers(ctx),
+    ...callHandlers(ctx),
+    ...intakeHandlers(ctx),
+    async getHealth() {
+      const ok = await ctx.store.ping();
+      return {
+        status: ok ? 200 : 503,
+        body: { status: ok ? 'ok' : 'degraded', store: ok ? 'ok' : 'unavailable' },
+      };
+    },
+  };
+  const batchLimit = batchBodyLimit(spec, ctx.config.maxBodyBytes);
+  app.use(
+    apiRouter(ctx, spec, {
+      handlers,
+      bodyLimit: (route: Route) =>
+        route.operationId === 'ingestEvents' ? batchLimit : ctx.config.maxBodyBytes,
+      pbxKeyHash: hashSecret(ctx.config.pbxKey ?? ''),
+    }),
+  );
+  // Pages and metrics after the API: what the spec's paths do not name comes here.
+  app.get('/', (_req, res) => res.redirect(302, '/docs/'));
   app.use(docsRoutes(spec));
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -59,54 +73,25 @@ export function createApp(ctx: ServerContext, spec: ApiSpec, metrics: Metrics): 
 }
 
 /**
- * Request (and, in tests, response) validation against the spec, with one validator per spec
- * path. express-openapi-validator finds a request's operation by compiling every path of its
- * document to a regular expression on every request; with the whole spec that loop was a large
- * share of a request's cost. Here the path is found once (`authenticate` has matched it) and
- * only that path's validator runs, over a document holding that path alone.
+ * The batch intake takes up to its schema's `maxItems` events, each as large as one event may be
+ * alone, so its body limit is that many single-event limits (and room for the wrapper and each
+ * event's comma and indentation): a full batch of the largest events always fits.
  */
-function validate(ctx: ServerContext, spec: ApiSpec): RequestHandler {
-  const byPath = new Map<string, express.Router>();
-  for (const [served, item] of Object.entries(spec.validatorDocument.paths)) {
-    const router = express.Router();
-    router.use(
-      OpenApiValidator.middleware({
-        apiSpec: { ...spec.validatorDocument, paths: { [served]: item } } as unknown as string,
-        validateApiSpec: false,
-        // The trailing-slash mending in `authenticate` rewrites req.url; validate what is served.
-        useRequestUrl: true,
-        // Parameters (path, query, header) are always coerced by the validator; this switch only
-        // governs bodies. JSON bodies carry real types, and the one form body (the token request)
-        // is all strings, so nothing needs coercing: with it on, `"enabled": "false"` or `null`
-        // quietly became `false` and `"grace_seconds": null` became 0.
-        validateRequests: { allErrors: true, coerceTypes: false },
-        validateResponses: ctx.config.validateResponses
-          ? {
-              onError: (err, body, req) => {
-                ctx.logger.error({ err, body, path: req.path }, 'response does not match the spec');
-                throw new HttpError(500, `Response does not match the spec: ${err.message}`);
-              },
-            }
-          : false,
-        validateSecurity: false,
-        validateFormats: true,
-      }),
-    );
-    byPath.set(served, router);
-  }
-  return (req, res, next) => {
-    // `authenticate` has matched the operation; a known path with another method still goes to
-    // its path's validator, which answers 405 with Allow.
-    const served = (res.locals.served as string | undefined) ?? findPath(spec, req.path);
-    const router = served === undefined ? undefined : byPath.get(served);
-    if (!router) return next();
-    router(req, res, next);
-  };
+export function batchBodyLimit(spec: ApiSpec, maxBodyBytes: number): number {
+  const doc = spec.document as unknown as BatchDocument;
+  const ref = doc.paths['/pbx/event/batch/'].post.requestBody.content['application/json'].schema.$ref;
+  const maxItems =
+    doc.components.schemas[ref.replace('#/components/schemas/', '')]!.properties.events.maxItems;
+  return maxItems * (maxBodyBytes + 64) + 1024;
 }
 
-function findPath(spec: ApiSpec, path: string): string | undefined {
-  const toggled = path.endsWith('/') ? path.slice(0, -1) : `${path}/`;
-  return spec.routes.find((r) => r.regex.test(path) || r.regex.test(toggled))?.served;
+/** The parts of the spec `batchBodyLimit` reads. */
+interface BatchDocument {
+  paths: Record<
+    '/pbx/event/batch/',
+    { post: { requestBody: { content: { 'application/json': { schema: { $ref: string } } } } } }
+  >;
+  components: { schemas: Record<string, { properties: { events: { maxItems: number } } }> };
 }
 
 /** Request id, access log and metrics, labelled by the spec's route. */
@@ -159,46 +144,6 @@ function observe(ctx: ServerContext, metrics: Metrics): RequestHandler {
         );
     });
     next();
-  };
-}
-
-/**
- * Finds the spec operation, mends a missing or extra trailing slash, and checks the credentials
- * the operation's security asks for, before any body is read.
- */
-function authenticate(ctx: ServerContext, spec: ApiSpec): RequestHandler {
-  const pbxKeyHash = hashSecret(ctx.config.pbxKey ?? '');
-  return async (req, res, next) => {
-    const match = matchRoute(spec.routes, req.method, req.path);
-    if (!match) return next();
-    res.locals.route = match.route.template;
-    res.locals.served = match.route.served;
-    res.locals.operationId = match.route.operationId;
-    if (match.canonicalPath !== req.path) {
-      const q = req.url.indexOf('?');
-      req.url = match.canonicalPath + (q === -1 ? '' : req.url.slice(q));
-    }
-    const schemes = match.route.schemes;
-    try {
-      if (schemes.includes('pbxKey')) {
-        const key = req.get('x-pbx-key');
-        if (!key || !secretMatches(key, pbxKeyHash)) {
-          throw new HttpError(
-            401,
-            key ? 'Wrong X-PBX-Key' : 'The PBX intake needs the X-PBX-Key header',
-            {},
-            {
-              'WWW-Authenticate': 'X-PBX-Key',
-            },
-          );
-        }
-      } else if (schemes.includes('bearer') || schemes.includes('oauth2')) {
-        setPrincipal(req, await ctx.tokens.authenticate(req.get('authorization')));
-      }
-      next();
-    } catch (err) {
-      next(err);
-    }
   };
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import ipaddr from 'ipaddr.js';
 import * as z from 'zod';
 
 const csv = z
@@ -10,6 +11,24 @@ const bool = z
   .transform((v) => (typeof v === 'boolean' ? v : ['true', '1', 'yes'].includes(v)));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const seconds = z.coerce.number().positive();
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+/**
+ * Express's `trust proxy`, limited to forms that name the proxies: a hop count, or addresses,
+ * CIDRs and `loopback`/`linklocal`/`uniquelocal`. `true` (believe any X-Forwarded-For) is
+ * refused: it lets every client choose the address the token throttle counts.
+ */
+const trustProxy = z
+  .union([z.coerce.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
+  .refine(
+    (list) =>
+      (list.length === 1 && /^[0-9]{1,2}$/.test(list[0]!)) ||
+      (list.length > 0 &&
+        list.every((e) => PROXY_NAMES.has(e) || ipaddr.isValid(e) || ipaddr.isValidCIDR(e))),
+    'a hop count, or addresses, CIDRs, loopback, linklocal, uniquelocal (comma-separated)',
+  )
+  .transform((list): number | string[] => (/^[0-9]+$/.test(list[0]!) ? Number(list[0]) : list));
 
 /**
  * Every setting, with its environment variable and default. Values come from a JSON config file
@@ -36,7 +55,13 @@ export const configSchema = z.object({
   /** The key PBX services present in `X-PBX-Key` to the intake. Generated (and printed) when unset. */
   pbxKey: z.string().min(16).optional(),
   simulator: bool.optional(),
+  /**
+   * The most bytes one request body may have; the batch intake takes its schema's `maxItems`
+   * times as many, so a full batch of the largest events fits (see app.ts).
+   */
   maxBodyBytes: int(1024, 10 * 1024 * 1024).default(64 * 1024),
+  /** The proxies whose X-Forwarded-For gives the caller's address; unset: the peer is the caller. */
+  trustProxy: trustProxy.optional(),
   validateResponses: bool.default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Delivery
@@ -94,6 +119,7 @@ const ENV: Record<keyof Config, string> = {
   pbxKey: 'CALLHOOK_PBX_KEY',
   simulator: 'CALLHOOK_SIMULATOR',
   maxBodyBytes: 'CALLHOOK_MAX_BODY_BYTES',
+  trustProxy: 'CALLHOOK_TRUST_PROXY',
   validateResponses: 'CALLHOOK_VALIDATE_RESPONSES',
   logLevel: 'LOG_LEVEL',
   deliveryConnectTimeoutSeconds: 'CALLHOOK_CONNECT_TIMEOUT',

@@ -146,7 +146,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const close = () => {
     closing ??= (async () => {
       clearInterval(sweeper);
-      ctx.pbx?.stop();
+      // The API answered simulated calls with the events they will make: what is left of the
+      // calls under way goes to the intake now, while it and the store are still up.
+      const calls = ctx.pbx?.finish();
       // What a source acknowledged to its switch is in the intake before the store closes.
       await sources?.stop();
       // Keep-alive connections that go idle after the close began would otherwise linger until
@@ -157,6 +159,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
         server.closeIdleConnections();
       });
       clearInterval(idle);
+      await calls;
       await dispatcher?.stop();
       await sender.close();
       await store.close();

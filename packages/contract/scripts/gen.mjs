@@ -2,6 +2,8 @@
 // Generates the contract from spec/openapi.yaml:
 //   src/openapi.gen.ts        types (paths, webhooks, components) by openapi-typescript
 //   src/hey/*.gen.ts          types and zod schemas by @hey-api/openapi-ts
+//   src/security.gen.ts       each operation's security schemes, so the server's types can
+//                             require a principal exactly where the spec asks for credentials
 // With --check, generates into a scratch folder and fails if the committed files differ
 // (someone edited the spec without regenerating).
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createClient } from '@hey-api/openapi-ts';
 import openapiTS, { astToString } from 'openapi-typescript';
+import { parse } from 'yaml';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkg = join(here, '..');
@@ -37,6 +40,47 @@ async function generate(outDir) {
   });
   // hey-api writes an index.ts re-exporting everything; our entry imports the files directly.
   rmSync(join(heyOut, 'index.ts'), { force: true });
+  writeFileSync(
+    join(outDir, 'security.gen.ts'),
+    HEADER + securityModule(parse(readFileSync(specPath, 'utf8'))),
+  );
+}
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+/**
+ * `operationSecurity`: for each operationId, the names of the security schemes that admit it
+ * (alternatives: any one suffices; empty: none needed). openapi-typescript leaves security out
+ * of its types. A requirement naming two schemes at once (both needed) has no form here, so
+ * the generator refuses it rather than model it wrongly.
+ */
+function securityModule(spec) {
+  const lines = [];
+  for (const item of Object.values(spec.paths ?? {})) {
+    for (const method of METHODS) {
+      const op = item[method];
+      if (!op) continue;
+      const requirements = op.security ?? spec.security ?? [];
+      const schemes = requirements.map((req) => {
+        const names = Object.keys(req);
+        if (names.length !== 1) {
+          throw new Error(`${op.operationId}: a security requirement must name exactly one scheme`);
+        }
+        return names[0];
+      });
+      lines.push(`  ${op.operationId}: [${schemes.map((n) => `'${n}'`).join(', ')}],`);
+    }
+  }
+  return `import type { operations } from './openapi.gen.js';
+
+/**
+ * The security schemes that admit each operation of the API's paths (webhooks are not served):
+ * any one of them; none means no credentials.
+ */
+export const operationSecurity = {
+${lines.join('\n')}
+} as const satisfies { readonly [K in keyof operations]?: readonly string[] };
+`;
 }
 
 function listFiles(dir) {

@@ -3,11 +3,16 @@
 import type * as z from 'zod';
 import * as heyZod from './hey/zod.gen.js';
 import type { components, operations, paths, webhooks } from './openapi.gen.js';
+import type { operationSecurity } from './security.gen.js';
 
 export { type FieldKind, formFields } from './fields.js';
 export type * as HeyTypes from './hey/types.gen.js';
 export * as schemas from './hey/zod.gen.js';
+export { operationSecurity } from './security.gen.js';
 export type { components, operations, paths, webhooks };
+
+/** Every operation the API serves (its paths, not its webhooks), by the spec's operationId. */
+export type OperationId = keyof typeof operationSecurity;
 
 type Schemas = components['schemas'];
 

@@ -14,6 +14,15 @@ export interface paths {
          * Get an access token (client credentials)
          * @description Exchanges an application's `client_id` and `client_secret` for a bearer token. Fetch a new
          *     token whenever the API answers 401, even if `expires_in` has not run out.
+         *
+         *     The credentials go in the form body, or in HTTP Basic as RFC 6749 §2.3.1 describes
+         *     (`Authorization: Basic base64(client_id ":" client_secret)`, each form-encoded first):
+         *     one or the other, never both (400 `invalid_request`).
+         *
+         *     Failed attempts are counted per `client_id` and address, and per address: after 5 wrong
+         *     secrets for one `client_id` from one address, or 20 from one address in all, within a
+         *     minute, that address is answered 429 until the oldest failure is a minute old. A correct
+         *     secret from an address without failures is never refused.
          */
         post: operations["createToken"];
         delete?: never;
@@ -259,7 +268,8 @@ export interface paths {
          * Accept one event from the PBX
          * @description For PBX services (authenticated with the PBX key, not an integrator token). The event is
          *     stored, with one delivery per matching subscription, in one transaction before the answer:
-         *     an accepted event is never lost.
+         *     an accepted event is never lost. The body may be up to the server's
+         *     `CALLHOOK_MAX_BODY_BYTES` (64 KB by default); a larger one is 413.
          */
         post: operations["ingestEvent"];
         delete?: never;
@@ -279,7 +289,10 @@ export interface paths {
         put?: never;
         /**
          * Accept several events from the PBX at once
-         * @description Like `/pbx/event/`, for up to 500 events in one transaction (all or none).
+         * @description Like `/pbx/event/`, for up to 500 events in one transaction (all or none). Each event may
+         *     be as large as `/pbx/event/` takes one (the server's `CALLHOOK_MAX_BODY_BYTES`, 64 KB by
+         *     default), so the batch body may be 500 times that, plus 64 bytes per event and 1 KB for
+         *     the wrapper: a full batch of the largest events always fits.
          */
         post: operations["ingestEvents"];
         delete?: never;
@@ -527,11 +540,12 @@ export interface components {
             rule: string;
             message: string;
         };
+        /** @description `client_id` and `client_secret` are required here unless they come in HTTP Basic. */
         TokenRequest: {
             /** @enum {string} */
             grant_type: "client_credentials";
-            client_id: string;
-            client_secret: string;
+            client_id?: string;
+            client_secret?: string;
         };
         TokenResponse: {
             /** @example 8SNsrS0jV35vfmKqKeKtRrHfpbg4UX */
@@ -875,7 +889,7 @@ export interface components {
              */
             event_type: "dial-in";
             extension_id: components["schemas"]["IntakeExtensionId"];
-            data: components["schemas"]["DialInEvent"];
+            data: components["schemas"]["DialInEvent"] & components["schemas"]["FlatEventData"];
             key?: components["schemas"]["IntakeKey"];
         };
         IntakeDialOut: {
@@ -885,7 +899,7 @@ export interface components {
              */
             event_type: "dial-out";
             extension_id: components["schemas"]["IntakeExtensionId"];
-            data: components["schemas"]["DialOutEvent"];
+            data: components["schemas"]["DialOutEvent"] & components["schemas"]["FlatEventData"];
             key?: components["schemas"]["IntakeKey"];
         };
         IntakeAnswer: {
@@ -895,7 +909,7 @@ export interface components {
              */
             event_type: "answer";
             extension_id: components["schemas"]["IntakeExtensionId"];
-            data: components["schemas"]["AnswerEvent"];
+            data: components["schemas"]["AnswerEvent"] & components["schemas"]["FlatEventData"];
             key?: components["schemas"]["IntakeKey"];
         };
         IntakeHangup: {
@@ -905,7 +919,7 @@ export interface components {
              */
             event_type: "hangup";
             extension_id: components["schemas"]["IntakeExtensionId"];
-            data: components["schemas"]["HangupEvent"];
+            data: components["schemas"]["HangupEvent"] & components["schemas"]["FlatEventData"];
             key?: components["schemas"]["IntakeKey"];
         };
         IntakeVoicemail: {
@@ -915,7 +929,7 @@ export interface components {
              */
             event_type: "voicemail";
             extension_id: components["schemas"]["IntakeExtensionId"];
-            data: components["schemas"]["VoicemailEvent"];
+            data: components["schemas"]["VoicemailEvent"] & components["schemas"]["FlatEventData"];
             key?: components["schemas"]["IntakeKey"];
         };
         IntakeMessageIn: {
@@ -925,7 +939,7 @@ export interface components {
              */
             event_type: "message-in";
             extension_id: components["schemas"]["IntakeExtensionId"];
-            data: components["schemas"]["MessageInEvent"];
+            data: components["schemas"]["MessageInEvent"] & components["schemas"]["FlatEventData"];
             key?: components["schemas"]["IntakeKey"];
         };
         IntakeMessageOut: {
@@ -935,8 +949,16 @@ export interface components {
              */
             event_type: "message-out";
             extension_id: components["schemas"]["IntakeExtensionId"];
-            data: components["schemas"]["MessageOutEvent"];
+            data: components["schemas"]["MessageOutEvent"] & components["schemas"]["FlatEventData"];
             key?: components["schemas"]["IntakeKey"];
+        };
+        /**
+         * @description Event data is flat, as form fields are: every value, of the page's fields and of any other,
+         *     is a string, a number, a boolean or null (null and empty are not sent), never an object
+         *     or a list.
+         */
+        FlatEventData: {
+            [key: string]: unknown;
         };
         /**
          * @description Optional: the PBX's own id for this event (its switch's event id, say). The intake stores
@@ -1074,7 +1096,10 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Too many failed attempts; wait `Retry-After` seconds. */
+        /**
+         * @description Too many failed token requests from this address (5 a minute for one `client_id`, 20 a
+         *     minute in all); wait `Retry-After` seconds. Other addresses are not affected.
+         */
         TooManyRequests: {
             headers: {
                 "Retry-After"?: number;
@@ -1127,7 +1152,7 @@ export interface components {
         ClientId: string;
         /** @description The delivery id, as sent in `webhook-id`. */
         DeliveryId: string;
-        /** @description Page number, from 1. */
+        /** @description Page number, from 1, at most 10,000,000 (with 200 per page, far past any log). */
         Page: number;
         /** @description Items per page. */
         PerPage: number;
@@ -1394,7 +1419,7 @@ export interface operations {
                 status?: components["schemas"]["DeliveryStatus"];
                 /** @description Only deliveries created at or after this time. */
                 since?: string;
-                /** @description Page number, from 1. */
+                /** @description Page number, from 1, at most 10,000,000 (with 200 per page, far past any log). */
                 page?: components["parameters"]["Page"];
                 /** @description Items per page. */
                 per_page?: components["parameters"]["PerPage"];
@@ -1653,7 +1678,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The call is under way; its events follow with the scenario's timing. */
+            /**
+             * @description The call is under way; its events follow with the scenario's timing. Each of the
+             *     `events` is stored: a server that shuts down first plays a call's remaining events at
+             *     once (with their planned `EventTime`s) before it closes its store.
+             */
             202: {
                 headers: {
                     [name: string]: unknown;

@@ -1,11 +1,10 @@
 import type { CallbackRequest, CallbackResponse, components, SimulationRequest } from '@callhook/contract';
-import type { Request } from 'express';
 import type { Logger } from 'pino';
 import type { Principal, TokenService } from '../auth/tokens.js';
 import type { Config } from '../config.js';
 import type { TargetPolicy } from '../delivery/target.js';
 import type { ClaimedDelivery, Extension, IngestLease, Store } from '../store/index.js';
-import { HttpError, notFound } from './errors.js';
+import { notFound } from './errors.js';
 
 /** What the request handlers work with. */
 export interface ServerContext {
@@ -36,23 +35,16 @@ export interface PbxPort {
   callback(ownerExtensionId: number, req: CallbackRequest): CallbackResponse;
   /** Resolves once every call under way has fed all its events to the intake. */
   idle(): Promise<void>;
-  /** Drops calls under way (shutdown). */
+  /** Drops calls under way and refuses new ones. */
   stop(): void;
+  /**
+   * Refuses new calls, plays the rest of the calls under way at once and resolves once all their
+   * events are in the intake (shutdown: the API promised them).
+   */
+  finish(): Promise<void>;
 }
 
 type SimulationResult = components['schemas']['SimulationResult'];
-
-const principals = new WeakMap<Request, Principal>();
-
-export function setPrincipal(req: Request, p: Principal): void {
-  principals.set(req, p);
-}
-
-export function principalOf(req: Request): Principal {
-  const p = principals.get(req);
-  if (!p) throw new HttpError(401, 'Authorization required');
-  return p;
-}
 
 /** Extensions never change owner, so a found one can be remembered. */
 const extensionCache = new WeakMap<Store, Map<number, Extension>>();
@@ -61,8 +53,11 @@ const extensionCache = new WeakMap<Store, Map<number, Extension>>();
  * The extension a path names, if the token's client owns it. `@me` is the application's own
  * extension. Anything else is "not found", whether or not it exists for another client.
  */
-export async function resolveExtension(ctx: ServerContext, req: Request, raw: string): Promise<Extension> {
-  const principal = principalOf(req);
+export async function resolveExtension(
+  ctx: ServerContext,
+  principal: Principal,
+  raw: string,
+): Promise<Extension> {
   let id: number;
   if (raw === '@me') {
     if (principal.extensionId === null) {
@@ -86,8 +81,7 @@ export async function resolveExtension(ctx: ServerContext, req: Request, raw: st
   return ext;
 }
 
-export function resolveClientId(req: Request, raw: string): number {
-  const principal = principalOf(req);
+export function resolveClientId(principal: Principal, raw: string): number {
   if (raw === '@me' || Number(raw) === principal.clientId) return principal.clientId;
   throw notFound();
 }

@@ -1,9 +1,9 @@
 import type { AttemptOutcome, Delivery, DeliveryStatus, EventType } from '@callhook/contract';
-import { Router } from 'express';
+import type { Principal } from '../auth/tokens.js';
 import type { DeliveryRecord } from '../store/index.js';
 import { resolveExtension, type ServerContext } from './context.js';
 import { badRequest, notFound } from './errors.js';
-import { operation } from './typed.js';
+import type { Handlers } from './typed.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -35,21 +35,17 @@ function parseTime(field: string, value: string | undefined): number | undefined
   return ms;
 }
 
-export function deliveryRoutes(ctx: ServerContext): Router {
-  const r = Router();
-  const sub = `${ctx.basePath}/extension/:extension_id/event/:id`;
-
-  async function subscriptionOf(req: import('express').Request, extensionId: string, id: string) {
-    const ext = await resolveExtension(ctx, req, extensionId);
+export function deliveryHandlers(ctx: ServerContext) {
+  async function subscriptionOf(principal: Principal, extensionId: string, id: string) {
+    const ext = await resolveExtension(ctx, principal, extensionId);
     const s = await ctx.store.subscriptions.get(ext.id, Number(id));
     if (!s) throw notFound();
     return s;
   }
 
-  r.get(
-    `${sub}/delivery/`,
-    operation('/extension/{extension_id}/event/{id}/delivery/', 'get', async ({ path, query, req }) => {
-      const s = await subscriptionOf(req, path.extension_id, path.id);
+  return {
+    async listDeliveries({ path, query, principal }) {
+      const s = await subscriptionOf(principal, path.extension_id, path.id);
       const page = Number(query.page ?? 1);
       const perPage = Number(query.per_page ?? 50);
       const since = parseTime('since', query.since);
@@ -60,29 +56,19 @@ export function deliveryRoutes(ctx: ServerContext): Router {
         perPage,
       });
       return { status: 200, body: { items: items.map(presentDelivery), page, per_page: perPage, total } };
-    }),
-  );
+    },
 
-  r.post(
-    `${sub}/delivery/recover/`,
-    operation(
-      '/extension/{extension_id}/event/{id}/delivery/recover/',
-      'post',
-      async ({ path, body, req }) => {
-        const s = await subscriptionOf(req, path.extension_id, path.id);
-        const since = parseTime('since', body.since)!;
-        const until = parseTime('until', body.until);
-        const recovered = await ctx.store.outbox.recover(s.id, since, until);
-        if (recovered > 0) ctx.nudge();
-        return { status: 202, body: { recovered } };
-      },
-    ),
-  );
+    async recoverDeliveries({ path, body, principal }) {
+      const s = await subscriptionOf(principal, path.extension_id, path.id);
+      const since = parseTime('since', body.since)!;
+      const until = parseTime('until', body.until);
+      const recovered = await ctx.store.outbox.recover(s.id, since, until);
+      if (recovered > 0) ctx.nudge();
+      return { status: 202, body: { recovered } };
+    },
 
-  r.get(
-    `${sub}/delivery/:delivery_id`,
-    operation('/extension/{extension_id}/event/{id}/delivery/{delivery_id}', 'get', async ({ path, req }) => {
-      const s = await subscriptionOf(req, path.extension_id, path.id);
+    async getDelivery({ path, principal }) {
+      const s = await subscriptionOf(principal, path.extension_id, path.id);
       const d = await ctx.store.outbox.get(s.id, path.delivery_id);
       if (!d) throw notFound();
       return {
@@ -100,23 +86,14 @@ export function deliveryRoutes(ctx: ServerContext): Router {
           })),
         },
       };
-    }),
-  );
+    },
 
-  r.post(
-    `${sub}/delivery/:delivery_id/retry/`,
-    operation(
-      '/extension/{extension_id}/event/{id}/delivery/{delivery_id}/retry/',
-      'post',
-      async ({ path, req }) => {
-        const s = await subscriptionOf(req, path.extension_id, path.id);
-        const d = await ctx.store.outbox.retry(s.id, path.delivery_id);
-        if (!d) throw notFound();
-        ctx.nudge();
-        return { status: 202, body: presentDelivery(d) };
-      },
-    ),
-  );
-
-  return r;
+    async retryDelivery({ path, principal }) {
+      const s = await subscriptionOf(principal, path.extension_id, path.id);
+      const d = await ctx.store.outbox.retry(s.id, path.delivery_id);
+      if (!d) throw notFound();
+      ctx.nudge();
+      return { status: 202, body: presentDelivery(d) };
+    },
+  } satisfies Partial<Handlers>;
 }

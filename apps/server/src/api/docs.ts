@@ -23,7 +23,8 @@ const initializer = `window.onload = () => {
 
 /** The API browser at /docs and the raw spec at /openapi.yaml and /openapi.json. */
 export function docsRoutes(spec: ApiSpec): Router {
-  const r = Router();
+  // Matched as exactly as the API: letter case counts, a trailing slash is another path.
+  const r = Router({ caseSensitive: true, strict: true });
   const json = JSON.stringify(spec.document);
   r.get('/openapi.yaml', (_req, res) => {
     res.type('application/yaml').send(spec.text);
@@ -31,9 +32,8 @@ export function docsRoutes(spec: ApiSpec): Router {
   r.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(json);
   });
-  // Routing is not strict, so '/docs' also matches '/docs/': redirect only the slash-less form,
-  // or /docs/ redirects to itself forever.
-  r.get('/docs', (req, res, next) => (req.path === '/docs' ? res.redirect(301, '/docs/') : next()));
+  // Swagger UI's page loads its files relative to /docs/.
+  r.get('/docs', (_req, res) => res.redirect(301, '/docs/'));
   r.get('/docs/swagger-initializer.js', (_req, res) => {
     res.type('application/javascript').send(initializer);
   });

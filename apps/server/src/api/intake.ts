@@ -1,10 +1,9 @@
 import type { IntakeEvent } from '@callhook/contract';
-import { Router } from 'express';
 import { encodeEventData } from '../delivery/encoding.js';
 import type { IncomingEvent } from '../store/index.js';
 import type { ServerContext } from './context.js';
 import { HttpError } from './errors.js';
-import { operation } from './typed.js';
+import type { Handlers } from './typed.js';
 
 /**
  * Turns validated intake events into outbox rows: checks the extensions exist and encodes each
@@ -31,6 +30,16 @@ export async function ingest(
       });
     }
     const data = ev.data as Record<string, unknown>;
+    // The HTTP intake's schema already says so; other sources (the simulator, a switch's bridge)
+    // come here unvalidated, and a nested value would reach JSON.stringify and the form encoding.
+    for (const [name, value] of Object.entries(data)) {
+      if (typeof value === 'object' && value !== null) {
+        const field = `${events.length > 1 ? `events.${i}.` : ''}data.${name}`;
+        throw new HttpError(400, `${field}: event data is flat: a string, number or boolean`, {
+          errors: [{ field, location: 'body', rule: 'type', message: 'must be a string, number or boolean' }],
+        });
+      }
+    }
     incoming.push({
       extensionId: ev.extension_id,
       eventType: ev.event_type,
@@ -50,21 +59,16 @@ export async function ingest(
   return { eventIds, deliveries, repeats };
 }
 
-export function intakeRoutes(ctx: ServerContext): Router {
-  const r = Router();
-  r.post(
-    `${ctx.basePath}/pbx/event/`,
-    operation('/pbx/event/', 'post', async ({ body }) => {
+export function intakeHandlers(ctx: ServerContext) {
+  return {
+    async ingestEvent({ body }) {
       const { eventIds, deliveries, repeats } = await ingest(ctx, [body]);
       return { status: 202, body: { event_id: eventIds[0]!, deliveries, repeats } };
-    }),
-  );
-  r.post(
-    `${ctx.basePath}/pbx/event/batch/`,
-    operation('/pbx/event/batch/', 'post', async ({ body }) => {
+    },
+
+    async ingestEvents({ body }) {
       const { eventIds, deliveries, repeats } = await ingest(ctx, body.events);
       return { status: 202, body: { accepted: eventIds.length, deliveries, repeats } };
-    }),
-  );
-  return r;
+    },
+  } satisfies Partial<Handlers>;
 }

@@ -1,13 +1,10 @@
-import { Router } from 'express';
 import { resolveClientId, type ServerContext } from './context.js';
-import { operation } from './typed.js';
+import type { Handlers } from './typed.js';
 
-export function limitRoutes(ctx: ServerContext): Router {
-  const r = Router();
-  r.get(
-    `${ctx.basePath}/client/:client_id/limit/`,
-    operation('/client/{client_id}/limit/', 'get', async ({ path, req }) => {
-      const clientId = resolveClientId(req, path.client_id);
+export function limitHandlers(ctx: ServerContext) {
+  return {
+    async getLimits({ path, principal }) {
+      const clientId = resolveClientId(principal, path.client_id);
       const client = await ctx.store.tenants.getClient(clientId);
       const clientLimit = client?.subscriptionLimit ?? ctx.config.clientSubscriptionLimit;
       const perExtension = ctx.config.extensionSubscriptionLimit;
@@ -29,7 +26,6 @@ export function limitRoutes(ctx: ServerContext): Router {
           },
         },
       };
-    }),
-  );
-  return r;
+    },
+  } satisfies Partial<Handlers>;
 }

@@ -5,6 +5,9 @@ import { parse } from 'yaml';
 export type HttpMethod = 'get' | 'post' | 'put' | 'delete' | 'patch';
 const METHODS: readonly HttpMethod[] = ['get', 'post', 'put', 'delete', 'patch'];
 
+/** A piece of a served path: fixed text, or a parameter's name. */
+export type Segment = { fixed: string } | { param: string };
+
 /** One operation of the spec, where it is served and how it is secured. */
 export interface Route {
   method: HttpMethod;
@@ -15,7 +18,11 @@ export interface Route {
   operationId: string;
   /** Security scheme names that admit the request; empty means none needed. */
   schemes: string[];
-  regex: RegExp;
+  /** `served` between its slashes. */
+  segments: Segment[];
+  trailingSlash: boolean;
+  /** The content types the operation's request body may have; empty when it takes none. */
+  bodyTypes: string[];
 }
 
 interface SpecDocument {
@@ -35,12 +42,15 @@ export interface ApiSpec {
   basePath: string;
 }
 
-function templateRegex(served: string): RegExp {
-  const pattern = served
-    .split(/(\{[^}]+\})/)
-    .map((part) => (part.startsWith('{') ? '([^/]+)' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${pattern}$`);
+function segmentsOf(served: string): Segment[] {
+  return served
+    .split('/')
+    .slice(1)
+    .filter((part, i, all) => part !== '' || i < all.length - 1)
+    .map((part) => {
+      const param = /^\{([^}]+)\}$/.exec(part);
+      return param ? { param: param[1]! } : { fixed: part };
+    });
 }
 
 /** Reads spec/openapi.yaml and derives the route table from it: the spec decides what exists. */
@@ -62,7 +72,11 @@ export function loadApiSpec(): ApiSpec {
     validatorDocument.paths[served] = copy;
     for (const method of METHODS) {
       const op = item[method] as
-        | { operationId: string; security?: Array<Record<string, string[]>> }
+        | {
+            operationId: string;
+            security?: Array<Record<string, string[]>>;
+            requestBody?: { content?: Record<string, unknown> };
+          }
         | undefined;
       if (!op) continue;
       const security = op.security ?? globalSecurity;
@@ -72,36 +86,95 @@ export function loadApiSpec(): ApiSpec {
         served,
         operationId: op.operationId,
         schemes: security.flatMap((req) => Object.keys(req)),
-        regex: templateRegex(served),
+        segments: segmentsOf(served),
+        trailingSlash: served.endsWith('/'),
+        bodyTypes: Object.keys(op.requestBody?.content ?? {}),
       });
     }
   }
   return { document, text, validatorDocument, routes, basePath };
 }
 
-export interface RouteMatch {
-  route: Route;
-  /** The path to serve, when it differed from the request only by a trailing slash. */
-  canonicalPath: string;
+/** What a request's method and path name among the spec's operations. */
+export type PathMatch =
+  | {
+      kind: 'operation';
+      route: Route;
+      /** Path parameters, percent-decoded; `undefined` where the encoding was malformed. */
+      params: Record<string, string | undefined>;
+      /** The path as the spec writes it (its trailing slash), parameters as they came. */
+      canonicalPath: string;
+    }
+  /** The path is an operation's, the method is not: the methods it has. */
+  | { kind: 'method'; allow: string[] }
+  | { kind: 'none' };
+
+function decode(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
 }
+
+const isDot = (segment: string) => {
+  const d = decode(segment) ?? segment;
+  return d === '.' || d === '..';
+};
 
 /**
- * Finds the operation for a request. The provider's paths end in a slash and clients write
- * them both ways, so a path that differs only by its trailing slash matches too.
+ * The one place that decides which operation a request is, and the server's whole rule for
+ * paths (written down in the spec's description):
+ * - fixed segments match exactly: letter case counts, and a percent-encoded letter (`%70bx`) is
+ *   another path;
+ * - a parameter is one whole segment, percent-decoded once; an encoded slash (`%2F`) never
+ *   joins or splits segments, so a parameter holding one matches nothing;
+ * - an empty segment (`//`) or a dot segment (`.`, `..`, also encoded) matches nothing: paths are
+ *   never resolved or normalised;
+ * - a trailing slash may be missing or extra: the provider's clients write both (seed-compatible).
+ * Anything else is no operation at all, whatever the method or credentials.
  */
-export function matchRoute(routes: Route[], method: string, path: string): RouteMatch | undefined {
-  const m = method.toLowerCase();
-  const toggled = path.endsWith('/') ? path.slice(0, -1) : `${path}/`;
-  for (const candidate of [path, toggled]) {
-    for (const route of routes) {
-      if (route.method === m && route.regex.test(candidate)) return { route, canonicalPath: candidate };
-    }
-  }
-  return undefined;
-}
+export function matchPath(routes: Route[], method: string, path: string): PathMatch {
+  if (!path.startsWith('/')) return { kind: 'none' };
+  const parts = path.split('/').slice(1);
+  const trailingSlash = parts.length > 0 && parts[parts.length - 1] === '';
+  if (trailingSlash) parts.pop();
+  if (parts.some((p) => p === '' || isDot(p))) return { kind: 'none' };
 
-/** Any route on this path, whatever the method (to tell 405 from 404). */
-export function pathExists(routes: Route[], path: string): boolean {
-  const toggled = path.endsWith('/') ? path.slice(0, -1) : `${path}/`;
-  return routes.some((r) => r.regex.test(path) || r.regex.test(toggled));
+  const m = method.toLowerCase();
+  let best: { route: Route; params: Record<string, string | undefined>; rank: number } | undefined;
+  const allow = new Set<string>();
+  for (const route of routes) {
+    if (route.segments.length !== parts.length) continue;
+    const params: Record<string, string | undefined> = {};
+    let fixed = 0;
+    const fits = route.segments.every((seg, i) => {
+      const part = parts[i]!;
+      if ('fixed' in seg) {
+        fixed++;
+        return seg.fixed === part;
+      }
+      const value = decode(part);
+      if (value?.includes('/')) return false;
+      params[seg.param] = value;
+      return true;
+    });
+    if (!fits) continue;
+    if (route.method !== m) {
+      allow.add(route.method.toUpperCase());
+      continue;
+    }
+    // Where two operations fit, the one whose trailing slash agrees, then the one with more
+    // fixed segments (`.../delivery/recover/` over `.../delivery/{delivery_id}`).
+    const rank = (route.trailingSlash === trailingSlash ? 1000 : 0) + fixed;
+    if (!best || rank > best.rank) best = { route, params, rank };
+  }
+  if (best) {
+    const canonicalPath = `/${best.route.segments
+      .map((seg, i) => ('fixed' in seg ? seg.fixed : parts[i]!))
+      .join('/')}${best.route.trailingSlash ? '/' : ''}`;
+    return { kind: 'operation', route: best.route, params: best.params, canonicalPath };
+  }
+  if (allow.size > 0) return { kind: 'method', allow: [...allow].sort() };
+  return { kind: 'none' };
 }

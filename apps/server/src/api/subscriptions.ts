@@ -1,10 +1,9 @@
 import type { EventType, Subscription, SubscriptionMethod } from '@callhook/contract';
-import { Router } from 'express';
 import { TargetRefusedError } from '../delivery/target.js';
 import { LimitReachedError, type SubscriptionSummary } from '../store/index.js';
 import { resolveExtension, type ServerContext } from './context.js';
 import { badRequest, HttpError, notFound } from './errors.js';
-import { operation } from './typed.js';
+import type { Handlers } from './typed.js';
 
 /** The page's fields first, in the page's order, then ours. */
 export function presentSubscription(s: SubscriptionSummary): Subscription {
@@ -37,15 +36,10 @@ function subscriptionId(raw: string): number {
   return Number(raw);
 }
 
-export function subscriptionRoutes(ctx: ServerContext): Router {
-  const r = Router();
-  const base = `${ctx.basePath}/extension/:extension_id/event/`;
-  const one = `${ctx.basePath}/extension/:extension_id/event/:id`;
-
-  r.post(
-    base,
-    operation('/extension/{extension_id}/event/', 'post', async ({ path, body, req }) => {
-      const ext = await resolveExtension(ctx, req, path.extension_id);
+export function subscriptionHandlers(ctx: ServerContext) {
+  return {
+    async createSubscription({ path, body, principal }) {
+      const ext = await resolveExtension(ctx, principal, path.extension_id);
       await checkUrl(ctx, body.url);
       try {
         const s = await ctx.store.subscriptions.create(
@@ -63,41 +57,29 @@ export function subscriptionRoutes(ctx: ServerContext): Router {
           throw new HttpError(409, err.message, { code: 'limit_reached' });
         throw err;
       }
-    }),
-  );
+    },
 
-  r.get(
-    base,
-    operation('/extension/{extension_id}/event/', 'get', async ({ path, req }) => {
-      const ext = await resolveExtension(ctx, req, path.extension_id);
+    async listSubscriptions({ path, principal }) {
+      const ext = await resolveExtension(ctx, principal, path.extension_id);
       const list = await ctx.store.subscriptions.list(ext.id);
       return { status: 200, body: list.map(presentSubscription) };
-    }),
-  );
+    },
 
-  r.delete(
-    base,
-    operation('/extension/{extension_id}/event/', 'delete', async ({ path, req }) => {
-      const ext = await resolveExtension(ctx, req, path.extension_id);
+    async deleteAllSubscriptions({ path, principal }) {
+      const ext = await resolveExtension(ctx, principal, path.extension_id);
       await ctx.store.subscriptions.deleteAll(ext.id);
       return { status: 204, body: undefined };
-    }),
-  );
+    },
 
-  r.get(
-    one,
-    operation('/extension/{extension_id}/event/{id}', 'get', async ({ path, req }) => {
-      const ext = await resolveExtension(ctx, req, path.extension_id);
+    async getSubscription({ path, principal }) {
+      const ext = await resolveExtension(ctx, principal, path.extension_id);
       const s = await ctx.store.subscriptions.get(ext.id, subscriptionId(path.id));
       if (!s) throw notFound();
       return { status: 200, body: presentSubscription(s) };
-    }),
-  );
+    },
 
-  r.put(
-    one,
-    operation('/extension/{extension_id}/event/{id}', 'put', async ({ path, body, req }) => {
-      const ext = await resolveExtension(ctx, req, path.extension_id);
+    async updateSubscription({ path, body, principal }) {
+      const ext = await resolveExtension(ctx, principal, path.extension_id);
       const id = subscriptionId(path.id);
       if (!(await ctx.store.subscriptions.get(ext.id, id))) throw notFound();
       if (body.url !== undefined) await checkUrl(ctx, body.url);
@@ -109,22 +91,16 @@ export function subscriptionRoutes(ctx: ServerContext): Router {
       });
       if (!s) throw notFound();
       return { status: 200, body: presentSubscription(s) };
-    }),
-  );
+    },
 
-  r.delete(
-    one,
-    operation('/extension/{extension_id}/event/{id}', 'delete', async ({ path, req }) => {
-      const ext = await resolveExtension(ctx, req, path.extension_id);
+    async deleteSubscription({ path, principal }) {
+      const ext = await resolveExtension(ctx, principal, path.extension_id);
       if (!(await ctx.store.subscriptions.delete(ext.id, subscriptionId(path.id)))) throw notFound();
       return { status: 204, body: undefined };
-    }),
-  );
+    },
 
-  r.post(
-    `${one}/secret/rotate/`,
-    operation('/extension/{extension_id}/event/{id}/secret/rotate/', 'post', async ({ path, body, req }) => {
-      const ext = await resolveExtension(ctx, req, path.extension_id);
+    async rotateSubscriptionSecret({ path, body, principal }) {
+      const ext = await resolveExtension(ctx, principal, path.extension_id);
       const grace = body?.grace_seconds ?? 86400;
       const rotated = await ctx.store.subscriptions.rotateSecret(ext.id, subscriptionId(path.id), grace);
       if (!rotated) throw notFound();
@@ -135,8 +111,6 @@ export function subscriptionRoutes(ctx: ServerContext): Router {
           previous_expires_at: new Date(rotated.previousExpiresAt).toISOString(),
         },
       };
-    }),
-  );
-
-  return r;
+    },
+  } satisfies Partial<Handlers>;
 }

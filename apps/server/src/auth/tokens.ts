@@ -11,6 +11,12 @@ export interface Principal {
   extensionId: number | null;
 }
 
+/** Who asks for a token, from the form body or HTTP Basic. */
+export interface ClientCredentials {
+  clientId: string;
+  clientSecret: string;
+}
+
 const REALM = 'Bearer realm="callhook"';
 
 function unauthorized(message: string, error?: 'invalid_token' | 'invalid_request'): HttpError {
@@ -29,9 +35,12 @@ function oauthError(
 
 /** Issues and checks OAuth2 client-credentials tokens. Secrets and tokens are kept only as hashes. */
 export class TokenService {
-  // Five wrong secrets a minute per client id, twenty per address: slow enough that guessing a
-  // 40-character secret is hopeless, loose enough for a misconfigured script to be told why.
-  private readonly byClient = new FailureLimiter(5, 60_000);
+  // Failures are counted per (client_id, address) and per address, never per client_id alone:
+  // anyone may send a client_id, so a count of its failures from everywhere would let anyone
+  // lock its owner out. Five wrong secrets a minute for one client from one address, twenty
+  // from one address in all: guessing a 40-character secret stays hopeless, and an address
+  // that has not failed is never refused.
+  private readonly byClientAndAddress = new FailureLimiter(5, 60_000);
   private readonly byAddress = new FailureLimiter(20, 60_000);
   // Checking a token costs a database read; a short cache keeps that off the hot path.
   private readonly cache = new Map<string, TokenGrant>();
@@ -41,22 +50,24 @@ export class TokenService {
     private readonly ttlSeconds: number,
   ) {}
 
-  async issue(
-    form: { grant_type: string; client_id: string; client_secret: string },
-    address: string,
-  ): Promise<TokenResponse> {
-    if (form.grant_type !== 'client_credentials') {
+  /** `address`: the caller's, as the server sees it (the peer, unless proxies are trusted). */
+  async issue(grantType: string, credentials: ClientCredentials, address: string): Promise<TokenResponse> {
+    if (grantType !== 'client_credentials') {
       throw oauthError(400, 'unsupported_grant_type', 'Only grant_type=client_credentials is supported');
     }
-    const wait = Math.max(this.byClient.retryAfter(form.client_id), this.byAddress.retryAfter(address));
+    const pair = `${address} ${credentials.clientId}`;
+    const wait = Math.max(this.byClientAndAddress.retryAfter(pair), this.byAddress.retryAfter(address));
     if (wait > 0) {
-      throw oauthError(429, 'slow_down', `Too many failed token requests; try again in ${wait} s`, {
-        'Retry-After': String(wait),
-      });
+      throw oauthError(
+        429,
+        'slow_down',
+        `Too many failed token requests from this address; try again in ${wait} s`,
+        { 'Retry-After': String(wait) },
+      );
     }
-    const app = await this.tenants.findApplication(form.client_id);
-    if (!app || !secretMatches(form.client_secret, app.secretHash)) {
-      this.byClient.fail(form.client_id);
+    const app = await this.tenants.findApplication(credentials.clientId);
+    if (!app || !secretMatches(credentials.clientSecret, app.secretHash)) {
+      this.byClientAndAddress.fail(pair);
       this.byAddress.fail(address);
       throw oauthError(
         401,
@@ -67,7 +78,7 @@ export class TokenService {
         },
       );
     }
-    this.byClient.reset(form.client_id);
+    this.byClientAndAddress.reset(pair);
     const token = randomAlphanumeric(30);
     await this.tenants.saveToken(hashSecret(token), {
       applicationId: app.id,

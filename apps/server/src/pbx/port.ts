@@ -62,5 +62,6 @@ export async function createSimulatorPort(
     callback: (owner, req) => answerable(() => simulator.callback(owner, req)),
     idle: () => simulator.idle(),
     stop: () => simulator.stop(),
+    finish: () => simulator.finish(),
   };
 }

@@ -72,7 +72,12 @@ export class Simulator {
   private readonly onError: (err: unknown, call: { callId: string }) => void;
   private readonly callbackTiming: CallTiming;
   private readonly running = new Set<Running>();
+  /** No new calls (stopping or finishing). */
   private stopped = false;
+  /** Calls under way are dropped (`stop`). */
+  private dropping = false;
+  /** Calls under way play their remaining events at once (`finish`). */
+  private hurrying = false;
 
   constructor(opts: SimulatorOptions) {
     this.directory = opts.directory;
@@ -124,6 +129,24 @@ export class Simulator {
   /** Drops the calls under way (their remaining events are never fed) and refuses new ones. */
   stop(): void {
     this.stopped = true;
+    this.dropping = true;
+    this.wakeAll();
+  }
+
+  /**
+   * Refuses new calls and plays what is left of the calls under way at once, each call's events
+   * in order, resolving once all are in the intake. `run` answered with the number of events a
+   * call makes; a server shutting down keeps that promise this way rather than drop them.
+   * Their `EventTime`s stay the planned ones.
+   */
+  async finish(): Promise<void> {
+    this.stopped = true;
+    this.hurrying = true;
+    this.wakeAll();
+    await this.idle();
+  }
+
+  private wakeAll(): void {
     for (const r of this.running) {
       r.cancelTimer?.();
       r.wake?.();
@@ -151,14 +174,14 @@ export class Simulator {
     await Promise.resolve();
     const events = plan.events;
     let next = 0;
-    while (next < events.length && !this.stopped) {
+    while (next < events.length && !this.dropping) {
       const waitUs = startUs + events[next]!.atUs - this.now();
-      if (waitUs > 0) {
+      if (waitUs > 0 && !this.hurrying) {
         await this.sleep(Math.ceil(waitUs / 1000), running);
         // A timer may fire a little before the µs clock says the event is due: look again.
         continue;
       }
-      const dueUs = this.now() - startUs;
+      const dueUs = this.hurrying ? Number.POSITIVE_INFINITY : this.now() - startUs;
       const batch: IntakeEvent[] = [];
       while (next < events.length && events[next]!.atUs <= dueUs) batch.push(events[next++]!.event);
       try {

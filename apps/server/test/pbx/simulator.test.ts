@@ -136,6 +136,33 @@ describe('Simulator with fake timers', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  test('finish() plays the rest of the calls under way at once, in order, and refuses new ones', async () => {
+    const rec = recordingSink();
+    const sim = new Simulator({ directory, sink: rec.sink, now: fakeNow, random: seeded() });
+    const promised = [
+      sim.run({ scenario: 'outgoing', extension_id: 175, number: '1' }),
+      sim.run({ scenario: 'queue', extension_id: 400, ring_ms: 600_000, talk_ms: 3_600_000 }),
+    ].reduce((n, r) => n + r.events, 0);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(rec.types().length).toBeLessThan(promised);
+    const t = Date.now();
+    await sim.finish();
+    // No time passed: nothing waited for its timer.
+    expect(Date.now()).toBe(t);
+    expect(rec.types()).toHaveLength(promised);
+    const outgoing = rec.batches.flatMap((b) => b.events).filter((e) => e.extension_id === 175);
+    expect(outgoing.map((e) => e.event_type)).toEqual(['dial-out', 'answer', 'hangup']);
+    // Each call's events in the order of their times.
+    const byCall = new Map<string, number[]>();
+    for (const d of rec.batches.flatMap((b) => b.events).map(dataOf)) {
+      byCall.set(d.CallID, [...(byCall.get(d.CallID) ?? []), d.EventTime]);
+    }
+    expect(byCall.size).toBe(2);
+    for (const times of byCall.values()) expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(() => sim.run({ scenario: 'outgoing', extension_id: 175, number: '1' })).toThrow(/stopped/);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   test('an intake failure is reported and ends that call', async () => {
     const errors: Array<{ err: unknown; callId: string }> = [];
     const fed: string[] = [];

@@ -140,20 +140,22 @@ export const CALL_API_ID = /^\d+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}
 
 export type CallData = Extract<AnyWebhookPayload, { CallID: string }>;
 
+/** The call event data of an intake event, or undefined for a message. */
+function callData(event: IntakeEvent): CallData | undefined {
+  return event.event_type === 'message-in' || event.event_type === 'message-out' ? undefined : event.data;
+}
+
 /** The call event data of a planned event (fails the test for a message). */
 export function dataOf(e: PlannedEvent | IntakeEvent): CallData {
   const event = 'event' in e ? e.event : e;
-  if (!('CallID' in event.data)) throw new Error(`${event.event_type} is not a call event`);
-  return event.data;
+  const data = callData(event);
+  if (!data) throw new Error(`${event.event_type} is not a call event`);
+  return data;
 }
 
 /** `[extension_id, event_type, CallStatus]` of each event: the sequence the rules give. */
 export function sequence(plan: CallPlan): Array<[number, string, string | undefined]> {
-  return plan.events.map(({ event }) => [
-    event.extension_id,
-    event.event_type,
-    'CallStatus' in event.data ? event.data.CallStatus : undefined,
-  ]);
+  return plan.events.map(({ event }) => [event.extension_id, event.event_type, callData(event)?.CallStatus]);
 }
 
 export function eventsOf(plan: CallPlan, extensionId: number, type?: string): CallData[] {
@@ -178,8 +180,8 @@ export function checkPlan(plan: CallPlan, startUs: number): void {
     expect(webhookPayloadSchemas[event.event_type].parse(event.data)).toStrictEqual(event.data);
     expect(event.data.EventType).toBe(event.event_type);
     for (const value of Object.values(event.data)) expect(value === undefined || value === '').toBe(false);
-    if (!('CallID' in event.data)) continue;
-    const data = event.data;
+    const data = callData(event);
+    if (!data) continue;
     expect(data.CallID).toBe(plan.callId);
     expect(data.CallID).toMatch(CALL_ID);
     expect(data.CallAPIID).toBe(plan.callApiId);

@@ -49,10 +49,13 @@ export type FieldError = {
     message: string;
 };
 
+/**
+ * `client_id` and `client_secret` are required here unless they come in HTTP Basic.
+ */
 export type TokenRequest = {
     grant_type: 'client_credentials';
-    client_id: string;
-    client_secret: string;
+    client_id?: string;
+    client_secret?: string;
 };
 
 export type TokenResponse = {
@@ -531,50 +534,60 @@ export type IntakeEvent = ({
 export type IntakeDialIn = {
     event_type: 'dial-in';
     extension_id: IntakeExtensionId;
-    data: DialInEvent;
+    data: DialInEvent & FlatEventData;
     key?: IntakeKey;
 };
 
 export type IntakeDialOut = {
     event_type: 'dial-out';
     extension_id: IntakeExtensionId;
-    data: DialOutEvent;
+    data: DialOutEvent & FlatEventData;
     key?: IntakeKey;
 };
 
 export type IntakeAnswer = {
     event_type: 'answer';
     extension_id: IntakeExtensionId;
-    data: AnswerEvent;
+    data: AnswerEvent & FlatEventData;
     key?: IntakeKey;
 };
 
 export type IntakeHangup = {
     event_type: 'hangup';
     extension_id: IntakeExtensionId;
-    data: HangupEvent;
+    data: HangupEvent & FlatEventData;
     key?: IntakeKey;
 };
 
 export type IntakeVoicemail = {
     event_type: 'voicemail';
     extension_id: IntakeExtensionId;
-    data: VoicemailEvent;
+    data: VoicemailEvent & FlatEventData;
     key?: IntakeKey;
 };
 
 export type IntakeMessageIn = {
     event_type: 'message-in';
     extension_id: IntakeExtensionId;
-    data: MessageInEvent;
+    data: MessageInEvent & FlatEventData;
     key?: IntakeKey;
 };
 
 export type IntakeMessageOut = {
     event_type: 'message-out';
     extension_id: IntakeExtensionId;
-    data: MessageOutEvent;
+    data: MessageOutEvent & FlatEventData;
     key?: IntakeKey;
+};
+
+/**
+ * Event data is flat, as form fields are: every value, of the page's fields and of any other,
+ * is a string, a number, a boolean or null (null and empty are not sent), never an object
+ * or a list.
+ *
+ */
+export type FlatEventData = {
+    [key: string]: unknown;
 };
 
 /**
@@ -693,7 +706,7 @@ export type ClientId = string;
 export type DeliveryId = string;
 
 /**
- * Page number, from 1.
+ * Page number, from 1, at most 10,000,000 (with 200 per page, far past any log).
  */
 export type Page = number;
 
@@ -744,7 +757,9 @@ export type CreateTokenErrors = {
      */
     415: Error;
     /**
-     * Too many failed attempts; wait `Retry-After` seconds.
+     * Too many failed token requests from this address (5 a minute for one `client_id`, 20 a
+     * minute in all); wait `Retry-After` seconds. Other addresses are not affected.
+     *
      */
     429: Error;
     /**
@@ -1112,7 +1127,7 @@ export type ListDeliveriesData = {
          */
         since?: string;
         /**
-         * Page number, from 1.
+         * Page number, from 1, at most 10,000,000 (with 200 per page, far past any log).
          */
         page?: number;
         /**
@@ -1515,7 +1530,10 @@ export type SimulateCallError = SimulateCallErrors[keyof SimulateCallErrors];
 
 export type SimulateCallResponses = {
     /**
-     * The call is under way; its events follow with the scenario's timing.
+     * The call is under way; its events follow with the scenario's timing. Each of the
+     * `events` is stored: a server that shuts down first plays a call's remaining events at
+     * once (with their planned `EventTime`s) before it closes its store.
+     *
      */
     202: SimulationResult;
 };

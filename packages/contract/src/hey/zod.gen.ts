@@ -34,10 +34,13 @@ export const zError = z.object({
     request_id: z.string().optional()
 });
 
+/**
+ * `client_id` and `client_secret` are required here unless they come in HTTP Basic.
+ */
 export const zTokenRequest = z.object({
     grant_type: z.enum(['client_credentials']),
-    client_id: z.string().min(1).max(128),
-    client_secret: z.string().min(1).max(256)
+    client_id: z.string().min(1).max(128).optional(),
+    client_secret: z.string().min(1).max(256).optional()
 });
 
 export const zTokenResponse = z.object({
@@ -375,6 +378,14 @@ export const zMessageOutEvent = z.object({
 });
 
 /**
+ * Event data is flat, as form fields are: every value, of the page's fields and of any other,
+ * is a string, a number, a boolean or null (null and empty are not sent), never an object
+ * or a list.
+ *
+ */
+export const zFlatEventData = z.record(z.string(), z.unknown());
+
+/**
  * Optional: the PBX's own id for this event (its switch's event id, say). The intake stores
  * the first event with a key; a later one with the same key (a retry after a lost answer, a
  * broker delivering again) is accepted as a repeat and stored and delivered no second time.
@@ -390,49 +401,49 @@ export const zIntakeExtensionId = z.int().gte(1).lte(9007199254740991);
 export const zIntakeDialIn = z.object({
     event_type: z.literal('dial-in'),
     extension_id: zIntakeExtensionId,
-    data: zDialInEvent,
+    data: zDialInEvent.and(zFlatEventData),
     key: zIntakeKey.optional()
 });
 
 export const zIntakeDialOut = z.object({
     event_type: z.literal('dial-out'),
     extension_id: zIntakeExtensionId,
-    data: zDialOutEvent,
+    data: zDialOutEvent.and(zFlatEventData),
     key: zIntakeKey.optional()
 });
 
 export const zIntakeAnswer = z.object({
     event_type: z.literal('answer'),
     extension_id: zIntakeExtensionId,
-    data: zAnswerEvent,
+    data: zAnswerEvent.and(zFlatEventData),
     key: zIntakeKey.optional()
 });
 
 export const zIntakeHangup = z.object({
     event_type: z.literal('hangup'),
     extension_id: zIntakeExtensionId,
-    data: zHangupEvent,
+    data: zHangupEvent.and(zFlatEventData),
     key: zIntakeKey.optional()
 });
 
 export const zIntakeVoicemail = z.object({
     event_type: z.literal('voicemail'),
     extension_id: zIntakeExtensionId,
-    data: zVoicemailEvent,
+    data: zVoicemailEvent.and(zFlatEventData),
     key: zIntakeKey.optional()
 });
 
 export const zIntakeMessageIn = z.object({
     event_type: z.literal('message-in'),
     extension_id: zIntakeExtensionId,
-    data: zMessageInEvent,
+    data: zMessageInEvent.and(zFlatEventData),
     key: zIntakeKey.optional()
 });
 
 export const zIntakeMessageOut = z.object({
     event_type: z.literal('message-out'),
     extension_id: zIntakeExtensionId,
-    data: zMessageOutEvent,
+    data: zMessageOutEvent.and(zFlatEventData),
     key: zIntakeKey.optional()
 });
 
@@ -539,9 +550,9 @@ export const zClientId = z.string().regex(/^(@me|[0-9]{1,15})$/);
 export const zDeliveryId = z.string().regex(/^msg_[0-9A-Za-z]{1,64}$/);
 
 /**
- * Page number, from 1.
+ * Page number, from 1, at most 10,000,000 (with 200 per page, far past any log).
  */
-export const zPage = z.int().gte(1).default(1);
+export const zPage = z.int().gte(1).lte(10000000).default(1);
 
 /**
  * Items per page.
@@ -653,7 +664,7 @@ export const zListDeliveriesPath = z.object({
 export const zListDeliveriesQuery = z.object({
     status: zDeliveryStatus.optional(),
     since: z.iso.datetime().optional(),
-    page: z.int().gte(1).optional().default(1),
+    page: z.int().gte(1).lte(10000000).optional().default(1),
     per_page: z.int().gte(1).lte(200).optional().default(50)
 });
 
@@ -733,7 +744,10 @@ export const zIngestEventsResponse = zIntakeBatchResult;
 export const zSimulateCallBody = zSimulationRequest;
 
 /**
- * The call is under way; its events follow with the scenario's timing.
+ * The call is under way; its events follow with the scenario's timing. Each of the
+ * `events` is stored: a server that shuts down first plays a call's remaining events at
+ * once (with their planned `EventTime`s) before it closes its store.
+ *
  */
 export const zSimulateCallResponse = zSimulationResult;
 

@@ -1,0 +1,215 @@
+import { type OperationId, operationSecurity } from '@callhook/contract';
+import express, { type Request, type RequestHandler, type Response } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import { secretMatches } from '../auth/secrets.js';
+import type { ServerContext } from './context.js';
+import { badRequest, HttpError } from './errors.js';
+import { type ApiSpec, matchPath, type Route } from './routes.js';
+import type { Handlers, PbxCaller } from './typed.js';
+
+const TOKEN_SCHEMES = new Set(['oauth2', 'bearer']);
+const PBX: PbxCaller = Object.freeze({ kind: 'pbx' });
+
+export interface RouterOptions {
+  handlers: Handlers;
+  /** The most bytes a request body of this operation may have. */
+  bodyLimit(route: Route): number;
+  /** SHA-256 of the PBX key (see `hashSecret`). */
+  pbxKeyHash: string;
+}
+
+/**
+ * The API: the spec's route table is the only thing that dispatches. Each request is matched
+ * once (`matchPath`); the credentials the matched operation's security asks for, its body
+ * parser, its validator and its handler all run from that one match, in that order, so no
+ * request reaches a handler by a path its checks did not see. Paths that are no operation go
+ * on to the pages (docs, metrics) and the 404.
+ */
+export function apiRouter(ctx: ServerContext, spec: ApiSpec, opts: RouterOptions): RequestHandler {
+  checkAgainstContract(spec.routes, opts.handlers);
+  const validators = validatorsByPath(ctx, spec);
+  const pipelines = new Map(spec.routes.map((route) => [route, pipeline(ctx, route, opts, validators)]));
+  return (req, res, next) => {
+    const match = matchPath(spec.routes, req.method, req.path);
+    if (match.kind === 'none') return next();
+    if (match.kind === 'method') {
+      return next(
+        new HttpError(405, `${req.method} is not allowed here`, {}, { Allow: match.allow.join(', ') }),
+      );
+    }
+    const { route, params, canonicalPath } = match;
+    res.locals.route = route.template;
+    res.locals.operationId = route.operationId;
+    // The validator finds its operation in req.url: give it the path as the spec writes it.
+    if (canonicalPath !== req.path) {
+      const q = req.url.indexOf('?');
+      req.url = canonicalPath + (q === -1 ? '' : req.url.slice(q));
+    }
+    pipelines.get(route)!(req, res, params).catch(next);
+  };
+}
+
+/**
+ * Boot-time agreement of three things read from the spec at different times: the route table
+ * (the YAML, now), the contract's types (generated from it at build time) and the handler table.
+ * A server whose spec and code disagree about what exists or what is secured does not start.
+ */
+export function checkAgainstContract(routes: Route[], handlers: Readonly<Record<string, unknown>>): void {
+  const problems: string[] = [];
+  const inSpec = new Set(routes.map((r) => r.operationId));
+  const contract = operationSecurity as Record<string, readonly string[]>;
+  for (const route of routes) {
+    const id = route.operationId;
+    if (!(id in contract)) problems.push(`${id}: in the spec but not in the contract (run pnpm gen)`);
+    else if (contract[id]!.join() !== route.schemes.join()) {
+      problems.push(`${id}: secured by [${route.schemes}] in the spec, [${contract[id]}] in the contract`);
+    }
+    if (typeof handlers[id] !== 'function') problems.push(`${id}: no handler`);
+    const tokens = route.schemes.filter((s) => TOKEN_SCHEMES.has(s));
+    const pbx = route.schemes.filter((s) => s === 'pbxKey');
+    if (tokens.length + pbx.length !== route.schemes.length || (tokens.length > 0 && pbx.length > 0)) {
+      problems.push(`${id}: security [${route.schemes}] is not one this server checks`);
+    }
+  }
+  for (const id of Object.keys(handlers))
+    if (!inSpec.has(id)) problems.push(`${id}: a handler of no operation`);
+  for (const id of Object.keys(contract)) if (!inSpec.has(id)) problems.push(`${id}: not in the spec`);
+  if (problems.length) throw new Error(`The API does not match its spec:\n  ${problems.join('\n  ')}`);
+}
+
+type Pipeline = (req: Request, res: Response, params: Record<string, string | undefined>) => Promise<void>;
+
+function pipeline(
+  ctx: ServerContext,
+  route: Route,
+  opts: RouterOptions,
+  validators: Map<string, RequestHandler>,
+): Pipeline {
+  const handler = opts.handlers[route.operationId as OperationId] as (input: object) => Promise<{
+    status: number;
+    body: unknown;
+    headers?: Record<string, string>;
+  }>;
+  const parsers = bodyParsers(route, opts.bodyLimit(route));
+  const validator = validators.get(route.served)!;
+  const secured = route.schemes.length > 0;
+  const byPbxKey = route.schemes.includes('pbxKey');
+
+  return async (req, res, params) => {
+    // Credentials first, before any body is read: an unauthenticated caller gets nothing else.
+    const credentials = !secured
+      ? {}
+      : byPbxKey
+        ? { pbx: checkPbxKey(req, opts.pbxKeyHash) }
+        : { principal: await ctx.tokens.authenticate(req.get('authorization')) };
+    for (const [name, value] of Object.entries(params)) {
+      if (value === undefined) {
+        throw badRequest(`${name}: the percent-encoding is malformed`, [
+          { field: name, location: 'path', rule: 'encoding', message: 'the percent-encoding is malformed' },
+        ]);
+      }
+    }
+    for (const parse of parsers) await call(parse, req, res);
+    refuseLoneSurrogates(req.body);
+    await call(validator, req, res);
+    const reply = await handler({ path: params, query: req.query, body: req.body, req, ...credentials });
+    if (reply.headers) res.set(reply.headers);
+    res.status(reply.status);
+    if (reply.body === undefined) res.end();
+    else res.json(reply.body);
+  };
+}
+
+function checkPbxKey(req: Request, hash: string): PbxCaller {
+  const key = req.get('x-pbx-key');
+  if (!key || !secretMatches(key, hash)) {
+    throw new HttpError(
+      401,
+      key ? 'Wrong X-PBX-Key' : 'The PBX intake needs the X-PBX-Key header',
+      {},
+      { 'WWW-Authenticate': 'X-PBX-Key' },
+    );
+  }
+  return PBX;
+}
+
+function call(mw: RequestHandler, req: Request, res: Response): Promise<void> {
+  return new Promise((resolve, reject) => {
+    mw(req, res, (err?: unknown) => (err ? reject(err) : resolve()));
+  });
+}
+
+function bodyParsers(route: Route, limit: number): RequestHandler[] {
+  const parsers: RequestHandler[] = [];
+  if (route.bodyTypes.includes('application/json')) parsers.push(express.json({ limit }));
+  if (route.bodyTypes.includes('application/x-www-form-urlencoded')) {
+    parsers.push(express.urlencoded({ extended: false, limit, parameterLimit: 100 }));
+  }
+  return parsers;
+}
+
+// In Unicode mode a surrogate pair is one code point, so this finds only lone halves.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Text is stored and sent as UTF-8, which cannot hold half of a UTF-16 surrogate pair: such a
+ * string would come back changed. JSON's `\ud800` escapes are the only way one gets in (form
+ * and path decoding replace or refuse them). Walked without recursion: depth is the sender's.
+ */
+function refuseLoneSurrogates(body: unknown): void {
+  if (typeof body !== 'object' || body === null) return;
+  const stack: Array<[unknown, string]> = [[body, '']];
+  while (stack.length > 0) {
+    const [value, at] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) throw loneSurrogate(at);
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, child] of Object.entries(value)) {
+        const field = at ? `${at}.${key}` : key;
+        if (LONE_SURROGATE.test(key)) throw loneSurrogate(field.replace(/\p{Cs}/gu, '\ufffd'));
+        stack.push([child, field]);
+      }
+    }
+  }
+}
+
+function loneSurrogate(field: string): HttpError {
+  const message = 'must be well-formed Unicode: it holds a lone UTF-16 surrogate';
+  return badRequest(`${field}: ${message}`, [{ field, location: 'body', rule: 'unicode', message }]);
+}
+
+/**
+ * express-openapi-validator, one instance per spec path, each over a document holding that path
+ * alone: the router has found the operation, so the validator need not look for it among all.
+ */
+function validatorsByPath(ctx: ServerContext, spec: ApiSpec): Map<string, RequestHandler> {
+  const byPath = new Map<string, RequestHandler>();
+  for (const [served, item] of Object.entries(spec.validatorDocument.paths)) {
+    const router = express.Router();
+    router.use(
+      OpenApiValidator.middleware({
+        apiSpec: { ...spec.validatorDocument, paths: { [served]: item } } as unknown as string,
+        validateApiSpec: false,
+        // The router rewrote req.url to the spec's form of the path; validate what is served.
+        useRequestUrl: true,
+        // Parameters (path, query, header) are always coerced by the validator; this switch only
+        // governs bodies. JSON bodies carry real types, and the one form body (the token request)
+        // is all strings, so nothing needs coercing: with it on, `"enabled": "false"` or `null`
+        // quietly became `false` and `"grace_seconds": null` became 0.
+        validateRequests: { allErrors: true, coerceTypes: false },
+        validateResponses: ctx.config.validateResponses
+          ? {
+              onError: (err, body, req) => {
+                ctx.logger.error({ err, body, path: req.path }, 'response does not match the spec');
+                throw new HttpError(500, `Response does not match the spec: ${err.message}`);
+              },
+            }
+          : false,
+        validateSecurity: false,
+        validateFormats: true,
+      }),
+    );
+    byPath.set(served, router);
+  }
+  return byPath;
+}
