@@ -9,6 +9,7 @@ import { randomAlphanumeric } from './auth/secrets.js';
 import { TokenService } from './auth/tokens.js';
 import { type Config, type ConfigInput, loadConfig } from './config.js';
 import { Dispatcher } from './delivery/dispatcher.js';
+import { Intake } from './delivery/intake.js';
 import { Sender } from './delivery/sender.js';
 import { TargetPolicy } from './delivery/target.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
@@ -80,23 +81,6 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     queueDepth: async () => (await store.outbox.stats()).open,
     inFlight: () => dispatcher?.active ?? 0,
   });
-  const ctx: ServerContext = {
-    config,
-    store,
-    tokens: new TokenService(store.tenants, config.tokenTtlSeconds),
-    targets,
-    logger,
-    basePath: spec.basePath,
-    nudge: () => dispatcher?.nudge(),
-    leaseForIntake: () => dispatcher?.leaseForIntake(),
-    take: (leased) => dispatcher?.take(leased),
-  };
-  // The simulated PBX: on in demo mode unless switched off, off otherwise unless switched on.
-  if (config.simulator ?? config.demo) {
-    const { createSimulatorPort } = await import('./pbx/port.js');
-    ctx.pbx = await createSimulatorPort(ctx);
-  }
-
   const sender = new Sender({
     targets,
     connectTimeoutMs: config.deliveryConnectTimeoutSeconds * 1000,
@@ -112,8 +96,23 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       logger,
       exclusive: store.dialect === 'sqlite',
     });
-    await dispatcher.start();
   }
+  const ctx: ServerContext = {
+    config,
+    store,
+    tokens: new TokenService(store.tenants, config.tokenTtlSeconds),
+    targets,
+    logger,
+    basePath: spec.basePath,
+    intake: new Intake(store, dispatcher),
+    ...(dispatcher ? { dispatcher } : {}),
+  };
+  // The simulated PBX: on in demo mode unless switched off, off otherwise unless switched on.
+  if (config.simulator ?? config.demo) {
+    const { createSimulatorPort } = await import('./pbx/port.js');
+    ctx.pbx = await createSimulatorPort(ctx);
+  }
+  await dispatcher?.start();
 
   // Retention: payloads of closed deliveries and old tokens go after their time.
   const sweep = async () => {

@@ -2,8 +2,10 @@ import type { CallbackRequest, CallbackResponse, components, SimulationRequest }
 import type { Logger } from 'pino';
 import type { Principal, TokenService } from '../auth/tokens.js';
 import type { Config } from '../config.js';
+import type { Dispatcher } from '../delivery/dispatcher.js';
+import type { Intake } from '../delivery/intake.js';
 import type { TargetPolicy } from '../delivery/target.js';
-import type { ClaimedDelivery, Extension, IngestLease, Store } from '../store/index.js';
+import type { Extension, Store } from '../store/index.js';
 import { notFound } from './errors.js';
 
 /** What the request handlers work with. */
@@ -15,14 +17,10 @@ export interface ServerContext {
   logger: Logger;
   /** The API's base path from the spec's servers (`/api/ver1.0`). */
   basePath: string;
-  /** Tells the dispatcher deliveries are due (it would find them on its next poll anyway). */
-  nudge(): void;
-  /**
-   * How the intake may store fresh deliveries already leased to this instance's dispatcher
-   * (undefined when it has none or it is stopping), and the hand-over of those it stored.
-   */
-  leaseForIntake(): IngestLease | undefined;
-  take(leased: ClaimedDelivery[]): void;
+  /** Where every PBX source's events go (the HTTP intake's among them). */
+  intake: Intake;
+  /** This instance's dispatcher, when it runs one: a retry or recovery tells it work is due. */
+  dispatcher?: Pick<Dispatcher, 'nudge'>;
   /** The simulated PBX, when enabled (demo mode). */
   pbx?: PbxPort;
 }

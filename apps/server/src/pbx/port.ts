@@ -1,7 +1,6 @@
 import type { IntakeEvent } from '@callhook/contract';
 import type { PbxPort, ServerContext } from '../api/context.js';
 import { HttpError } from '../api/errors.js';
-import { ingest } from '../api/intake.js';
 import { createDirectory, type PbxDirectory } from './directory.js';
 import { type CallTiming, ScenarioError } from './scenarios.js';
 import { Simulator } from './simulator.js';
@@ -48,7 +47,7 @@ export async function createSimulatorPort(
   const simulator = new Simulator({
     directory,
     sink: async (events: IntakeEvent[]) => {
-      await ingest(ctx, events);
+      await ctx.intake.ingest(events);
     },
     onError: (err: unknown, call) =>
       ctx.logger.error({ err, callId: call.callId }, 'simulated call could not be delivered to the intake'),
