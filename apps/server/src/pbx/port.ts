@@ -1,8 +1,7 @@
 import type { IntakeEvent } from '@callhook/contract';
 import type { PbxPort, ServerContext } from '../api/context.js';
-import { HttpError } from '../api/errors.js';
 import { createDirectory, type PbxDirectory } from './directory.js';
-import { type CallTiming, ScenarioError } from './scenarios.js';
+import type { CallTiming } from './scenarios.js';
 import { Simulator } from './simulator.js';
 
 export interface SimulatorPortOptions {
@@ -13,21 +12,6 @@ export interface SimulatorPortOptions {
    * per leg, then ~4.2 s of talk. No setting is needed for that; tests pass a faster timing here.
    */
   callbackTiming?: CallTiming;
-}
-
-/**
- * A 503 from a stopped simulator (the server is shutting down) is no fault of the request: it is
- * answered as such, with a hint to come back, rather than as a 500.
- */
-function answerable<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof ScenarioError && err.status === 503) {
-      throw new HttpError(503, err.message, { code: 'simulator_stopped' }, { 'Retry-After': '5' });
-    }
-    throw err;
-  }
 }
 
 /**
@@ -57,8 +41,8 @@ export async function createSimulatorPort(
     async refresh() {
       current = createDirectory(await ctx.store.tenants.listExtensions());
     },
-    simulate: (req) => answerable(() => simulator.run(req)),
-    callback: (owner, req) => answerable(() => simulator.callback(owner, req)),
+    simulate: (req) => simulator.run(req),
+    callback: (owner, req) => simulator.callback(owner, req),
     idle: () => simulator.idle(),
     stop: () => simulator.stop(),
     finish: () => simulator.finish(),

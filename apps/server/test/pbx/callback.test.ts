@@ -163,7 +163,7 @@ describe('callback', () => {
     expect(err(9999, { dst_num: '1', src_num: ['200'] }).status).toBe(404);
     expect(err(200, { dst_num: '000*200', src_num: ['201'] })).toMatchObject({
       status: 400,
-      errors: [{ path: '/body/dst_num' }],
+      field: 'dst_num',
     });
   });
 });
