@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { PAGE_RING_US, PAGE_TALK_US } from '@callhook/pbx';
 import type { RunningServer } from '../index.js';
-import { PAGE_RING_US, PAGE_TALK_US } from './scenarios.js';
 
 const HELP = `pnpm demo [--speed N]
 

@@ -1,8 +1,6 @@
 import type { IntakeEvent } from '@callhook/contract';
+import { type CallTiming, createDirectory, type PbxDirectory, Simulator } from '@callhook/pbx';
 import type { PbxPort, ServerContext } from '../api/context.js';
-import { createDirectory, type PbxDirectory } from './directory.js';
-import type { CallTiming } from './scenarios.js';
-import { Simulator } from './simulator.js';
 
 export interface SimulatorPortOptions {
   /**

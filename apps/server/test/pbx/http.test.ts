@@ -1,7 +1,7 @@
 import type { CallbackRequest, SimulationRequest } from '@callhook/contract';
+import { PAGE_RING_US, PAGE_TALK_US } from '@callhook/pbx';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createSimulatorPort } from '../../src/pbx/port.js';
-import { PAGE_RING_US, PAGE_TALK_US } from '../../src/pbx/scenarios.js';
 import { pageCall } from '../events.js';
 import { startTestServer, type TestServer } from '../harness.js';
 import { type ReceivedRequest, type Receiver, startReceiver } from '../receivers.js';

@@ -6,7 +6,7 @@ import {
   PAGE_TALK_US,
   planScenario,
   ScenarioError,
-} from '../../src/pbx/scenarios.js';
+} from '../src/simulator/scenarios.js';
 import {
   CALL_API_ID,
   CALL_ID,

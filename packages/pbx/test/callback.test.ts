@@ -6,7 +6,7 @@ import {
   PAGE_TALK_US,
   planCallback,
   ScenarioError,
-} from '../../src/pbx/scenarios.js';
+} from '../src/simulator/scenarios.js';
 import { checkPlan, dataOf, directory, eventsOf, seeded, sequence } from './world.js';
 
 const T0 = 1_700_000_000_000_000;
