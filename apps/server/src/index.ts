@@ -147,7 +147,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       clearInterval(sweeper);
       // The API answered simulated calls with the events they will make: what is left of the
       // calls under way goes to the intake now, while it and the store are still up.
-      const calls = ctx.pbx?.finish();
+      const calls = ctx.pbx?.stop();
       // What a source acknowledged to its switch is in the intake before the store closes.
       await sources?.stop();
       // Keep-alive connections that go idle after the close began would otherwise linger until

@@ -1,4 +1,4 @@
-import type { CallbackRequest, CallbackResponse, components, SimulationRequest } from '@callhook/contract';
+import type { SimulatorSource } from '@callhook/pbx';
 import type { Logger } from 'pino';
 import type { Principal, TokenService } from '../auth/tokens.js';
 import type { Config } from '../config.js';
@@ -21,28 +21,9 @@ export interface ServerContext {
   intake: Intake;
   /** This instance's dispatcher, when it runs one: a retry or recovery tells it work is due. */
   dispatcher?: Pick<Dispatcher, 'nudge'>;
-  /** The simulated PBX, when enabled (demo mode). */
-  pbx?: PbxPort;
+  /** The simulated PBX, when enabled (demo mode): the API starts its calls. */
+  pbx?: SimulatorSource;
 }
-
-/** The calls the API makes on the (simulated) PBX. */
-export interface PbxPort {
-  /** Re-reads the extensions (an operator may have added some). */
-  refresh(): Promise<void>;
-  simulate(req: SimulationRequest): SimulationResult;
-  callback(ownerExtensionId: number, req: CallbackRequest): CallbackResponse;
-  /** Resolves once every call under way has fed all its events to the intake. */
-  idle(): Promise<void>;
-  /** Drops calls under way and refuses new ones. */
-  stop(): void;
-  /**
-   * Refuses new calls, plays the rest of the calls under way at once and resolves once all their
-   * events are in the intake (shutdown: the API promised them).
-   */
-  finish(): Promise<void>;
-}
-
-type SimulationResult = components['schemas']['SimulationResult'];
 
 /** Extensions never change owner, so a found one can be remembered. */
 const extensionCache = new WeakMap<Store, Map<number, Extension>>();

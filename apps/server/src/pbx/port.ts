@@ -1,6 +1,6 @@
-import type { IntakeEvent } from '@callhook/contract';
-import { type CallTiming, createDirectory, type PbxDirectory, Simulator } from '@callhook/pbx';
-import type { PbxPort, ServerContext } from '../api/context.js';
+import { type CallTiming, SimulatorSource } from '@callhook/pbx';
+import type { ServerContext } from '../api/context.js';
+import { extensionDirectory } from './sources.js';
 
 export interface SimulatorPortOptions {
   /**
@@ -13,36 +13,14 @@ export interface SimulatorPortOptions {
 }
 
 /**
- * Plugs the simulator into a server: its events go through the same intake as a real PBX's
- * (one transaction per batch), and the directory is the store's extensions, re-read on `refresh()`.
+ * Hosts the simulator, the first PBX event source: its events go through the same intake as a
+ * real switch's (one transaction per batch), and its directory is the store's extensions.
  */
 export async function createSimulatorPort(
   ctx: ServerContext,
   opts: SimulatorPortOptions = {},
-): Promise<PbxPort> {
-  let current: PbxDirectory = createDirectory(await ctx.store.tenants.listExtensions());
-  // The simulator keeps this view; `refresh()` swaps what is behind it.
-  const directory: PbxDirectory = {
-    byId: (id) => current.byId(id),
-    byNumber: (n) => current.byNumber(n),
-  };
-  const simulator = new Simulator({
-    directory,
-    sink: async (events: IntakeEvent[]) => {
-      await ctx.intake.ingest(events);
-    },
-    onError: (err: unknown, call) =>
-      ctx.logger.error({ err, callId: call.callId }, 'simulated call could not be delivered to the intake'),
-    callbackTiming: opts.callbackTiming ?? {},
-  });
-  return {
-    async refresh() {
-      current = createDirectory(await ctx.store.tenants.listExtensions());
-    },
-    simulate: (req) => simulator.run(req),
-    callback: (owner, req) => simulator.callback(owner, req),
-    idle: () => simulator.idle(),
-    stop: () => simulator.stop(),
-    finish: () => simulator.finish(),
-  };
+): Promise<SimulatorSource> {
+  const source = new SimulatorSource({ callbackTiming: opts.callbackTiming ?? {} });
+  await source.start({ sink: ctx.intake, directory: extensionDirectory(ctx), logger: ctx.logger });
+  return source;
 }

@@ -31,7 +31,7 @@ let pageIds: number[];
 beforeAll(async () => {
   s = await startTestServer({ config: { simulator: true } });
   // Callbacks carry no timing: this server's simulator plays them at the tests' speed.
-  s.context.pbx?.stop();
+  s.context.pbx?.drop();
   s.context.pbx = await createSimulatorPort(s.context, { callbackTiming: { speed: SPEED } });
   page = await startReceiver();
   all = await startReceiver();
@@ -465,7 +465,7 @@ describe("the simulator's directory", () => {
 
 describe('a stopped simulator', () => {
   test('answers 503 with a reason and Retry-After, not a 500', async () => {
-    s.context.pbx?.stop();
+    s.context.pbx?.drop();
     const res = await s.api('/pbx/simulate/', {
       method: 'POST',
       json: { scenario: 'outgoing', extension_id: 175, number: OUTSIDE },

@@ -36,3 +36,4 @@ export {
   systemClockUs,
   systemTimer,
 } from './simulator.js';
+export { SimulatorSource, type SimulatorSourceOptions } from './source.js';
