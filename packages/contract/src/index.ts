@@ -7,7 +7,6 @@ import type { operationSecurity } from './security.gen.js';
 
 export { DomainError, type DomainErrorKind } from './errors.js';
 export { type FieldKind, formFields } from './fields.js';
-export type * as HeyTypes from './hey/types.gen.js';
 export * as schemas from './hey/zod.gen.js';
 export { operationSecurity } from './security.gen.js';
 export type { components, operations, paths, webhooks };
