@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
 import { type RunningServer, startServer } from './index.js';
+import { ListenError } from './listen.js';
 import { SIMULATE_HELP, simulateCommand } from './pbx/cli.js';
 import type { ExtensionKind } from './store/index.js';
 import { openStore } from './store/index.js';
@@ -193,7 +194,7 @@ main(process.argv.slice(2)).then(
     if (code !== undefined) process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError || err instanceof UsageError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof ListenError) {
       process.stderr.write(`callhook-server: ${err.message}\n`);
       process.exit(2);
     }

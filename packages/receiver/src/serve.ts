@@ -79,7 +79,17 @@ export async function serve(
         writeResponse(res, { status, headers: {}, body: '' });
       });
   });
-  await new Promise<void>((resolve) => server.listen(Number(values.port), values.host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const where = `port ${values.port} on ${values.host}`;
+      if (err.code === 'EADDRINUSE')
+        reject(new Error(`${where} is already in use: choose another with --port (--port 9000)`));
+      else if (err.code === 'EACCES')
+        reject(new Error(`${where} is not allowed for this user: choose another with --port (--port 9000)`));
+      else reject(err);
+    });
+    server.listen(Number(values.port), values.host, resolve);
+  });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : Number(values.port);
   write(
