@@ -114,6 +114,12 @@ describe('callhook CLI', () => {
     expect(limits.subscriptions.client_used).toBe(1);
     const human = await callhook(['limits'], env);
     expect(human.stdout).toMatch(/^subscriptions\s+1 of \d+$/m);
+    // The client the user signed in as, not only the account's number.
+    expect(human.stdout).toMatch(
+      new RegExp(`^client\\s+${DEMO_CLIENT_ID} \\(account ${limits.client_id}\\)$`, 'm'),
+    );
+    const other = await callhook(['limits', '--client', String(limits.client_id)], env);
+    expect(other.stdout).toMatch(new RegExp(`^client\\s+account ${limits.client_id}$`, 'm'));
     expect(human.stdout).toMatch(/^175\s+1\s+\d+$/m);
     await client.subscriptions.delete(175, sub.id);
   });

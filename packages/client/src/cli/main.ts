@@ -369,11 +369,14 @@ async function run(argv: readonly string[], io: CliEnvironment): Promise<number>
     }
     case 'limits': {
       const limits = await client.limits(values.client ?? '@me');
+      // The API numbers accounts; the person knows the client id they signed in with.
+      const own =
+        values.client === undefined && connection.token === undefined ? connection.clientId : undefined;
       print(limits, () => {
         const s = limits.subscriptions;
         return [
           record([
-            ['client', limits.client_id],
+            ['client', own ? `${own} (account ${limits.client_id})` : `account ${limits.client_id}`],
             ['subscriptions', `${s.client_used} of ${s.client_limit}`],
             ['per extension', s.extension_limit],
           ]),
