@@ -12,7 +12,7 @@ let elsewhere: string;
 
 /** The admin CLI as the README shows it, run from `cwd`, with no data settings of its own. */
 function admin(args: string[], cwd: string): Promise<Ran> {
-  const env = { ...process.env, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   for (const name of ['CALLHOOK_DATA_DIR', 'DATABASE_URL', 'CALLHOOK_CONFIG']) delete env[name];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, 'admin', ...args], {
