@@ -8,7 +8,7 @@ import { callLog, logStamp, requestLog } from './log.js';
 import { rawQuery } from './parse.js';
 import { WebhookReceiver } from './receiver.js';
 
-export const USAGE = `Usage: callhook-receiver [--port 8080] [--host 127.0.0.1] [--secret whsec_...]...
+export const USAGE = `Usage: callhook-receiver [--port 8081] [--host 127.0.0.1] [--secret whsec_...]...
                          [--strict] [--tolerance 300] [--quiet-period 5000]
 
 Receives callhook webhooks, logs each request like the provider page's show.php,
@@ -28,7 +28,7 @@ export async function serve(
   const { values } = parseArgs({
     args: [...argv],
     options: {
-      port: { type: 'string', default: '8080' },
+      port: { type: 'string', default: '8081' },
       host: { type: 'string', default: '127.0.0.1' },
       secret: { type: 'string', multiple: true },
       strict: { type: 'boolean', default: false },
