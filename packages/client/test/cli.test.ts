@@ -212,7 +212,7 @@ describe('callhook CLI', () => {
       }),
     );
     const viaProfile = await callhook(['limits', '--json', '--profile', 'local'], {
-      CALLHOOK_CONFIG: config,
+      CALLHOOK_CLI_CONFIG: config,
     });
     expect(viaProfile.code, viaProfile.stderr).toBe(0);
     // XDG location, default profile, then flags over it.
@@ -230,7 +230,7 @@ describe('callhook CLI', () => {
     expect(await callhook(['events', 'list', '-e', '175', '--json'], { XDG_CONFIG_HOME: xdg })).toMatchObject(
       { code: 0, stdout: '[]\n' },
     );
-    const missing = await callhook(['limits', '--profile', 'nope'], { CALLHOOK_CONFIG: config });
+    const missing = await callhook(['limits', '--profile', 'nope'], { CALLHOOK_CLI_CONFIG: config });
     expect(missing).toMatchObject({ code: 1, stderr: expect.stringContaining('no profile "nope"') });
     expect(missing.stderr).toContain('(it has: default, local)');
   });

@@ -58,7 +58,7 @@ Connection (flags win over the environment, which wins over the profile)
   --token T             CALLHOOK_TOKEN          a ready access token instead of id and secret
   --profile NAME        CALLHOOK_PROFILE        a profile of the config file (wins over the
                                                 environment when given as a flag)
-  --config PATH         CALLHOOK_CONFIG         default ~/.config/callhook/config.json:
+  --config PATH         CALLHOOK_CLI_CONFIG     default ~/.config/callhook/config.json:
                         {"profiles": {"default": {"url": "...", "client_id": "...", "client_secret": "..."}}}
 Output
   --json                machine-readable output (listen: one JSON object per line)
