@@ -13,9 +13,11 @@ import { Intake } from './delivery/intake.js';
 import { Sender } from './delivery/sender.js';
 import { TargetPolicy } from './delivery/target.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
+import { listen } from './listen.js';
 import { openStore, type Store } from './store/index.js';
 
 export { type Config, ConfigError, type ConfigInput, loadConfig } from './config.js';
+export { ListenError } from './listen.js';
 export type { Store } from './store/index.js';
 
 export interface StartOptions {
@@ -130,10 +132,18 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   void sweep();
 
   const app = createApp(ctx, spec, metrics);
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', reject);
-  });
+  let server: Server;
+  try {
+    server = await listen(app, config.port, config.host);
+  } catch (err) {
+    // Nothing was promised yet: stop what started, so that the caller sees only the reason.
+    clearInterval(sweeper);
+    await ctx.pbx?.finish();
+    await dispatcher?.stop();
+    await sender.close();
+    await store.close();
+    throw err;
+  }
   server.keepAliveTimeout = 5_000;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
