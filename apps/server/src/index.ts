@@ -138,7 +138,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   } catch (err) {
     // Nothing was promised yet: stop what started, so that the caller sees only the reason.
     clearInterval(sweeper);
-    await ctx.pbx?.finish();
+    await ctx.pbx?.stop();
     await dispatcher?.stop();
     await sender.close();
     await store.close();
