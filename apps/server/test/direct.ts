@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely';
-import type { RunningServer } from '../src/index.js';
 import { connect } from '../src/store/db.js';
 import type { Database } from '../src/store/schema.js';
 
@@ -8,7 +7,7 @@ import type { Database } from '../src/store/schema.js';
  * database) to change rows behind the API's back, as an operator's SQL or a bug would.
  */
 export async function withStore<T>(
-  server: RunningServer,
+  server: { config: { dataDir: string; databaseUrl: string } },
   fn: (db: Kysely<Database>) => Promise<T>,
 ): Promise<T> {
   const conn = await connect({
