@@ -57,6 +57,8 @@ describe('checkAddress', () => {
     ['::a00:1', 'private'],
     ['64:ff9b::7f00:1', 'loopback'],
     ['64:ff9b:1::a00:1', 'private'],
+    ['::ffff:0:7f00:1', 'loopback'],
+    ['::ffff:0:a00:1', 'private'],
     ['2002:7f00:1::', 'loopback'],
     ['2002:a00:1::', 'private'],
     ['100::1', 'discard'],
@@ -132,9 +134,15 @@ describe('checkUrl (at creation)', () => {
 
   test('form: absolute http(s) with a host', async () => {
     expect(await ruleOf(p.checkUrl('not a url'))).toBe('format');
+    await expect(p.checkUrl('not a url')).rejects.toThrow(/^url must be an absolute http\(s\) URL$/);
     expect(await ruleOf(p.checkUrl('ftp://example.com/'))).toBe('scheme');
-    await expect(p.checkUrl('ftp://example.com/')).rejects.toThrow('url must use http or https, not ftp');
+    await expect(p.checkUrl('ftp://example.com/')).rejects.toThrow(/^url must use http or https, not ftp$/);
     expect(await ruleOf(p.checkUrl('http:public.example/x'))).toBe('format');
+    await expect(p.checkUrl('http:public.example/x')).rejects.toThrow(
+      /^url must be an absolute http\(s\) URL: scheme:\/\/host\/...$/,
+    );
+    // The authority check looks at the start of the URL, not at a URL inside its query.
+    expect(await ruleOf(p.checkUrl('http:public.example/?next=http://x'))).toBe('format');
     expect(await ruleOf(p.checkUrl('https:/public.example'))).toBe('format');
     expect(await ruleOf(p.checkUrl('  http://public.example/'))).toBeUndefined();
     expect(await ruleOf(p.checkUrl('HTTPS://public.example/'))).toBeUndefined();
@@ -147,6 +155,7 @@ describe('checkUrl (at creation)', () => {
     expect(await ruleOf(p.checkUrl('http://93.184.216.34/'))).toBeUndefined();
     expect(await ruleOf(p.checkUrl('http://localhost/'))).toBe('loopback');
     expect(await ruleOf(p.checkUrl('http://api.LOCALHOST./'))).toBe('loopback');
+    expect(await ruleOf(p.checkUrl('http://localhost../'))).toBe('loopback');
     await expect(p.checkUrl('http://localhost:3000/')).rejects.toThrow(
       'host localhost is a loopback address',
     );
