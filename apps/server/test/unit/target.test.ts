@@ -110,11 +110,23 @@ describe('checkAddress', () => {
         rule(() => allow.checkAddress(a, a)),
         a,
       ).toBeUndefined();
-    for (const a of ['10.2.0.1', '192.168.5.6', 'fd00:2::1', '127.0.0.1'])
+    for (const a of ['10.2.0.1', '192.168.5.6', 'fd00:2::1', '127.0.0.1', '::2', '::ffff:192.168.5.6'])
       expect(
         rule(() => allow.checkAddress(a, a)),
         a,
       ).toBeDefined();
+  });
+
+  test('a single allowed address allows that address only (IPv4 /32, IPv6 /128); a name is allowed by name', () => {
+    const single = new TargetPolicy(['10.0.0.5', 'fd00::5', 'hooks.internal']);
+    expect(rule(() => single.checkAddress('10.0.0.5', 'x'))).toBeUndefined();
+    expect(rule(() => single.checkAddress('10.0.0.6', 'x'))).toBe('private');
+    expect(rule(() => single.checkAddress('fd00::5', 'x'))).toBeUndefined();
+    expect(rule(() => single.checkAddress('fd00::6', 'x'))).toBe('uniqueLocal');
+    expect(single.allowedHost('HOOKS.internal.')).toBe(true);
+    expect(single.allowedHost('hooks.internal..')).toBe(true);
+    expect(single.allowedHost('other.internal')).toBe(false);
+    expect(new TargetPolicy().allowedHost('Stryker was here')).toBe(false);
   });
 });
 
@@ -232,6 +244,18 @@ describe('lookup (at delivery, the address connected to)', () => {
     const all = await call(p, 'rebound.example', { all: true });
     expect(all.err).toBeInstanceOf(TargetRefusedError);
     expect(all.address).toEqual([]);
+  });
+
+  test('by default the system resolver answers, every address (localhost: loopback, refused)', async () => {
+    const system = new TargetPolicy();
+    const one = await call(system, 'localhost', { all: true });
+    expect(one.err).toBeInstanceOf(TargetRefusedError);
+    const allowed = new TargetPolicy(['127.0.0.0/8', '::1/128']);
+    const all = await call(allowed, 'localhost', { all: true });
+    expect(all.err).toBeNull();
+    expect((all.address as LookupAddress[]).length).toBeGreaterThanOrEqual(1);
+    for (const a of all.address as LookupAddress[]) expect(['127.0.0.1', '::1']).toContain(a.address);
+    expect((await call(system, 'no-such-host.invalid', {})).err?.code).toMatch(/ENOTFOUND|EAI_AGAIN/);
   });
 
   test('an allowed host connects to what it resolves to; a resolver error is passed on', async () => {
