@@ -11,7 +11,7 @@ import { type Config, type ConfigInput, loadConfig } from './config.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { Intake } from './delivery/intake.js';
 import { Sender } from './delivery/sender.js';
-import { TargetPolicy } from './delivery/target.js';
+import { type Resolver, TargetPolicy } from './delivery/target.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
 import { listen } from './listen.js';
 import { openStore, type Store } from './store/index.js';
@@ -31,6 +31,8 @@ export interface StartOptions {
   config?: ConfigInput;
   /** Read settings from this environment instead of process.env (tests). */
   env?: NodeJS.ProcessEnv;
+  /** Resolves target host names at creation and at delivery (tests: DNS that changes its answer). */
+  resolve?: Resolver;
 }
 
 export interface RunningServer {
@@ -68,7 +70,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const allow = config.demo
     ? ['127.0.0.0/8', '::1/128', 'localhost', ...config.allowTargets]
     : config.allowTargets;
-  const targets = new TargetPolicy(allow);
+  const targets = new TargetPolicy(allow, opts.resolve);
 
   const store = await openStore({
     dataDir: config.dataDir,

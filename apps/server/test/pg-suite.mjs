@@ -2,6 +2,7 @@
 // The whole server suite again, on PostgreSQL: every test server gets its own fresh database on
 // the server named by CALLHOOK_TEST_DATABASE_URL (an admin URL; default the local one CI starts).
 // Where no PostgreSQL answers, this says so loudly and passes: SQLite has been tested already.
+// In CI (CI=true) it fails instead: .ci/run starts PostgreSQL, so its absence is a broken run.
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,12 @@ try {
   await client.end().catch(() => {});
 }
 
+if (reason && process.env.CI === 'true') {
+  console.error(
+    `\n*** FAILED: PostgreSQL tests cannot run in CI (no server at ${shown}: ${reason}); .ci/run starts it ***\n`,
+  );
+  process.exit(1);
+}
 if (reason) {
   const line = `*** SKIPPED: PostgreSQL tests (no server at ${shown}: ${reason}) ***`;
   const bar = '*'.repeat(Math.min(line.length, 100));

@@ -14,6 +14,9 @@ export class TargetRefusedError extends Error {
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
+/** Resolves a host name to every address it has (the system resolver unless a test passes one). */
+export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
+
 /**
  * Which targets callhook may call: global unicast addresses only, unless the operator allowed a
  * range or a host. The WHATWG URL parser has already turned the usual disguises (decimal, hex and
@@ -23,7 +26,10 @@ export class TargetPolicy {
   private readonly ranges: Array<[Address, number]> = [];
   private readonly hosts = new Set<string>();
 
-  constructor(allow: readonly string[] = []) {
+  constructor(
+    allow: readonly string[] = [],
+    private readonly resolveName: Resolver = lookupAll,
+  ) {
     for (const entry of allow) {
       if (entry.includes('/')) {
         this.ranges.push(ipaddr.parseCIDR(entry));
@@ -105,7 +111,7 @@ export class TargetPolicy {
     if (resolve) {
       // Bounded: a slow or unreachable resolver must not hold the request (nor the libuv pool
       // slot's caller) for the resolver's own timeouts; an unanswered name counts as unresolved.
-      const addresses = await withTimeout(lookupAll(name), CHECK_LOOKUP_TIMEOUT_MS).catch(
+      const addresses = await withTimeout(this.resolveName(name), CHECK_LOOKUP_TIMEOUT_MS).catch(
         () => [] as LookupAddress[],
       );
       for (const a of addresses) this.checkAddress(a.address, host);
@@ -123,7 +129,7 @@ export class TargetPolicy {
     callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
   ): void => {
     const all = typeof options === 'object' && options.all === true;
-    lookupAll(hostname).then(
+    this.resolveName(hostname).then(
       (addresses) => {
         try {
           if (!this.allowedHost(hostname)) for (const a of addresses) this.checkAddress(a.address, hostname);

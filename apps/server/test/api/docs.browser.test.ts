@@ -4,16 +4,15 @@ import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../harness.js';
+import { skipOrFail } from '../prereq.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser) {
-  console.warn(
-    `\n*** SKIPPED: the /docs browser test needs Chromium at ${CHROMIUM} (apt-get install chromium) ***\n`,
-  );
-}
+const skipped = skipOrFail(
+  'the /docs browser test',
+  existsSync(CHROMIUM) ? undefined : `needs Chromium at ${CHROMIUM} (apt-get install chromium)`,
+);
 
-describe.skipIf(!haveBrowser)('the API browser at /docs, in a real Chromium', () => {
+describe.skipIf(skipped)('the API browser at /docs, in a real Chromium', () => {
   let s: TestServer;
   let browser: Browser;
   beforeAll(async () => {

@@ -157,6 +157,9 @@ describe('signatures (Standard Webhooks)', () => {
 
 describe('intake', () => {
   test('one delivery per matching enabled subscription, none for other extensions or types', async () => {
+    // On its own, whatever earlier tests left: extension 175 starts with no subscriptions.
+    const left = (await (await s.api('/extension/175/event/')).json()) as Array<{ id: number }>;
+    for (const sub of left) await s.api(`/extension/175/event/${sub.id}`, { method: 'DELETE' });
     const a = await s.subscribe(`${rx.url}/a`, 'hangup');
     const b = await s.subscribe(`${rx.url}/b`, 'hangup');
     const other = await s.subscribe(`${rx.url}/c`, 'answer');
@@ -165,6 +168,10 @@ describe('intake', () => {
       intake(200, { ...pageCall.hangup, CallerExtensionID: 200 }),
     ]);
     expect(res).toEqual({ accepted: 2, deliveries: 2, repeats: 0 });
+    const logged = async (id: number) =>
+      ((await (await s.api(`/extension/175/event/${id}/delivery/`)).json()) as { items: unknown[] }).items
+        .length;
+    expect([await logged(a.id), await logged(b.id), await logged(other.id)]).toEqual([1, 1, 0]);
     for (const sub of [a, b, other]) await s.api(`/extension/175/event/${sub.id}`, { method: 'DELETE' });
   });
 

@@ -1,0 +1,72 @@
+import type { ServerResponse } from 'node:http';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { callEvents } from '../events.js';
+import { startTestServer, type TestServer } from '../harness.js';
+import { type ReceivedRequest, type Receiver, startReceiver } from '../receivers.js';
+
+/**
+ * README: "Events of one call reach one endpoint (URL without its query) in the order they
+ * happened, even across the page's one-subscription-per-event-type setup; other calls and other
+ * endpoints never wait." Two subscriptions whose URLs differ only in their query are one
+ * endpoint: a call's hangup there waits for its dial-out's answer. A third URL (another path) and
+ * another call do not wait.
+ */
+let s: TestServer;
+let rx: Receiver;
+const held: Array<{ req: ReceivedRequest; res: ServerResponse }> = [];
+beforeAll(async () => {
+  rx = await startReceiver((req, res) => {
+    const form = new URLSearchParams(req.body);
+    // The dial-out of call A at /hook is held until the test lets it go.
+    if (req.url.startsWith('/hook') && form.get('EventType') === 'dial-out' && form.get('Tag') === 'A0') {
+      held.push({ req, res });
+      return;
+    }
+    res.end('ok');
+  });
+  s = await startTestServer({ config: { deliveryPollMs: 20, deliveryTimeoutSeconds: 30 } });
+});
+afterAll(async () => {
+  for (const h of held) h.res.end();
+  await s?.stop();
+  await rx?.close();
+});
+
+const arrived = (path: string, type: string, tag: string) =>
+  rx.received.some((r) => {
+    const f = new URLSearchParams(r.body);
+    return r.url.startsWith(path) && f.get('EventType') === type && f.get('Tag') === tag;
+  });
+
+async function eventually(what: () => boolean, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (!what()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('one endpoint is its URL without the query: a call waits there, other endpoints and calls do not', async () => {
+  await s.subscribe(`${rx.url}/hook?type=dial-out`, 'dial-out');
+  await s.subscribe(`${rx.url}/hook?type=hangup`, 'hangup');
+  await s.subscribe(`${rx.url}/other`, 'hangup');
+  const a = callEvents(175, 2, 'A'); // dial-out (Tag A0), hangup (Tag A1)
+  const b = callEvents(175, 2, 'B');
+  await s.ingest(a);
+  await eventually(() => held.length === 1);
+  // Another endpoint gets call A's hangup at once.
+  await eventually(() => arrived('/other', 'hangup', 'A1'));
+  // Another call reaches the same endpoint at once.
+  await s.ingest(b);
+  await eventually(() => arrived('/hook', 'hangup', 'B1'));
+  expect(arrived('/hook', 'dial-out', 'B0')).toBe(true);
+  // Call A's hangup to /hook (another subscription, another query) waits for its dial-out.
+  await new Promise((r) => setTimeout(r, 500));
+  expect(arrived('/hook', 'hangup', 'A1')).toBe(false);
+  const releasedAt = Date.now();
+  held[0]!.res.end('ok');
+  await eventually(() => arrived('/hook', 'hangup', 'A1'));
+  const hangup = rx.received.find((r) => r.url.startsWith('/hook?type=hangup') && r.body.includes('Tag=A1'))!;
+  expect(hangup.at).toBeGreaterThanOrEqual(releasedAt);
+  expect(hangup.url.startsWith('/hook?type=hangup')).toBe(true);
+});

@@ -1,0 +1,368 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { FailureLimiter } from '../../src/auth/ratelimit.js';
+import { encodeEventData, getRequestUrl } from '../../src/delivery/encoding.js';
+import { Sender } from '../../src/delivery/sender.js';
+import { sign } from '../../src/delivery/signing.js';
+import { TargetPolicy } from '../../src/delivery/target.js';
+import { type ClaimedDelivery, openStore, orderKey, type Store } from '../../src/store/index.js';
+import { type Receiver, startReceiver } from '../receivers.js';
+
+/**
+ * The parts that carry the README's delivery promises, each on its own and fast (these are the
+ * tests `npm run test:mutation` runs against mutants of these modules).
+ */
+const SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
+const OLD = `whsec_${Buffer.from('fedcba9876543210fedcba9876543210').toString('base64')}`;
+
+describe('signing (README: v1,<base64 HMAC-SHA256> over id.timestamp.payload; two entries during a rotation)', () => {
+  test('the standardwebhooks package verifies it, for each secret of a rotation', () => {
+    const sig = sign('msg_1', 1_700_000_000, 'a=1&b=J%C3%BCrgen', [SECRET, OLD]);
+    const [first, second, ...rest] = sig.split(' ');
+    expect(rest).toEqual([]);
+    expect(first).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+    expect(second).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+    expect(first).not.toBe(second);
+    const at = new Date(1_700_000_000_000);
+    expect(first).toBe(new Webhook(SECRET).sign('msg_1', at, 'a=1&b=J%C3%BCrgen'));
+    expect(second).toBe(new Webhook(OLD).sign('msg_1', at, 'a=1&b=J%C3%BCrgen'));
+    expect(first).not.toBe(new Webhook(SECRET).sign('msg_1', at, 'a=2'));
+    expect(first).not.toBe(new Webhook(SECRET).sign('msg_2', at, 'a=1&b=J%C3%BCrgen'));
+    expect(first).not.toBe(
+      new Webhook(SECRET).sign('msg_1', new Date(1_700_000_001_000), 'a=1&b=J%C3%BCrgen'),
+    );
+  });
+
+  test('the exact bytes: HMAC of the key inside whsec_, over id.timestamp.payload in UTF-8', async () => {
+    const { createHmac } = await import('node:crypto');
+    const key = Buffer.from('0123456789abcdef0123456789abcdef');
+    const expected = createHmac('sha256', key).update('msg_2.1700000001.x=é', 'utf8').digest('base64');
+    expect(sign('msg_2', 1_700_000_001, 'x=é', [SECRET])).toBe(`v1,${expected}`);
+    // A secret without the prefix is the base64 key itself.
+    expect(sign('msg_2', 1_700_000_001, 'x=é', [SECRET.slice(6)])).toBe(`v1,${expected}`);
+    // The cached key is per secret: another secret signs differently.
+    expect(sign('msg_2', 1_700_000_001, 'x=é', [OLD])).not.toBe(`v1,${expected}`);
+    expect(sign('msg_2', 1_700_000_001, 'x=é', [])).toBe('');
+  });
+});
+
+describe('intake encoding (README: form-encoded UTF-8, only fields with a value, GET appends to the URL’s own query)', () => {
+  test('fields with a value, in order, form-encoded', () => {
+    expect(
+      encodeEventData({ a: 'x y', b: '', c: null, d: undefined, e: 0, f: false, g: 'é&=+', h: 17 }),
+    ).toBe('a=x+y&e=0&f=false&g=%C3%A9%26%3D%2B&h=17');
+    expect(encodeEventData({})).toBe('');
+  });
+
+  test('GET: appended to the subscription URL’s own query, the fragment dropped', () => {
+    expect(getRequestUrl('http://h/show.php?myid=175', 'a=1')).toBe('http://h/show.php?myid=175&a=1');
+    expect(getRequestUrl('http://h/show.php', 'a=1')).toBe('http://h/show.php?a=1');
+    expect(getRequestUrl('http://h/x?', 'a=1')).toBe('http://h/x?a=1');
+    expect(getRequestUrl('http://h/x?y=2&', 'a=1')).toBe('http://h/x?y=2&a=1');
+    expect(getRequestUrl('http://h/x?y=2#frag', 'a=1')).toBe('http://h/x?y=2&a=1');
+    expect(getRequestUrl('http://h/x#frag?z', 'a=1')).toBe('http://h/x?a=1');
+    expect(getRequestUrl('http://h/x?y=2#f', '')).toBe('http://h/x?y=2');
+    expect(getRequestUrl('http://h/x', '')).toBe('http://h/x');
+  });
+});
+
+describe('token throttling (README: failed token requests are throttled per address, and per client from that address)', () => {
+  test('after `limit` failures inside the window, refused until the oldest leaves it', () => {
+    const l = new FailureLimiter(3, 60_000);
+    const t0 = 1_000_000;
+    expect(l.retryAfter('a', t0)).toBe(0);
+    l.fail('a', t0);
+    l.fail('a', t0 + 10_000);
+    expect(l.retryAfter('a', t0 + 10_000)).toBe(0);
+    l.fail('a', t0 + 20_000);
+    // Three failures: wait until the first (t0) is 60 s old.
+    expect(l.retryAfter('a', t0 + 20_000)).toBe(40);
+    expect(l.retryAfter('a', t0 + 59_500)).toBe(1);
+    expect(l.retryAfter('a', t0 + 59_999)).toBe(1);
+    expect(l.retryAfter('a', t0 + 60_000)).toBe(0);
+    // Other keys are not affected.
+    expect(l.retryAfter('b', t0 + 20_000)).toBe(0);
+    // A success resets the key.
+    l.fail('a', t0 + 60_000);
+    // t0 left the window; t0+10 s, t0+20 s and this one count: wait until t0+10 s is 60 s old.
+    expect(l.retryAfter('a', t0 + 60_000)).toBe(10);
+    l.reset('a');
+    expect(l.retryAfter('a', t0 + 60_000)).toBe(0);
+  });
+
+  test('failures older than the window do not count; a fractional second rounds up', () => {
+    const l = new FailureLimiter(2, 1_000);
+    l.fail('k', 0);
+    l.fail('k', 999);
+    expect(l.retryAfter('k', 999)).toBe(1);
+    expect(l.retryAfter('k', 1_000)).toBe(0);
+    l.fail('k', 1_500);
+    expect(l.retryAfter('k', 1_500)).toBe(1);
+    const long = new FailureLimiter(1, 10_500);
+    long.fail('k', 0);
+    expect(long.retryAfter('k', 0)).toBe(11);
+    expect(long.retryAfter('k', 500)).toBe(10);
+  });
+
+  test('the map is pruned past 100000 keys, keeping the keys still within their window', () => {
+    const l = new FailureLimiter(1, 1_000);
+    for (let i = 0; i < 100_001; i++) l.fail(`old${i}`, 0);
+    l.fail('fresh', 5_000);
+    // Pruning ran when the map grew past the limit: old keys went, the fresh one stays.
+    const size = (l as unknown as { failures: Map<string, number[]> }).failures.size;
+    expect(size).toBe(1);
+    expect(l.retryAfter('fresh', 5_000)).toBe(1);
+  });
+});
+
+describe('order keys (README: events of one call reach one endpoint — URL without its query — in order)', () => {
+  test('the query and fragment do not make another endpoint; path, host, client and call do', () => {
+    const k = orderKey(1, 'http://h/hook?type=dial-out', 'c1');
+    expect(orderKey(1, 'http://h/hook?type=hangup', 'c1')).toBe(k);
+    expect(orderKey(1, 'http://h/hook#x', 'c1')).toBe(k);
+    expect(orderKey(1, 'http://h/hook', 'c1')).toBe(k);
+    expect(orderKey(1, 'http://h/other?type=dial-out', 'c1')).not.toBe(k);
+    expect(orderKey(1, 'http://h2/hook', 'c1')).not.toBe(k);
+    expect(orderKey(2, 'http://h/hook', 'c1')).not.toBe(k);
+    expect(orderKey(1, 'http://h/hook', 'c2')).not.toBe(k);
+    expect(k.startsWith('1:')).toBe(true);
+    expect(k.endsWith(':c1')).toBe(true);
+  });
+});
+
+describe('the outbox claim keeps per-call order per endpoint, and nothing else waits (real SQLite store)', () => {
+  let dir: string;
+  let store: Store;
+  let clientId: number;
+  const subs: Record<string, number> = {};
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'callhook-order-'));
+    store = await openStore({ dataDir: dir, databaseUrl: '', poolSize: 1 });
+    clientId = await store.tenants.createClient('Acme');
+    await store.tenants.createExtension({
+      id: 175,
+      clientId,
+      name: '000*099',
+      domain: 'd',
+      recording: false,
+      kind: 'phone',
+    });
+    const limits = { perExtension: 20, perClient: 100 };
+    for (const [name, url, type] of [
+      ['dialOut', 'http://93.184.216.34/hook?type=dial-out', 'dial-out'],
+      ['hangup', 'http://93.184.216.34/hook?type=hangup', 'hangup'],
+      ['other', 'http://93.184.216.34/other', 'hangup'],
+    ] as const) {
+      subs[name] = (
+        await store.subscriptions.create(clientId, 175, { url, method: 'POST', eventType: type }, limits)
+      ).id;
+    }
+  });
+  afterAll(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const ev = (type: string, call: string) => ({
+    extensionId: 175,
+    eventType: type,
+    callId: call,
+    data: { EventType: type, CallID: call },
+    payload: `EventType=${type}&CallID=${call}`,
+  });
+  const now = 1_800_000_000_000;
+  const claim = (owner: string, at = now) => store.outbox.claim(owner, at, at + 60_000, 100);
+  const done = (owner: string, ds: ClaimedDelivery[], at = now) =>
+    store.outbox.complete(
+      owner,
+      ds.map((delivery) => ({
+        delivery,
+        result: {
+          kind: 'succeeded' as const,
+          attempt: {
+            attemptedAt: at,
+            outcome: 'success',
+            statusCode: 200,
+            latencyMs: 1,
+            error: null,
+            responseBody: null,
+          },
+        },
+      })),
+      at,
+    );
+
+  test('a later event of a call waits for the earlier one at the same endpoint (another query), not at another endpoint or call', async () => {
+    await store.outbox.ingest([ev('dial-out', 'A'), ev('hangup', 'A'), ev('hangup', 'B')], now);
+    const first = await claim('one');
+    const got = first.map((d) => `${d.callId}:${d.eventType}:${d.subscriptionId}`).sort();
+    // A's dial-out (hook), A's hangup at /other (another endpoint), B's hangups at both endpoints;
+    // A's hangup at /hook waits behind A's dial-out there, though its subscription's query differs.
+    expect(got).toEqual(
+      [
+        `A:dial-out:${subs.dialOut}`,
+        `A:hangup:${subs.other}`,
+        `B:hangup:${subs.hangup}`,
+        `B:hangup:${subs.other}`,
+      ].sort(),
+    );
+    // Nothing more is due while those are leased, the waiting one included.
+    expect(await claim('two')).toEqual([]);
+    // Once A's dial-out is finished, A's hangup at /hook goes.
+    await done(
+      'one',
+      first.filter((d) => d.callId === 'A' && d.eventType === 'dial-out'),
+    );
+    const next = await claim('two');
+    expect(next.map((d) => `${d.callId}:${d.eventType}:${d.subscriptionId}`)).toEqual([
+      `A:hangup:${subs.hangup}`,
+    ]);
+    await done(
+      'one',
+      first.filter((d) => !(d.callId === 'A' && d.eventType === 'dial-out')),
+    );
+    await done('two', next);
+  });
+
+  test('a retrying earlier event still holds the later one; a due time in the future is not claimed', async () => {
+    await store.outbox.ingest([ev('dial-out', 'C'), ev('hangup', 'C')], now);
+    const claimed = await claim('one');
+    const dialOut = claimed.find((d) => d.eventType === 'dial-out');
+    const others = claimed.filter((d) => d !== dialOut);
+    expect(dialOut).toMatchObject({ callId: 'C', subscriptionId: subs.dialOut });
+    expect(others.map((d) => d.subscriptionId)).toEqual([subs.other]);
+    await store.outbox.complete('one', [
+      {
+        delivery: dialOut!,
+        result: {
+          kind: 'retry',
+          nextAttemptAt: now + 5_000,
+          attempt: {
+            attemptedAt: now,
+            outcome: 'http_error',
+            statusCode: 500,
+            latencyMs: 1,
+            error: 'HTTP 500',
+            responseBody: null,
+          },
+        },
+      },
+    ]);
+    // Retrying, not yet due: neither it nor C's hangup at /hook is claimed.
+    expect(await claim('one', now + 4_999)).toEqual([]);
+    const again = await claim('one', now + 5_000);
+    expect(again.map((d) => `${d.callId}:${d.eventType}`)).toEqual(['C:dial-out']);
+    await done('one', again, now + 5_000);
+    const last = await claim('one', now + 5_000);
+    expect(last.map((d) => `${d.callId}:${d.eventType}:${d.subscriptionId}`)).toEqual([
+      `C:hangup:${subs.hangup}`,
+    ]);
+    await done('one', [...others, ...last], now + 5_000);
+  });
+
+  test('subscriptions whose receiver has no free slot here are left for later', async () => {
+    await store.outbox.ingest([ev('hangup', 'D')], now);
+    const some = await store.outbox.claim('one', now, now + 60_000, 100, [subs.hangup!]);
+    expect(some.map((d) => d.subscriptionId)).toEqual([subs.other]);
+    const rest = await store.outbox.claim('one', now, now + 60_000, 100, []);
+    expect(rest.map((d) => d.subscriptionId)).toEqual([subs.hangup]);
+    await done('one', [...some, ...rest]);
+  });
+});
+
+describe('the sender: rotation and the literal-address check on every delivery', () => {
+  let rx: Receiver;
+  beforeAll(async () => {
+    rx = await startReceiver();
+  });
+  afterAll(() => rx.close());
+
+  const delivery = (over: Partial<ClaimedDelivery>): ClaimedDelivery => ({
+    seq: 1,
+    id: 'msg_test',
+    subscriptionId: 1,
+    eventId: 1,
+    clientId: 1,
+    extensionId: 175,
+    eventType: 'hangup',
+    callId: 'c',
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: 0,
+    createdAt: 0,
+    lastAttemptAt: null,
+    lastStatusCode: null,
+    lastOutcome: null,
+    payload: 'EventType=hangup',
+    url: `${rx.url}/hook`,
+    method: 'POST',
+    secret: SECRET,
+    previousSecret: null,
+    previousSecretExpiresAt: null,
+    failingSince: null,
+    ...over,
+  });
+  const sender = (allow: string[]) =>
+    new Sender({
+      targets: new TargetPolicy(allow),
+      connectTimeoutMs: 2000,
+      timeoutMs: 2000,
+      perHostConnections: 4,
+    });
+
+  test('the previous secret signs too while its grace period lasts, and not after', async () => {
+    const s = sender(['127.0.0.0/8']);
+    try {
+      const now = Date.now();
+      await s.send(delivery({ previousSecret: OLD, previousSecretExpiresAt: now + 1 }), now);
+      await s.send(delivery({ previousSecret: OLD, previousSecretExpiresAt: now }), now);
+      await s.send(delivery({ previousSecret: null, previousSecretExpiresAt: now + 1000 }), now);
+      await s.send(delivery({ previousSecret: OLD, previousSecretExpiresAt: null }), now);
+      const sigs = rx.received.slice(-4).map((r) => String(r.headers['webhook-signature']).split(' ').length);
+      expect(sigs).toEqual([2, 1, 1, 1]);
+      const ts = Math.floor(now / 1000);
+      expect(rx.received.at(-1)!.headers['webhook-signature']).toBe(
+        sign('msg_test', ts, 'EventType=hangup', [SECRET]),
+      );
+      expect(rx.received.at(-4)!.headers['webhook-signature']).toBe(
+        sign('msg_test', ts, 'EventType=hangup', [SECRET, OLD]),
+      );
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a literal non-global address in the URL is refused before any connection; form errors are invalid_url', async () => {
+    const s = sender([]);
+    try {
+      const before = rx.received.length;
+      const port = new URL(rx.url).port;
+      for (const host of ['127.0.0.1', '[::1]', '[::ffff:127.0.0.1]']) {
+        const r = await s.send(delivery({ url: `http://${host}:${port}/hook` }));
+        expect(r.attempt.outcome, host).toBe('refused_target');
+        expect(r.gone).toBe(false);
+        expect(r.attempt.error).toMatch(/loopback/);
+      }
+      expect((await s.send(delivery({ url: `ftp://127.0.0.1:${port}/` }))).attempt.outcome).toBe(
+        'invalid_url',
+      );
+      const invalid = await s.send(delivery({ url: 'not a url' }));
+      expect(invalid.attempt.outcome).toBe('invalid_url');
+      expect(invalid.gone).toBe(false);
+      expect(rx.received.length).toBe(before);
+    } finally {
+      await s.close();
+    }
+    // Allowed by the operator: the same literal is sent to.
+    const allowed = sender(['127.0.0.1']);
+    try {
+      const r = await allowed.send(delivery({ url: `${rx.url}/allowed` }));
+      expect(r.attempt.outcome).toBe('success');
+    } finally {
+      await allowed.close();
+    }
+  });
+});
