@@ -11,6 +11,7 @@ import { limitHandlers } from './api/limits.js';
 import type { Metrics } from './api/metrics.js';
 import { apiRouter } from './api/router.js';
 import type { ApiSpec, Route } from './api/routes.js';
+import { streamHandlers } from './api/stream.js';
 import { subscriptionHandlers } from './api/subscriptions.js';
 import type { Handlers } from './api/typed.js';
 import { hashSecret } from './auth/secrets.js';
@@ -43,6 +44,7 @@ export function createApp(ctx: ServerContext, spec: ApiSpec, metrics: Metrics): 
     ...limitHandlers(ctx),
     ...callHandlers(ctx),
     ...intakeHandlers(ctx),
+    ...streamHandlers(ctx),
     async getHealth() {
       const ok = await ctx.store.ping();
       return {

@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import type { ServerContext } from './api/context.js';
 import { Metrics } from './api/metrics.js';
 import { loadApiSpec } from './api/routes.js';
+import { StreamHub } from './api/stream.js';
 import { createApp } from './app.js';
 import { randomAlphanumeric } from './auth/secrets.js';
 import { TokenService } from './auth/tokens.js';
@@ -90,6 +91,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     nudge: () => dispatcher?.nudge(),
     leaseForIntake: () => dispatcher?.leaseForIntake(),
     take: (leased) => dispatcher?.take(leased),
+    streams: new StreamHub(),
   };
   // The simulated PBX: on in demo mode unless switched off, off otherwise unless switched on.
   if (config.simulator ?? config.demo) {
@@ -146,6 +148,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const close = () => {
     closing ??= (async () => {
       clearInterval(sweeper);
+      // Open event streams would keep the server from closing.
+      ctx.streams.closeAll();
       // The API answered simulated calls with the events they will make: what is left of the
       // calls under way goes to the intake now, while it and the store are still up.
       const calls = ctx.pbx?.finish();

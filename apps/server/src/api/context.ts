@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { TargetPolicy } from '../delivery/target.js';
 import type { ClaimedDelivery, Extension, IngestLease, Store } from '../store/index.js';
 import { notFound } from './errors.js';
+import type { StreamHub } from './stream.js';
 
 /** What the request handlers work with. */
 export interface ServerContext {
@@ -23,6 +24,8 @@ export interface ServerContext {
    */
   leaseForIntake(): IngestLease | undefined;
   take(leased: ClaimedDelivery[]): void;
+  /** The live event streams of this instance (the console's calls view). */
+  streams: StreamHub;
   /** The simulated PBX, when enabled (demo mode). */
   pbx?: PbxPort;
 }

@@ -54,6 +54,7 @@ export async function ingest(
     Date.now(),
     ctx.leaseForIntake(),
   );
+  ctx.streams.stored(incoming.map((e) => e.extensionId));
   if (leased.length > 0) ctx.take(leased);
   if (unleased > 0) ctx.nudge();
   return { eventIds, deliveries, repeats };

@@ -175,6 +175,10 @@ export type Delivery = {
      */
     id: string;
     subscription_id: number;
+    /**
+     * The event this delivery carries (the `id` of its `StreamEvent`).
+     */
+    event_id?: number;
     event_type: EventType;
     /**
      * The event's `CallID`, when it has one.
@@ -207,9 +211,44 @@ export type Attempt = {
      */
     error?: string | null;
     /**
-     * The first bytes of the response body.
+     * The first bytes of the response body (the same as `response.body`).
      */
     response_body?: string | null;
+    request?: AttemptRequest | null;
+    response?: AttemptResponse | null;
+};
+
+/**
+ * The request as sent: method, URL (for `GET`, with the event data in its query) and headers,
+ * with the `webhook-signature` values redacted (`v1,…`); `body` is the form-encoded event
+ * data of a `POST`. URL and body are null once retention removed the delivery's payload.
+ *
+ */
+export type AttemptRequest = {
+    method: SubscriptionMethod;
+    url: string;
+    headers: {
+        [key: string]: string;
+    };
+    body?: string | null;
+};
+
+/**
+ * What came back: the status, the headers (at most 50, each value at most 1,000
+ * characters) and the first 4 KB of the body as text (bytes that are not UTF-8 shown as
+ * U+FFFD, and NUL as U+FFFD too).
+ *
+ */
+export type AttemptResponse = {
+    status: number;
+    headers: {
+        [key: string]: string;
+    };
+    body: string | null;
+    /**
+     * True when the body was longer than what is kept.
+     */
+    body_truncated: boolean;
 };
 
 export type DeliveryDetail = Delivery & {
@@ -225,6 +264,43 @@ export type DeliveryPage = {
     page: number;
     per_page: number;
     total: number;
+};
+
+export type DeliveryCursorPage = {
+    items: Array<Delivery>;
+    /**
+     * Pass as `cursor` for the next (older) page; null on the last.
+     */
+    next_cursor: string | null;
+};
+
+export type ExtensionSummary = {
+    id: number;
+    /**
+     * The extension's name (xxx*yyy).
+     */
+    name: string;
+    kind: 'phone' | 'ivr' | 'queue';
+    caller_id_name?: string | null;
+};
+
+/**
+ * One message of the event stream (`streamExtensionEvents`).
+ */
+export type StreamEvent = {
+    /**
+     * The event's id; also the message's SSE `id`.
+     */
+    id: number;
+    event_type: EventType;
+    call_id: string | null;
+    received_at: string;
+    /**
+     * The event data as subscribers receive it (before form encoding).
+     */
+    data: {
+        [key: string]: unknown;
+    };
 };
 
 export type RecoverRequest = {
@@ -1309,6 +1385,178 @@ export type RetryDeliveryResponses = {
 };
 
 export type RetryDeliveryResponse = RetryDeliveryResponses[keyof RetryDeliveryResponses];
+
+export type ListExtensionDeliveriesData = {
+    body?: never;
+    path: {
+        /**
+         * The extension's numeric id, or `@me` for the extension of the token's application.
+         */
+        extension_id: string;
+    };
+    query?: {
+        /**
+         * Only deliveries in this state.
+         */
+        status?: DeliveryStatus;
+        /**
+         * Only deliveries of this event type.
+         */
+        event_type?: EventType;
+        /**
+         * Only deliveries of the call with this `CallID`.
+         */
+        call_id?: string;
+        /**
+         * Only deliveries of this subscription.
+         */
+        subscription_id?: number;
+        /**
+         * Only deliveries created at or after this time.
+         */
+        since?: string;
+        /**
+         * Only deliveries created before this time.
+         */
+        until?: string;
+        /**
+         * Where the previous page ended (its `next_cursor`).
+         */
+        cursor?: string;
+        /**
+         * Items per page.
+         */
+        per_page?: number;
+    };
+    url: '/extension/{extension_id}/delivery/';
+};
+
+export type ListExtensionDeliveriesErrors = {
+    /**
+     * The request is invalid; `errors` names each field and the rule it broke.
+     */
+    400: Error;
+    /**
+     * No token, or an expired, unknown or malformed one. Fetch a new token.
+     */
+    401: Error;
+    /**
+     * No such record for this client.
+     */
+    404: Error;
+    /**
+     * An error.
+     */
+    default: Error;
+};
+
+export type ListExtensionDeliveriesError = ListExtensionDeliveriesErrors[keyof ListExtensionDeliveriesErrors];
+
+export type ListExtensionDeliveriesResponses = {
+    /**
+     * One page of deliveries.
+     */
+    200: DeliveryCursorPage;
+};
+
+export type ListExtensionDeliveriesResponse = ListExtensionDeliveriesResponses[keyof ListExtensionDeliveriesResponses];
+
+export type StreamExtensionEventsData = {
+    body?: never;
+    headers?: {
+        /**
+         * The `id` of the last message received, to resume after it.
+         */
+        'Last-Event-ID'?: string;
+    };
+    path: {
+        /**
+         * The extension's numeric id, or `@me` for the extension of the token's application.
+         */
+        extension_id: string;
+    };
+    query?: {
+        /**
+         * Without `Last-Event-ID`, how many of the newest events to send first.
+         */
+        backlog?: number;
+    };
+    url: '/extension/{extension_id}/stream/';
+};
+
+export type StreamExtensionEventsErrors = {
+    /**
+     * The request is invalid; `errors` names each field and the rule it broke.
+     */
+    400: Error;
+    /**
+     * No token, or an expired, unknown or malformed one. Fetch a new token.
+     */
+    401: Error;
+    /**
+     * No such record for this client.
+     */
+    404: Error;
+    /**
+     * The client holds as many event streams as it may; close one first.
+     */
+    429: Error;
+    /**
+     * An error.
+     */
+    default: Error;
+};
+
+export type StreamExtensionEventsError = StreamExtensionEventsErrors[keyof StreamExtensionEventsErrors];
+
+export type StreamExtensionEventsResponses = {
+    /**
+     * SSE messages; each message's `data` is a `StreamEvent` as JSON (`contentSchema`
+     * annotates that, it is not a validation of the whole stream).
+     *
+     */
+    200: string;
+};
+
+export type StreamExtensionEventsResponse = StreamExtensionEventsResponses[keyof StreamExtensionEventsResponses];
+
+export type ListExtensionsData = {
+    body?: never;
+    path: {
+        /**
+         * The client's numeric id, or `@me` for the client of the token.
+         */
+        client_id: string;
+    };
+    query?: never;
+    url: '/client/{client_id}/extension/';
+};
+
+export type ListExtensionsErrors = {
+    /**
+     * No token, or an expired, unknown or malformed one. Fetch a new token.
+     */
+    401: Error;
+    /**
+     * No such record for this client.
+     */
+    404: Error;
+    /**
+     * An error.
+     */
+    default: Error;
+};
+
+export type ListExtensionsError = ListExtensionsErrors[keyof ListExtensionsErrors];
+
+export type ListExtensionsResponses = {
+    /**
+     * The extensions.
+     */
+    200: Array<ExtensionSummary>;
+};
+
+export type ListExtensionsResponse = ListExtensionsResponses[keyof ListExtensionsResponses];
 
 export type GetLimitsData = {
     body?: never;
