@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { ServerContext } from './api/context.js';
 import { Metrics } from './api/metrics.js';
 import { loadApiSpec } from './api/routes.js';
@@ -13,6 +13,7 @@ import { Dispatcher } from './delivery/dispatcher.js';
 import { Sender } from './delivery/sender.js';
 import { TargetPolicy } from './delivery/target.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
+import { createLogger } from './log.js';
 import { openStore, type Store } from './store/index.js';
 
 export { type Config, ConfigError, type ConfigInput, loadConfig } from './config.js';
@@ -59,7 +60,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     },
     opts.env,
   );
-  const logger = pino({ level: config.logLevel, base: { service: 'callhook' } });
+  const logger = createLogger(config);
   const pbxKey = config.pbxKey ?? randomAlphanumeric(32);
   config.pbxKey = pbxKey;
   // Demo mode sends to the local receivers a newcomer starts: loopback is allowed, nothing else.
