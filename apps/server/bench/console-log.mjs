@@ -125,6 +125,14 @@ try {
     `\nlast page / first page: cursor ${(get('cursor, last page') / get('cursor, first page')).toFixed(2)}×, ` +
       `offset ${(get('offset, last page') / get('offset, first page')).toFixed(2)}×`,
   );
+  console.log(
+    JSON.stringify({
+      bench: 'console-log',
+      store: server.store.dialect,
+      deliveries: N,
+      median_ms: Object.fromEntries(results.map((r) => [r.name, Math.round(r.ms * 100) / 100])),
+    }),
+  );
 } finally {
   await server.close();
   rmSync(dir, { recursive: true, force: true });
