@@ -60,7 +60,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     },
     opts.env,
   );
-  const logger = createLogger(config);
+  const logger = await createLogger(config);
   const pbxKey = config.pbxKey ?? randomAlphanumeric(32);
   config.pbxKey = pbxKey;
   // Demo mode sends to the local receivers a newcomer starts: loopback is allowed, nothing else.

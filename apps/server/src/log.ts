@@ -1,5 +1,4 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
-import pretty from 'pino-pretty';
 import type { Config } from './config.js';
 
 /** Where log lines go, and whether a person reads it (a terminal). */
@@ -27,12 +26,14 @@ export function humanLine(log: RequestLine): string {
  * JSON lines, as always, for machines and files. In demo mode at a terminal, one readable line
  * per entry (pino-pretty), so that a newcomer sees each delivery's outcome where they look.
  */
-export function createLogger(
+export async function createLogger(
   config: Pick<Config, 'logLevel' | 'demo'>,
   out: LogOutput = process.stdout,
-): Logger {
+): Promise<Logger> {
   const options: LoggerOptions = { level: config.logLevel, base: { service: 'callhook' } };
   if (config.demo && out.isTTY) {
+    // Loaded only where it is used: other servers and the tests never load it.
+    const { default: pretty } = await import('pino-pretty');
     return pino(
       options,
       pretty({

@@ -21,6 +21,9 @@ export class StreamHub {
   private readonly waiting = new Map<number, Set<() => void>>();
   private readonly open = new Set<() => void>();
 
+  /** How often an open stream checks that its token is still valid. */
+  tokenCheckMs = 30_000;
+
   constructor(readonly maxPerClient = STREAMS_PER_CLIENT) {}
 
   /** Counts a new stream of the client, or says no when it holds the most it may. */
@@ -142,7 +145,18 @@ export function streamHandlers(ctx: ServerContext) {
           after = newest;
         }
         let lastWrite = Date.now();
+        let checkedAt = Date.now();
         while (!closed) {
+          // A stream lives no longer than its token: once the token has expired (or is gone), the
+          // stream ends and the client opens a new one with a fresh token and its Last-Event-ID.
+          if (Date.now() - checkedAt >= hub.tokenCheckMs) {
+            checkedAt = Date.now();
+            const still = await ctx.tokens.authenticate(req.get('authorization')).then(
+              () => true,
+              () => false,
+            );
+            if (!still) break;
+          }
           const events = await ctx.store.outbox.eventsOf(ext.id, { afterId: after, limit: BATCH });
           if (closed) break;
           if (events.length > 0) {

@@ -6,6 +6,7 @@ import type {
   Subscription,
 } from '@callhook/contract';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { hashSecret, randomAlphanumeric } from '../../src/auth/secrets.js';
 import { callEvents, intake, pageCall } from '../events.js';
 import { startTestServer, type TestServer } from '../harness.js';
 import { type Receiver, startReceiver } from '../receivers.js';
@@ -282,6 +283,31 @@ describe("an extension's live event stream", () => {
       headers: { authorization: `Bearer ${other.token}` },
     });
     expect((await readEvents(backlog, 2)).map((m) => m.data.id)).toEqual([got[1]!.data.id, got[2]!.data.id]);
+  });
+
+  test('a stream ends once its token has expired', async () => {
+    const other = await createTenant(s.store, 'stream-expiry');
+    const app = await s.store.tenants.findApplication(other.appId);
+    const token = randomAlphanumeric(30);
+    await s.store.tenants.saveToken(hashSecret(token), {
+      applicationId: app!.id,
+      clientId: other.clientId,
+      extensionId: other.extensionId,
+      expiresAt: Date.now() + 1_000,
+    });
+    s.context.streams.tokenCheckMs = 100;
+    try {
+      const res = await fetch(`${s.apiUrl}/extension/@me/stream/`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.status).toBe(200);
+      const started = Date.now();
+      const rest = await res.text(); // resolves when the server ends the stream
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(rest).toContain('retry: 2000');
+    } finally {
+      s.context.streams.tokenCheckMs = 30_000;
+    }
   });
 
   test('a client holds at most 5 streams; the sixth is 429 until one closes; no token is 401', async () => {

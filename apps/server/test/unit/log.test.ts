@@ -71,7 +71,7 @@ function capture(isTTY: boolean): { out: LogOutput; text: () => string } {
 describe('the server log', () => {
   test('in demo mode at a terminal: one readable line per entry', async () => {
     const { out, text } = capture(true);
-    const log = createLogger({ logLevel: 'info', demo: true }, out);
+    const log = await createLogger({ logLevel: 'info', demo: true }, out);
     log.info({ method: 'GET', path: '/healthz', status: 200, ms: 1.5, route: '/healthz' }, 'request');
     log.warn({ delivery: 'msg_x' }, 'failed dial-out msg_x → GET http://h/x (#72): HTTP 500 in 3 ms');
     await new Promise((r) => setImmediate(r));
@@ -88,7 +88,7 @@ describe('the server log', () => {
       [false, true],
     ] as const) {
       const { out, text } = capture(tty);
-      createLogger({ logLevel: 'info', demo }, out).info({ delivery: 'msg_x' }, 'delivered');
+      (await createLogger({ logLevel: 'info', demo }, out)).info({ delivery: 'msg_x' }, 'delivered');
       await new Promise((r) => setImmediate(r));
       expect(JSON.parse(text())).toMatchObject({ msg: 'delivered', delivery: 'msg_x', service: 'callhook' });
     }
