@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { tokenHandlers } from './api/auth.js';
 import { callHandlers } from './api/calls.js';
+import { consoleRoutes } from './api/console.js';
 import type { ServerContext } from './api/context.js';
 import { deliveryHandlers } from './api/deliveries.js';
 import { docsRoutes } from './api/docs.js';
@@ -11,6 +12,7 @@ import { limitHandlers } from './api/limits.js';
 import type { Metrics } from './api/metrics.js';
 import { apiRouter } from './api/router.js';
 import type { ApiSpec, Route } from './api/routes.js';
+import { streamHandlers } from './api/stream.js';
 import { subscriptionHandlers } from './api/subscriptions.js';
 import type { Handlers } from './api/typed.js';
 import { hashSecret } from './auth/secrets.js';
@@ -43,6 +45,7 @@ export function createApp(ctx: ServerContext, spec: ApiSpec, metrics: Metrics): 
     ...limitHandlers(ctx),
     ...callHandlers(ctx),
     ...intakeHandlers(ctx),
+    ...streamHandlers(ctx),
     async getHealth() {
       const ok = await ctx.store.ping();
       return {
@@ -63,6 +66,7 @@ export function createApp(ctx: ServerContext, spec: ApiSpec, metrics: Metrics): 
   // Pages and metrics after the API: what the spec's paths do not name comes here.
   app.get('/', (_req, res) => res.redirect(302, '/docs/'));
   app.use(docsRoutes(spec));
+  app.use(consoleRoutes());
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
@@ -116,9 +120,11 @@ function observe(ctx: ServerContext, metrics: Metrics): RequestHandler {
         (res.locals.route as string | undefined) ??
         (req.path.startsWith('/docs')
           ? '/docs'
-          : req.path === '/metrics' || req.path === '/openapi.yaml' || req.path === '/openapi.json'
-            ? req.path
-            : 'unmatched');
+          : req.path.startsWith('/console')
+            ? '/console'
+            : req.path === '/metrics' || req.path === '/openapi.yaml' || req.path === '/openapi.json'
+              ? req.path
+              : 'unmatched');
       const status = String(res.statusCode);
       const key = `${method} ${route} ${status}`;
       let c = children.get(key);

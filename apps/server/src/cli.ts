@@ -76,6 +76,7 @@ function printBanner(s: RunningServer): void {
     `  callhook is listening on ${s.url}`,
     `  store:        ${s.store.dialect} (${s.store.location})`,
     `  API docs:     ${s.url}/docs`,
+    `  console:      ${s.url}/console/   (sign in with the client credentials)`,
     `  health:       ${s.url}/healthz     metrics: ${s.url}/metrics`,
   ];
   if (s.demo) {

@@ -1,9 +1,10 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { ServerContext } from './api/context.js';
 import { Metrics } from './api/metrics.js';
 import { loadApiSpec } from './api/routes.js';
+import { StreamHub } from './api/stream.js';
 import { createApp } from './app.js';
 import { randomAlphanumeric } from './auth/secrets.js';
 import { TokenService } from './auth/tokens.js';
@@ -14,6 +15,7 @@ import { Sender } from './delivery/sender.js';
 import { type Resolver, TargetPolicy } from './delivery/target.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
 import { listen } from './listen.js';
+import { createLogger } from './log.js';
 import { openStore, type Store } from './store/index.js';
 
 export { type Config, ConfigError, type ConfigInput, loadConfig } from './config.js';
@@ -63,7 +65,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     },
     opts.env,
   );
-  const logger = pino({ level: config.logLevel, base: { service: 'callhook' } });
+  const logger = await createLogger(config);
   const pbxKey = config.pbxKey ?? randomAlphanumeric(32);
   config.pbxKey = pbxKey;
   // Demo mode sends to the local receivers a newcomer starts: loopback is allowed, nothing else.
@@ -101,6 +103,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       exclusive: store.dialect === 'sqlite',
     });
   }
+  const streams = new StreamHub();
   const ctx: ServerContext = {
     config,
     store,
@@ -108,7 +111,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     targets,
     logger,
     basePath: spec.basePath,
-    intake: new Intake(store, dispatcher),
+    intake: new Intake(store, dispatcher, { stored: (extensionIds) => streams.stored(extensionIds) }),
+    streams,
     ...(dispatcher ? { dispatcher } : {}),
   };
   // The simulated PBX: on in demo mode unless switched off, off otherwise unless switched on.
@@ -157,6 +161,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const close = () => {
     closing ??= (async () => {
       clearInterval(sweeper);
+      // Open event streams would keep the server from closing.
+      ctx.streams.closeAll();
       // The API answered simulated calls with the events they will make: what is left of the
       // calls under way goes to the intake now, while it and the store are still up.
       const calls = ctx.pbx?.stop();

@@ -37,6 +37,12 @@ export function rawRequest(
         ...(opts.from ? { localAddress: opts.from } : {}),
       },
       (res) => {
+        // An event stream does not end: its status and headers are the answer.
+        if (String(res.headers['content-type']).startsWith('text/event-stream')) {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '' });
+          res.destroy();
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>

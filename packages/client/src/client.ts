@@ -45,6 +45,7 @@ export type CallhookClientOptions = CommonOptions &
 type ExtensionId = string | number;
 type Schemas = components['schemas'];
 type DeliveryQuery = NonNullable<operations['listDeliveries']['parameters']['query']>;
+type ExtensionDeliveryQuery = NonNullable<operations['listExtensionDeliveries']['parameters']['query']>;
 type Routed = Pick<Client<paths>, 'GET' | 'POST' | 'PUT' | 'DELETE'>;
 
 /** What openapi-fetch resolves to, reduced to what `ok` needs. */
@@ -223,6 +224,14 @@ export class CallhookClient {
 
   /** What was sent to a subscription, and replay. */
   readonly deliveries = {
+    /** Every delivery of the extension, newest first, filtered; pass `next_cursor` as `cursor` for more. */
+    log: (extension: ExtensionId, query: ExtensionDeliveryQuery = {}) =>
+      ok(
+        this.GET('/extension/{extension_id}/delivery/', {
+          params: { path: { extension_id: String(extension) }, query },
+        }),
+        'GET',
+      ),
     list: (extension: ExtensionId, subscription: number, query: DeliveryQuery = {}) =>
       ok(
         this.GET('/extension/{extension_id}/event/{id}/delivery/', {
@@ -253,6 +262,14 @@ export class CallhookClient {
         'POST',
       ),
   };
+
+  /** The client's extensions (`@me`: the token's client). */
+  extensions(client: ExtensionId = '@me') {
+    return ok(
+      this.GET('/client/{client_id}/extension/', { params: { path: { client_id: String(client) } } }),
+      'GET',
+    );
+  }
 
   /** Subscription limits of the client (`@me`: the token's) and its extensions. */
   limits(client: ExtensionId = '@me') {

@@ -3,7 +3,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DeliveryPage, Limits, Subscription, SubscriptionCreated } from '@callhook/contract';
+import type {
+  DeliveryCursorPage,
+  DeliveryPage,
+  Limits,
+  Subscription,
+  SubscriptionCreated,
+} from '@callhook/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallhookClient } from '../src/index.js';
 import { callhook } from './cli.js';
@@ -126,7 +132,10 @@ describe('callhook CLI', () => {
 
   it('reads the delivery log, retries and recovers', async () => {
     let status = 500;
-    const target = await startTarget(() => status);
+    const target = await startTarget(
+      () => status,
+      () => (status === 500 ? 'mount the webhook receiver before body parsers' : ''),
+    );
     try {
       const since = new Date(Date.now() - 1000).toISOString();
       const sub = await client.subscriptions.create(175, {
@@ -150,6 +159,39 @@ describe('callhook CLI', () => {
       const detail = await callhook(['deliveries', 'get', first!.id, ...s], env);
       expect(detail.stdout).toMatch(/^payload\s+.*EventType=hangup/m);
       expect(detail.stdout).toMatch(/^AT\s+OUTCOME\s+STATUS\s+MS\s+ERROR$/m);
+      // The receiver's answer, so its reason shows where the user looks.
+      expect(detail.stdout).toMatch(/^attempt 1 {2}POST http:\/\/127\.0\.0\.1:\d+\/hook\?myid=175$/m);
+      expect(detail.stdout).toMatch(/^ {2}response HTTP 500$/m);
+      expect(detail.stdout).toMatch(/^ {4}mount the webhook receiver before body parsers$/m);
+
+      // The extension's whole log, and one call's deliveries by its CallID.
+      const all = await callhook(['deliveries', 'list', '-e', '175'], env);
+      expect(all.stdout).toMatch(/^ID\s+SUB\s+EVENT\s+STATUS\s+ATTEMPTS\s+LAST\s+CREATED\s+CALL ID$/m);
+      expect(all.stdout).toContain(first!.id);
+      const byCall = await json<DeliveryCursorPage>([
+        'deliveries',
+        'list',
+        '-e',
+        '175',
+        '--call-id',
+        'd'.repeat(32),
+      ]);
+      expect(byCall.items.map((d) => d.id)).toEqual([
+        failed.items.find((d) => d.call_id === 'd'.repeat(32))!.id,
+      ]);
+      const paged = await json<DeliveryCursorPage>(['deliveries', 'list', '-e', '175', '--per-page', '1']);
+      expect(paged.items).toHaveLength(1);
+      const next = await json<DeliveryCursorPage>([
+        'deliveries',
+        'list',
+        '-e',
+        '175',
+        '--per-page',
+        '1',
+        '--cursor',
+        paged.next_cursor!,
+      ]);
+      expect(next.items[0]!.id).not.toBe(paged.items[0]!.id);
 
       status = 204;
       expect(await callhook(['deliveries', 'retry', first!.id, ...s], env)).toMatchObject({

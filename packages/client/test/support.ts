@@ -63,7 +63,7 @@ export function demoClient(server: { url: string }, extra: Partial<CallhookClien
 }
 
 /** A webhook target: records what arrives and answers with `status()`. */
-export async function startTarget(status: () => number = () => 204) {
+export async function startTarget(status: () => number = () => 204, body: () => string = () => '') {
   const received: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -75,7 +75,7 @@ export async function startTarget(status: () => number = () => 204) {
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
       });
-      res.writeHead(status()).end();
+      res.writeHead(status()).end(body());
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -26,6 +26,11 @@ export type Delivery = Schemas['Delivery'];
 export type DeliveryDetail = Schemas['DeliveryDetail'];
 export type DeliveryStatus = Schemas['DeliveryStatus'];
 export type DeliveryPage = Schemas['DeliveryPage'];
+export type DeliveryCursorPage = Schemas['DeliveryCursorPage'];
+export type AttemptRequest = Schemas['AttemptRequest'];
+export type AttemptResponse = Schemas['AttemptResponse'];
+export type StreamEvent = Schemas['StreamEvent'];
+export type ExtensionSummary = Schemas['ExtensionSummary'];
 export type RecoverRequest = Schemas['RecoverRequest'];
 export type RecoverResult = Schemas['RecoverResult'];
 export type SecretRotation = Schemas['SecretRotation'];
@@ -66,6 +71,8 @@ export type CallEventType = {
 export const eventTypes: readonly EventType[] = heyZod.zEventType.options;
 export const subscriptionMethods: readonly SubscriptionMethod[] = heyZod.zSubscriptionMethod.options;
 export const deliveryStatuses: readonly DeliveryStatus[] = heyZod.zDeliveryStatus.options;
+export const attemptOutcomes: readonly AttemptOutcome[] = heyZod.zAttemptOutcome.options;
+export const simulationScenarios: readonly SimulationScenario[] = heyZod.zSimulationScenario.options;
 export const hangupStatuses: readonly HangupStatus[] = heyZod.zHangupStatus.options;
 
 /**

@@ -210,6 +210,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/extension/{extension_id}/delivery/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The extension's numeric id, or `@me` for the extension of the token's application. */
+                extension_id: components["parameters"]["ExtensionId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Every delivery of the extension, filtered, newest first
+         * @description The deliveries of all the extension's subscriptions, newest first, with their last
+         *     attempt. Paged by cursor: pass a page's `next_cursor` as `cursor` for the next (older)
+         *     page; `next_cursor` is null on the last page. A cursor page costs the same however deep
+         *     it is (it continues from a position, it does not skip rows), and deliveries that arrive
+         *     meanwhile never shift the pages being read. Additive.
+         */
+        get: operations["listExtensionDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/extension/{extension_id}/stream/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The extension's numeric id, or `@me` for the extension of the token's application. */
+                extension_id: components["parameters"]["ExtensionId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The extension's events as they happen (Server-Sent Events)
+         * @description A `text/event-stream` of the extension's events as the intake stores them, whether or not
+         *     a subscription receives them. Each message is `id: <event id>`, `event: call-event` and
+         *     `data:` one `StreamEvent` as JSON; a `: keep-alive` comment comes every 15 s. Resume after
+         *     a broken connection with the last `id` seen in `Last-Event-ID`: the events stored after it
+         *     follow (those still kept). Without it the stream starts with the newest events (at most
+         *     `backlog`, default 50). Authorized by the bearer token like every other operation
+         *     (EventSource cannot send headers: read it with `fetch`). A client may hold 5 streams at
+         *     once; a sixth is answered 429. Additive.
+         */
+        get: operations["streamExtensionEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/client/{client_id}/extension/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The client's numeric id, or `@me` for the client of the token. */
+                client_id: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The client's extensions
+         * @description Every extension of the client, by id. Additive.
+         */
+        get: operations["listExtensions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/client/{client_id}/limit/": {
         parameters: {
             query?: never;
@@ -643,6 +723,8 @@ export interface components {
             /** @description The delivery id, sent as `webhook-id`. */
             id: string;
             subscription_id: number;
+            /** @description The event this delivery carries (the `id` of its `StreamEvent`). */
+            event_id?: number;
             event_type: components["schemas"]["EventType"];
             /** @description The event's `CallID`, when it has one. */
             call_id?: string | null;
@@ -671,8 +753,37 @@ export interface components {
             latency_ms: number;
             /** @description What went wrong, for people. */
             error?: string | null;
-            /** @description The first bytes of the response body. */
+            /** @description The first bytes of the response body (the same as `response.body`). */
             response_body?: string | null;
+            request?: components["schemas"]["AttemptRequest"] | null;
+            response?: components["schemas"]["AttemptResponse"] | null;
+        };
+        /**
+         * @description The request as sent: method, URL (for `GET`, with the event data in its query) and headers,
+         *     with the `webhook-signature` values redacted (`v1,…`); `body` is the form-encoded event
+         *     data of a `POST`. URL and body are null once retention removed the delivery's payload.
+         */
+        AttemptRequest: {
+            method: components["schemas"]["SubscriptionMethod"];
+            url: string;
+            headers: {
+                [key: string]: string;
+            };
+            body?: string | null;
+        };
+        /**
+         * @description What came back: the status, the headers (at most 50, each value at most 1,000
+         *     characters) and the first 4 KB of the body as text (bytes that are not UTF-8 shown as
+         *     U+FFFD, and NUL as U+FFFD too).
+         */
+        AttemptResponse: {
+            status: number;
+            headers: {
+                [key: string]: string;
+            };
+            body: string | null;
+            /** @description True when the body was longer than what is kept. */
+            body_truncated: boolean;
         };
         DeliveryDetail: components["schemas"]["Delivery"] & {
             /** @description The form-encoded event data as sent (null once retention removed it). */
@@ -684,6 +795,32 @@ export interface components {
             page: number;
             per_page: number;
             total: number;
+        };
+        DeliveryCursorPage: {
+            items: components["schemas"]["Delivery"][];
+            /** @description Pass as `cursor` for the next (older) page; null on the last. */
+            next_cursor: string | null;
+        };
+        ExtensionSummary: {
+            id: number;
+            /** @description The extension's name (xxx*yyy). */
+            name: string;
+            /** @enum {string} */
+            kind: "phone" | "ivr" | "queue";
+            caller_id_name?: string | null;
+        };
+        /** @description One message of the event stream (`streamExtensionEvents`). */
+        StreamEvent: {
+            /** @description The event's id; also the message's SSE `id`. */
+            id: number;
+            event_type: components["schemas"]["EventType"];
+            call_id: string | null;
+            /** Format: date-time */
+            received_at: string;
+            /** @description The event data as subscribers receive it (before form encoding). */
+            data: {
+                [key: string]: unknown;
+            };
         };
         RecoverRequest: {
             /** Format: date-time */
@@ -1101,6 +1238,16 @@ export interface components {
          *     minute in all); wait `Retry-After` seconds. Other addresses are not affected.
          */
         TooManyRequests: {
+            headers: {
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The client holds as many event streams as it may; close one first. */
+        TooManyStreams: {
             headers: {
                 "Retry-After"?: number;
                 [name: string]: unknown;
@@ -1537,6 +1684,110 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listExtensionDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Only deliveries in this state. */
+                status?: components["schemas"]["DeliveryStatus"];
+                /** @description Only deliveries of this event type. */
+                event_type?: components["schemas"]["EventType"];
+                /** @description Only deliveries of the call with this `CallID`. */
+                call_id?: string;
+                /** @description Only deliveries of this subscription. */
+                subscription_id?: number;
+                /** @description Only deliveries created at or after this time. */
+                since?: string;
+                /** @description Only deliveries created before this time. */
+                until?: string;
+                /** @description Where the previous page ended (its `next_cursor`). */
+                cursor?: string;
+                /** @description Items per page. */
+                per_page?: components["parameters"]["PerPage"];
+            };
+            header?: never;
+            path: {
+                /** @description The extension's numeric id, or `@me` for the extension of the token's application. */
+                extension_id: components["parameters"]["ExtensionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of deliveries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryCursorPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    streamExtensionEvents: {
+        parameters: {
+            query?: {
+                /** @description Without `Last-Event-ID`, how many of the newest events to send first. */
+                backlog?: number;
+            };
+            header?: {
+                /** @description The `id` of the last message received, to resume after it. */
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                /** @description The extension's numeric id, or `@me` for the extension of the token's application. */
+                extension_id: components["parameters"]["ExtensionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream; it lasts until the client closes it or the server stops. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyStreams"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    listExtensions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The client's numeric id, or `@me` for the client of the token. */
+                client_id: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The extensions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExtensionSummary"][];
                 };
             };
             401: components["responses"]["Unauthorized"];

@@ -7,6 +7,7 @@ import type { Intake } from '../delivery/intake.js';
 import type { TargetPolicy } from '../delivery/target.js';
 import type { Extension, Store } from '../store/index.js';
 import { notFound } from './errors.js';
+import type { StreamHub } from './stream.js';
 
 /** What the request handlers work with. */
 export interface ServerContext {
@@ -23,6 +24,8 @@ export interface ServerContext {
   dispatcher?: Pick<Dispatcher, 'nudge'>;
   /** The simulated PBX, when enabled (demo mode): the API starts its calls. */
   pbx?: SimulatorSource;
+  /** The live event streams of this instance (the console's calls view). */
+  streams: StreamHub;
 }
 
 /** Extensions never change owner, so a found one can be remembered. */

@@ -1,6 +1,15 @@
-import type { AttemptOutcome, Delivery, DeliveryStatus, EventType } from '@callhook/contract';
+import type {
+  Attempt,
+  AttemptOutcome,
+  AttemptRequest,
+  Delivery,
+  DeliveryStatus,
+  EventType,
+  SubscriptionMethod,
+} from '@callhook/contract';
 import type { Principal } from '../auth/tokens.js';
-import type { DeliveryRecord } from '../store/index.js';
+import { getRequestUrl } from '../delivery/encoding.js';
+import type { AttemptRecord, DeliveryRecord } from '../store/index.js';
 import { resolveExtension, type ServerContext } from './context.js';
 import { badRequest, notFound } from './errors.js';
 import type { Handlers } from './typed.js';
@@ -12,6 +21,7 @@ export function presentDelivery(d: DeliveryRecord): Delivery {
   return {
     id: d.id,
     subscription_id: d.subscriptionId,
+    event_id: d.eventId,
     event_type: d.eventType as EventType,
     call_id: d.callId,
     status: d.status as DeliveryStatus,
@@ -33,6 +43,38 @@ function parseTime(field: string, value: string | undefined): number | undefined
     ]);
   }
   return ms;
+}
+
+/** An attempt as the log shows it: the request as sent (from the stored parts) and the response. */
+export function presentAttempt(a: AttemptRecord, payload: string | null): Attempt {
+  let request: AttemptRequest | null = null;
+  if (a.request) {
+    const isGet = a.request.method === 'GET';
+    request = {
+      method: a.request.method as SubscriptionMethod,
+      url: isGet && payload !== null ? getRequestUrl(a.request.url, payload) : a.request.url,
+      headers: a.request.headers,
+      body: isGet ? null : payload,
+    };
+  }
+  return {
+    attempted_at: new Date(a.attemptedAt).toISOString(),
+    outcome: a.outcome as AttemptOutcome,
+    status_code: a.statusCode,
+    latency_ms: a.latencyMs,
+    error: a.error,
+    response_body: a.responseBody,
+    request,
+    response:
+      a.response && a.statusCode !== null
+        ? {
+            status: a.statusCode,
+            headers: a.response.headers,
+            body: a.responseBody,
+            body_truncated: a.response.truncated,
+          }
+        : null,
+  };
 }
 
 export function deliveryHandlers(ctx: ServerContext) {
@@ -58,6 +100,28 @@ export function deliveryHandlers(ctx: ServerContext) {
       return { status: 200, body: { items: items.map(presentDelivery), page, per_page: perPage, total } };
     },
 
+    async listExtensionDeliveries({ path, query, principal }) {
+      const ext = await resolveExtension(ctx, principal, path.extension_id);
+      const limit = Number(query.per_page ?? 50);
+      const since = parseTime('since', query.since);
+      const until = parseTime('until', query.until);
+      const { items, more } = await ctx.store.outbox.listByExtension(ext.id, {
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.event_type ? { eventType: query.event_type } : {}),
+        ...(query.call_id ? { callId: query.call_id } : {}),
+        ...(query.subscription_id !== undefined ? { subscriptionId: Number(query.subscription_id) } : {}),
+        ...(since !== undefined ? { since } : {}),
+        ...(until !== undefined ? { until } : {}),
+        ...(query.cursor ? { before: Number(query.cursor) } : {}),
+        limit,
+      });
+      const last = items[items.length - 1];
+      return {
+        status: 200,
+        body: { items: items.map(presentDelivery), next_cursor: more && last ? String(last.seq) : null },
+      };
+    },
+
     async recoverDeliveries({ path, body, principal }) {
       const s = await subscriptionOf(principal, path.extension_id, path.id);
       const since = parseTime('since', body.since)!;
@@ -76,14 +140,7 @@ export function deliveryHandlers(ctx: ServerContext) {
         body: {
           ...presentDelivery(d),
           payload: d.payload,
-          attempt_log: d.attemptLog.map((a) => ({
-            attempted_at: new Date(a.attemptedAt).toISOString(),
-            outcome: a.outcome as AttemptOutcome,
-            status_code: a.statusCode,
-            latency_ms: a.latencyMs,
-            error: a.error,
-            response_body: a.responseBody,
-          })),
+          attempt_log: d.attemptLog.map((a) => presentAttempt(a, d.payload)),
         },
       };
     },

@@ -27,5 +27,19 @@ export function limitHandlers(ctx: ServerContext) {
         },
       };
     },
+
+    async listExtensions({ path, principal }) {
+      const clientId = resolveClientId(principal, path.client_id);
+      const extensions = await ctx.store.tenants.listExtensions(clientId);
+      return {
+        status: 200,
+        body: extensions.map((e) => ({
+          id: e.id,
+          name: e.name,
+          kind: e.kind,
+          caller_id_name: e.callerIdName ?? null,
+        })),
+      };
+    },
   } satisfies Partial<Handlers>;
 }

@@ -113,6 +113,8 @@ function pipeline(
     refuseLoneSurrogates(req.body);
     await call(validator, req, res);
     const reply = await handler({ path: params, query: req.query, body: req.body, req, ...credentials });
+    // A handler that streams (Server-Sent Events) has written its response itself.
+    if (res.headersSent) return;
     if (reply.headers) res.set(reply.headers);
     res.status(reply.status);
     if (reply.body === undefined) res.end();

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../api/metrics.js';
 import type { Config } from '../config.js';
 import type { AttemptResult, ClaimedDelivery, IngestLease, OutboxStore } from '../store/index.js';
+import { outcomeLine } from './outcome.js';
 import { nextDelayMs } from './schedule.js';
 import type { Sender } from './sender.js';
 
@@ -275,6 +276,14 @@ export class Dispatcher {
         },
         nextAttemptAt: Date.now() + 5000,
       };
+    }
+    // Demo mode: each outcome as one line where the newcomer is looking (the server's terminal).
+    if (config.demo) {
+      const { level, line } = outcomeLine(d, result);
+      this.opts.logger[level](
+        { delivery: d.id, subscription: d.subscriptionId, outcome: result.attempt.outcome },
+        line,
+      );
     }
     this.release(host);
     if (!this.hosts.has(host)) this.subscriptionHost.delete(d.subscriptionId);

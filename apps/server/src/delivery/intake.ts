@@ -10,11 +10,17 @@ import { encodeEventData } from './encoding.js';
  * will receive it, stores events and deliveries in one transaction, and hands the deliveries it
  * could lease in that transaction straight to this instance's dispatcher (the rest are nudged).
  */
+export interface IntakeOptions {
+  /** Told, after each commit, the extensions whose events were just stored (live streams). */
+  stored?: (extensionIds: number[]) => void;
+}
+
 export class Intake implements IntakeSink {
   constructor(
     private readonly store: Store,
     /** This instance's dispatcher, when it runs one (an API-only instance stores and leaves). */
     private readonly dispatcher?: Dispatcher,
+    private readonly opts: IntakeOptions = {},
   ) {}
 
   /**
@@ -58,6 +64,7 @@ export class Intake implements IntakeSink {
       Date.now(),
       this.dispatcher?.leaseForIntake(),
     );
+    this.opts.stored?.(incoming.map((e) => e.extensionId));
     if (leased.length > 0) this.dispatcher?.take(leased);
     if (unleased > 0) this.dispatcher?.nudge();
     return { eventIds, deliveries, repeats };

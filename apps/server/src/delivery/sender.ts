@@ -1,13 +1,17 @@
 import { isIP } from 'node:net';
 import { Agent, errors, request } from 'undici';
-import type { AttemptRecord, ClaimedDelivery } from '../store/index.js';
+import type { AttemptRecord, AttemptRequestRecord, ClaimedDelivery } from '../store/index.js';
 import { getRequestUrl } from './encoding.js';
 import { parseRetryAfter } from './schedule.js';
 import { sign } from './signing.js';
 import { bareHost, type TargetPolicy, TargetRefusedError } from './target.js';
 
 export const USER_AGENT = 'callhook/0.1 (+https://github.com/callhook/callhook)';
-const RESPONSE_CAP = 1024;
+/** How much of a response body the delivery log keeps. */
+export const RESPONSE_CAP = 4096;
+/** How many response headers, and how long a value, the delivery log keeps. */
+const HEADER_COUNT_CAP = 50;
+const HEADER_VALUE_CAP = 1000;
 
 export interface SendResult {
   attempt: AttemptRecord;
@@ -81,6 +85,13 @@ export class Sender {
       'webhook-signature': sign(d.id, timestamp, isGet ? target.search.slice(1) : payload, secrets),
     };
     if (!isGet) headers['content-type'] = 'application/x-www-form-urlencoded; charset=utf-8';
+    // What the log shows of the request: everything but the signatures (they prove nothing to a
+    // reader and are better kept from one).
+    const sent: AttemptRequestRecord = {
+      method: isGet ? 'GET' : 'POST',
+      url: d.url,
+      headers: { ...headers, 'webhook-signature': redactSignatures(headers['webhook-signature']!) },
+    };
 
     try {
       const res = await request(target, {
@@ -91,7 +102,7 @@ export class Sender {
         signal: AbortSignal.timeout(this.opts.timeoutMs),
         maxRedirections: 0,
       } as Parameters<typeof request>[1]);
-      const responseBody = await readCapped(res.body);
+      const { text: responseBody, truncated } = await readCapped(res.body);
       const status = res.statusCode;
       const ok = status >= 200 && status < 300;
       const retryAfter =
@@ -101,12 +112,15 @@ export class Sender {
           statusCode: status,
           responseBody,
           error: ok ? null : `HTTP ${status}`,
+          request: sent,
+          response: { headers: cappedHeaders(res.headers), truncated },
         }),
         ...(retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {}),
         gone: status === 410,
       };
     } catch (err) {
-      return { attempt: attempt(...classify(err)), gone: false };
+      const [outcome, fields] = classify(err);
+      return { attempt: attempt(outcome, { ...fields, request: sent }), gone: false };
     }
   }
 
@@ -134,7 +148,9 @@ function classify(err: unknown): [AttemptRecord['outcome'], Partial<AttemptRecor
   return ['connection_error', { error: code ? `${code}: ${e.message}` : e.message }];
 }
 
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string | null> {
+async function readCapped(
+  body: AsyncIterable<Buffer> & { destroy(): void },
+): Promise<{ text: string | null; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -146,6 +162,29 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }): Pr
       break;
     }
   }
-  if (size === 0) return null;
-  return Buffer.concat(chunks).subarray(0, RESPONSE_CAP).toString('utf8');
+  if (size === 0) return { text: null, truncated: false };
+  return {
+    text: Buffer.concat(chunks).subarray(0, RESPONSE_CAP).toString('utf8'),
+    truncated: size > RESPONSE_CAP,
+  };
+}
+
+/** `v1,<sig>` entries with the signature left out: which versions were sent, not their values. */
+export function redactSignatures(value: string): string {
+  return value
+    .split(' ')
+    .map((entry) => `${entry.split(',')[0]},…`)
+    .join(' ');
+}
+
+function cappedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  let n = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    if (n++ >= HEADER_COUNT_CAP) break;
+    const text = Array.isArray(value) ? value.join(', ') : value;
+    out[name] = text.length > HEADER_VALUE_CAP ? `${text.slice(0, HEADER_VALUE_CAP)}…` : text;
+  }
+  return out;
 }

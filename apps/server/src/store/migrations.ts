@@ -168,6 +168,31 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('events_key').on('events').column('key').unique().execute();
       },
     },
+    '0007_console': {
+      async up(db: Kysely<unknown>) {
+        // An attempt's request as sent (method, URL, redacted headers: JSON) and the response's
+        // headers and whether its body was cut (JSON), for the delivery log.
+        await db.schema.alterTable('attempts').addColumn('request', 'text').execute();
+        await db.schema.alterTable('attempts').addColumn('response', 'text').execute();
+        // An extension's deliveries newest first, paged by position (keyset on seq), and a call's.
+        await db.schema
+          .createIndex('deliveries_extension')
+          .on('deliveries')
+          .columns(['extension_id', 'seq'])
+          .execute();
+        await db.schema
+          .createIndex('deliveries_call')
+          .on('deliveries')
+          .columns(['extension_id', 'call_id', 'seq'])
+          .execute();
+        // An extension's events after a position (the live stream).
+        await db.schema
+          .createIndex('events_extension')
+          .on('events')
+          .columns(['extension_id', 'id'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -47,6 +47,60 @@ export interface AttemptRecord {
   latencyMs: number;
   error: string | null;
   responseBody: string | null;
+  /** The request as sent, signatures redacted (absent when none was sent, or on older attempts). */
+  request?: AttemptRequestRecord | null;
+  /** The response's headers and whether its body was cut (absent when no response came). */
+  response?: AttemptResponseRecord | null;
+}
+
+export interface AttemptRequestRecord {
+  method: string;
+  /** The subscription's URL the request went to (a GET's event query is added when shown). */
+  url: string;
+  headers: Record<string, string>;
+}
+
+export interface AttemptResponseRecord {
+  headers: Record<string, string>;
+  truncated: boolean;
+}
+
+/**
+ * Text from a receiver as the store can keep it on every backend: PostgreSQL's text refuses NUL
+ * (an attempt holding one could never be recorded, and was tried again for ever), so NUL is
+ * kept as U+FFFD, the character that already stands for the bytes that were not UTF-8.
+ */
+export function storable(text: string | null): string | null {
+  return text === null ? null : text.replaceAll('\u0000', '\ufffd');
+}
+
+function parseJson<T>(text: string | null): T | null {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
+}
+
+/** The filters of an extension's delivery log (keyset-paged: `before` is a seq). */
+export interface ExtensionDeliveryFilter {
+  status?: string;
+  eventType?: string;
+  callId?: string;
+  subscriptionId?: number;
+  since?: number;
+  until?: number;
+  before?: number;
+  limit: number;
+}
+
+export interface StoredEvent {
+  id: number;
+  eventType: string;
+  callId: string | null;
+  receivedAt: number;
+  data: Record<string, unknown>;
 }
 
 /** What the dispatcher needs to send a claimed delivery: the delivery and its subscription now. */
@@ -386,8 +440,10 @@ export class OutboxStore {
             outcome: attempt.outcome,
             status_code: attempt.statusCode,
             latency_ms: attempt.latencyMs,
-            error: attempt.error,
-            response_body: attempt.responseBody,
+            error: storable(attempt.error),
+            response_body: storable(attempt.responseBody),
+            request: attempt.request ? storable(JSON.stringify(attempt.request)) : null,
+            response: attempt.response ? storable(JSON.stringify(attempt.response)) : null,
           })),
         )
         .execute();
@@ -522,8 +578,105 @@ export class OutboxStore {
         latencyMs: a.latency_ms,
         error: a.error,
         responseBody: a.response_body,
+        request: parseJson<AttemptRequestRecord>(a.request),
+        response: parseJson<AttemptResponseRecord>(a.response),
       })),
     };
+  }
+
+  /**
+   * An extension's deliveries, newest first, filtered; keyset-paged on seq (`before`), so a page
+   * deep in a long log costs what the first does. One more row than asked tells whether more follow.
+   */
+  async listByExtension(
+    extensionId: number,
+    f: ExtensionDeliveryFilter,
+  ): Promise<{ items: DeliveryRecord[]; more: boolean }> {
+    if (f.callId?.includes('\u0000')) return { items: [], more: false };
+    let q = this.db.selectFrom('deliveries').selectAll().where('extension_id', '=', extensionId);
+    if (f.callId !== undefined) q = q.where('call_id', '=', f.callId);
+    if (f.status !== undefined) q = q.where('status', '=', f.status);
+    if (f.eventType !== undefined) q = q.where('event_type', '=', f.eventType);
+    if (f.subscriptionId !== undefined) q = q.where('subscription_id', '=', f.subscriptionId);
+    if (f.since !== undefined) q = q.where('created_at', '>=', f.since);
+    if (f.until !== undefined) q = q.where('created_at', '<', f.until);
+    if (f.before !== undefined) q = q.where('seq', '<', f.before);
+    const rows = await q
+      .orderBy('seq', 'desc')
+      .limit(f.limit + 1)
+      .execute();
+    return { items: rows.slice(0, f.limit).map(toDelivery), more: rows.length > f.limit };
+  }
+
+  /** One delivery of an extension by its id, whatever its subscription. */
+  async findInExtension(extensionId: number, id: string): Promise<DeliveryRecord | undefined> {
+    if (id.includes('\u0000')) return undefined;
+    const row = await this.db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('extension_id', '=', extensionId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toDelivery(row);
+  }
+
+  /**
+   * An extension's events in id order: those after `afterId`, or (without it) the newest
+   * `latest`. At most `limit`.
+   */
+  async eventsOf(
+    extensionId: number,
+    opts: { afterId?: number; latest?: number; limit: number },
+  ): Promise<StoredEvent[]> {
+    let rows: Array<{
+      id: number;
+      event_type: string;
+      call_id: string | null;
+      received_at: number;
+      data: string;
+    }>;
+    const cols = ['id', 'event_type', 'call_id', 'received_at', 'data'] as const;
+    if (opts.afterId !== undefined) {
+      rows = await this.db
+        .selectFrom('events')
+        .select(cols)
+        .where('extension_id', '=', extensionId)
+        .where('id', '>', opts.afterId)
+        .orderBy('id')
+        .limit(opts.limit)
+        .execute();
+    } else {
+      const n = Math.min(opts.latest ?? 0, opts.limit);
+      if (n === 0) return [];
+      rows = (
+        await this.db
+          .selectFrom('events')
+          .select(cols)
+          .where('extension_id', '=', extensionId)
+          .orderBy('id', 'desc')
+          .limit(n)
+          .execute()
+      ).reverse();
+    }
+    return rows.map((r) => ({
+      id: Number(r.id),
+      eventType: r.event_type,
+      callId: r.call_id,
+      receivedAt: Number(r.received_at),
+      data: parseJson<Record<string, unknown>>(r.data) ?? {},
+    }));
+  }
+
+  /** The newest event id of an extension (0 when it has none): where a fresh stream starts. */
+  async lastEventId(extensionId: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('events')
+      .select('id')
+      .where('extension_id', '=', extensionId)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? Number(row.id) : 0;
   }
 
   /** Queues one delivery for an attempt now, whatever its state (open ones are left as they are). */

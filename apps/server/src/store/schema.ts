@@ -118,4 +118,8 @@ export interface AttemptsTable {
   latency_ms: number;
   error: string | null;
   response_body: string | null;
+  /** JSON: `{ method, url, headers }` as sent (signatures redacted); null on older attempts. */
+  request: string | null;
+  /** JSON: `{ status, headers, truncated }` of the response; null when none came. */
+  response: string | null;
 }

@@ -35,9 +35,11 @@ Subscriptions ("events") of an extension (--extension N, default @me: the token'
   events rm ID
   events clear [--yes]                         delete them all
   secret rotate ID [--grace SECONDS]           a new signing secret; the old one signs on for the grace
-Delivery log of one subscription (--subscription ID)
-  deliveries list [--status S] [--since ISO] [--page N] [--per-page N]
-  deliveries get DELIVERY_ID                   one delivery with every attempt
+Delivery log of the extension, or of one subscription (--subscription ID)
+  deliveries list [--status S] [--event TYPE] [--call-id ID] [--since ISO] [--until ISO]
+                  [--cursor C] [--per-page N]  newest first; --cursor continues where a page ended
+  deliveries list --subscription ID [--status S] [--since ISO] [--page N] [--per-page N]
+  deliveries get DELIVERY_ID --subscription ID one delivery with every attempt: request and response
   deliveries retry DELIVERY_ID                 send it again now
   deliveries recover --since ISO [--until ISO] send again every failed one since then
 Calls and the rest
@@ -90,6 +92,8 @@ const options = {
   until: { type: 'string' },
   page: { type: 'string' },
   'per-page': { type: 'string' },
+  'call-id': { type: 'string' },
+  cursor: { type: 'string' },
   client: { type: 'string' },
   to: { type: 'string' },
   from: { type: 'string' },
@@ -180,6 +184,20 @@ const deliveryColumns: Column<Delivery>[] = [
   ],
   ['created', (d) => d.created_at],
   ['next attempt', (d) => d.next_attempt_at],
+];
+
+const extensionDeliveryColumns: Column<Delivery>[] = [
+  ['id', (d) => d.id],
+  ['sub', (d) => d.subscription_id],
+  ['event', (d) => d.event_type],
+  ['status', (d) => d.status],
+  ['attempts', (d) => d.attempts],
+  [
+    'last',
+    (d) => (d.last_outcome ? `${d.last_outcome}${d.last_status_code ? ` ${d.last_status_code}` : ''}` : '-'),
+  ],
+  ['created', (d) => d.created_at],
+  ['call id', (d) => d.call_id ?? '-'],
 ];
 
 export interface CliEnvironment extends Output {
@@ -323,6 +341,34 @@ async function run(argv: readonly string[], io: CliEnvironment): Promise<number>
     }
     case 'deliveries list':
     case 'deliveries': {
+      // The whole extension's log, unless one subscription's (paged by number) is asked for.
+      const extensionWide =
+        values.subscription === undefined ||
+        values['call-id'] !== undefined ||
+        values.event !== undefined ||
+        values.until !== undefined ||
+        values.cursor !== undefined;
+      if (extensionWide) {
+        const sub = integer(values.subscription, 'subscription');
+        const log = await client.deliveries.log(extension, {
+          ...(values.status !== undefined ? { status: values.status as DeliveryStatus } : {}),
+          ...(values.event !== undefined ? { event_type: (await parseEventTypes(values.event))[0]! } : {}),
+          ...(values['call-id'] !== undefined ? { call_id: values['call-id'] } : {}),
+          ...(sub !== undefined ? { subscription_id: sub } : {}),
+          ...(values.since !== undefined ? { since: values.since } : {}),
+          ...(values.until !== undefined ? { until: values.until } : {}),
+          ...(values.cursor !== undefined ? { cursor: values.cursor } : {}),
+          ...(values['per-page'] !== undefined ? { per_page: integer(values['per-page'], 'per-page')! } : {}),
+        });
+        print(log, () =>
+          log.items.length
+            ? `${table(log.items, extensionDeliveryColumns)}${
+                log.next_cursor ? `\n\nolder ones: add --cursor ${log.next_cursor}` : ''
+              }`
+            : 'No deliveries.',
+        );
+        return 0;
+      }
       const page = await client.deliveries.list(extension, subscriptionId(), {
         ...(values.status !== undefined ? { status: values.status as DeliveryStatus } : {}),
         ...(values.since !== undefined ? { since: values.since } : {}),
@@ -349,7 +395,26 @@ async function run(argv: readonly string[], io: CliEnvironment): Promise<number>
               ['error', (a) => a.error],
             ])
           : 'No attempts yet.';
-        return [record(Object.entries(rest)), `payload  ${payload ?? '-'}`, '', attempts].join('\n');
+        // What each attempt sent and what came back: the receiver's own words say why it failed.
+        const exchanges = attempt_log.flatMap((a, i) => {
+          const lines = [''];
+          if (a.request) lines.push(`attempt ${i + 1}  ${a.request.method} ${a.request.url}`);
+          else lines.push(`attempt ${i + 1}`);
+          if (a.response) {
+            lines.push(`  response HTTP ${a.response.status}`);
+            for (const [k, v] of Object.entries(a.response.headers)) lines.push(`    ${k}: ${v}`);
+          }
+          const body = a.response?.body ?? a.response_body;
+          if (body) {
+            lines.push('  body:');
+            for (const line of body.split('\n')) lines.push(`    ${line}`);
+            if (a.response?.body_truncated) lines.push('    … (cut at 4 KB)');
+          } else if (a.error) lines.push(`  ${a.error}`);
+          return lines;
+        });
+        return [record(Object.entries(rest)), `payload  ${payload ?? '-'}`, '', attempts, ...exchanges].join(
+          '\n',
+        );
       });
       return 0;
     }

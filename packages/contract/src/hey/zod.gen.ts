@@ -159,6 +159,7 @@ export const zAttemptOutcome = z.enum([
 export const zDelivery = z.object({
     id: z.string(),
     subscription_id: z.int(),
+    event_id: z.int().optional(),
     event_type: zEventType,
     call_id: z.string().nullish(),
     status: zDeliveryStatus,
@@ -170,13 +171,41 @@ export const zDelivery = z.object({
     last_outcome: zAttemptOutcome.nullish()
 });
 
+/**
+ * The request as sent: method, URL (for `GET`, with the event data in its query) and headers,
+ * with the `webhook-signature` values redacted (`v1,…`); `body` is the form-encoded event
+ * data of a `POST`. URL and body are null once retention removed the delivery's payload.
+ *
+ */
+export const zAttemptRequest = z.object({
+    method: zSubscriptionMethod,
+    url: z.string(),
+    headers: z.record(z.string(), z.string()),
+    body: z.string().nullish()
+});
+
+/**
+ * What came back: the status, the headers (at most 50, each value at most 1,000
+ * characters) and the first 4 KB of the body as text (bytes that are not UTF-8 shown as
+ * U+FFFD, and NUL as U+FFFD too).
+ *
+ */
+export const zAttemptResponse = z.object({
+    status: z.int(),
+    headers: z.record(z.string(), z.string()),
+    body: z.string().nullable(),
+    body_truncated: z.boolean()
+});
+
 export const zAttempt = z.object({
     attempted_at: z.iso.datetime(),
     outcome: zAttemptOutcome,
     status_code: z.int().nullish(),
     latency_ms: z.number(),
     error: z.string().nullish(),
-    response_body: z.string().nullish()
+    response_body: z.string().nullish(),
+    request: zAttemptRequest.nullish(),
+    response: zAttemptResponse.nullish()
 });
 
 export const zDeliveryDetail = zDelivery.and(z.object({
@@ -189,6 +218,33 @@ export const zDeliveryPage = z.object({
     page: z.int(),
     per_page: z.int(),
     total: z.int()
+});
+
+export const zDeliveryCursorPage = z.object({
+    items: z.array(zDelivery),
+    next_cursor: z.string().nullable()
+});
+
+export const zExtensionSummary = z.object({
+    id: z.int(),
+    name: z.string(),
+    kind: z.enum([
+        'phone',
+        'ivr',
+        'queue'
+    ]),
+    caller_id_name: z.string().nullish()
+});
+
+/**
+ * One message of the event stream (`streamExtensionEvents`).
+ */
+export const zStreamEvent = z.object({
+    id: z.int(),
+    event_type: zEventType,
+    call_id: z.string().nullable(),
+    received_at: z.iso.datetime(),
+    data: z.record(z.string(), z.unknown())
 });
 
 export const zRecoverRequest = z.object({
@@ -706,6 +762,54 @@ export const zRetryDeliveryPath = z.object({
  * Queued.
  */
 export const zRetryDeliveryResponse = zDelivery;
+
+export const zListExtensionDeliveriesPath = z.object({
+    extension_id: z.string().regex(/^(@me|[0-9]{1,15})$/)
+});
+
+export const zListExtensionDeliveriesQuery = z.object({
+    status: zDeliveryStatus.optional(),
+    event_type: zEventType.optional(),
+    call_id: z.string().min(1).max(200).optional(),
+    subscription_id: z.int().gte(1).lte(9007199254740991).optional(),
+    since: z.iso.datetime().optional(),
+    until: z.iso.datetime().optional(),
+    cursor: z.string().regex(/^[0-9]{1,16}$/).optional(),
+    per_page: z.int().gte(1).lte(200).optional().default(50)
+});
+
+/**
+ * One page of deliveries.
+ */
+export const zListExtensionDeliveriesResponse = zDeliveryCursorPage;
+
+export const zStreamExtensionEventsHeaders = z.object({
+    'Last-Event-ID': z.string().regex(/^[0-9]{1,16}$/).optional()
+});
+
+export const zStreamExtensionEventsPath = z.object({
+    extension_id: z.string().regex(/^(@me|[0-9]{1,15})$/)
+});
+
+export const zStreamExtensionEventsQuery = z.object({
+    backlog: z.int().gte(0).lte(500).optional().default(50)
+});
+
+/**
+ * SSE messages; each message's `data` is a `StreamEvent` as JSON (`contentSchema`
+ * annotates that, it is not a validation of the whole stream).
+ *
+ */
+export const zStreamExtensionEventsResponse = z.string();
+
+export const zListExtensionsPath = z.object({
+    client_id: z.string().regex(/^(@me|[0-9]{1,15})$/)
+});
+
+/**
+ * The extensions.
+ */
+export const zListExtensionsResponse = z.array(zExtensionSummary);
 
 export const zGetLimitsPath = z.object({
     client_id: z.string().regex(/^(@me|[0-9]{1,15})$/)

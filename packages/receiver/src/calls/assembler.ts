@@ -32,9 +32,14 @@ interface OpenCall {
   timer: unknown;
 }
 
+// Node's timers are unref'd (a pending call never keeps a process alive); browsers have no unref.
 const realTimers: Scheduler = {
-  set: (callback, ms) => setTimeout(callback, ms).unref(),
-  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  set: (callback, ms) => {
+    const handle: unknown = setTimeout(callback, ms);
+    (handle as { unref?: () => void }).unref?.();
+    return handle;
+  },
+  clear: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
 };
 
 const isCallEvent = (e: AnyWebhookPayload): e is CallEvent => 'CallID' in e;
