@@ -127,10 +127,20 @@ export type Subscription = {
 };
 
 /**
- * The stored subscription, and its signing secret (returned on creation only).
+ * The stored subscription and, if this subscription made its endpoint's signing secret,
+ * that secret (returned on creation only).
+ *
  */
 export type SubscriptionCreated = Subscription & {
-    secret: SigningSecret;
+    /**
+     * `false`: the endpoint (the URL without its query) had no subscriptions, its
+     * secret was made now and is in `secret`, shown this once. `true`: the endpoint's
+     * existing secret, shown when it was made or last rotated, signs this subscription
+     * too, and `secret` is absent.
+     *
+     */
+    secret_shared: boolean;
+    secret?: SigningSecret;
 };
 
 /**
@@ -148,6 +158,10 @@ export type SecretRotation = {
 export type SecretRotated = {
     secret: SigningSecret;
     previous_expires_at: string;
+    /**
+     * The subscriptions to the endpoint, all signing with the new secret now.
+     */
+    subscription_ids: Array<number>;
 };
 
 /**
@@ -906,7 +920,7 @@ export type CreateSubscriptionError = CreateSubscriptionErrors[keyof CreateSubsc
 
 export type CreateSubscriptionResponses = {
     /**
-     * The stored subscription, with its signing secret (shown this once).
+     * The stored subscription, with its endpoint's signing secret if it was made now (shown this once).
      */
     200: SubscriptionCreated;
 };
