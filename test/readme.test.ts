@@ -90,6 +90,19 @@ const PLANS: Array<[RegExp, Plan]> = [
       reason: 'it rewrites the generated files of this checkout; npm run lint checks they match the spec',
     },
   ],
+  [
+    /^npx pnpm@12\.4\.2 --filter @callhook\/\w+ (bench:|screenshots|dev)/,
+    { how: 'skip', reason: 'benchmarks, screenshots and the dev server run for minutes or rewrite files' },
+  ],
+  [/^npm run pack:release$/, { how: 'run', expect: /callhook-client-0\.1\.0\.tgz/, timeoutMs: 150_000 }],
+  [
+    /^(npm install \.\/callhook-|\.\/node_modules\/\.bin\/callhook-|npm install hono )/,
+    {
+      how: 'skip',
+      reason:
+        "they belong in the reader's own project: examples/test/packed.test.ts installs the packed tarballs with npm in an empty folder and runs the client, a receiver and the bins",
+    },
+  ],
   [/^npm run lint$/, { how: 'skip', reason: 'CI runs it right after npm test (.ci/run)' }],
   [/^npm run format$/, { how: 'skip', reason: 'it rewrites files of this checkout' }],
 ];

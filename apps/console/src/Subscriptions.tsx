@@ -139,20 +139,34 @@ function CreateForm({ ext, onCreated }: { ext: number; onCreated: (r: Revealed[]
     }
     setBusy(true);
     // The page's API takes one event type per subscription: one request for each type chosen.
+    // Subscriptions to one endpoint (the URL without its query) share one signing secret: the
+    // first to an endpoint shows it, the others say so (`secret_shared`).
     const created: Revealed[] = [];
+    const shared: string[] = [];
+    let made = 0;
     try {
       for (const type of types) {
         const sub = await create.mutateAsync({
           params: { path: { extension_id: String(ext) } },
           body: { url, method, event_type: type },
         });
-        created.push({ label: `#${sub.id} ${sub.event_type}`, secret: sub.secret });
+        made++;
+        const label = `#${sub.id} ${sub.event_type}`;
+        const first = created[0];
+        if (sub.secret) created.push({ label, secret: sub.secret });
+        else if (first) created[0] = { ...first, label: `${first.label}, ${label}` };
+        else shared.push(label);
       }
       form.reset();
+      if (shared.length) {
+        setMessage(
+          `${shared.join(', ')}: signed with the secret this URL already has (shown when it was first subscribed or last rotated)`,
+        );
+      }
     } catch (err) {
       setErrors(fieldErrors(err));
-      const left = types.slice(created.length);
-      setMessage(`${errorMessage(err)}${created.length ? ` (not created: ${left.join(', ')})` : ''}`);
+      const left = types.slice(made);
+      setMessage(`${errorMessage(err)}${made ? ` (not created: ${left.join(', ')})` : ''}`);
     } finally {
       setBusy(false);
       if (created.length) onCreated(created);

@@ -62,7 +62,11 @@ describe('callhook CLI', () => {
       'GET',
     ]);
     expect(created.map((s) => s.event_type)).toEqual(['dial-out', 'answer', 'hangup']);
-    expect(created.every((s) => s.secret.startsWith('whsec_') && s.url === url)).toBe(true);
+    expect(created.every((s) => s.url === url)).toBe(true);
+    // One secret for the endpoint: shown with the first subscription to it, shared by the others.
+    expect(created.map((s) => s.secret_shared)).toEqual([false, true, true]);
+    expect(created[0]!.secret).toMatch(/^whsec_/);
+    expect(created.slice(1).every((s) => s.secret === undefined)).toBe(true);
 
     const table = await callhook(['events', 'list', '--extension', '175'], env);
     expect(table.code).toBe(0);

@@ -47,7 +47,9 @@ export interface paths {
         /**
          * Add an extension number event
          * @description Subscribes `url` to one event type of the extension. The response is the stored
-         *     subscription; callhook adds `enabled` and, on this response only, the signing `secret`.
+         *     subscription; callhook adds `enabled`, `secret_shared` and, on this response only and
+         *     only for the first subscription to its endpoint (`secret_shared: false`), the signing
+         *     `secret` (see "One signing secret per endpoint").
          */
         post: operations["createSubscription"];
         /** Delete all events of the extension number */
@@ -99,10 +101,12 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Rotate the subscription's signing secret
-         * @description Makes a new `whsec_` secret, returned once. The previous secret keeps signing beside the
-         *     new one (two `v1,` entries in `webhook-signature`) until `previous_expires_at`, so
-         *     receivers can switch without losing a request.
+         * Rotate the signing secret of the subscription's endpoint
+         * @description Makes a new `whsec_` secret for the subscription's endpoint, returned once: every
+         *     subscription of the client to that endpoint (`subscription_ids`) signs with it from now
+         *     on. The previous secret keeps signing beside the new one (two `v1,` entries in
+         *     `webhook-signature`) until `previous_expires_at`, so receivers can switch without losing
+         *     a request.
          */
         post: operations["rotateSubscriptionSecret"];
         delete?: never;
@@ -684,9 +688,19 @@ export interface components {
             /** Format: date-time */
             created_at?: string;
         };
-        /** @description The stored subscription, and its signing secret (returned on creation only). */
+        /**
+         * @description The stored subscription and, if this subscription made its endpoint's signing secret,
+         *     that secret (returned on creation only).
+         */
         SubscriptionCreated: components["schemas"]["Subscription"] & {
-            secret: components["schemas"]["SigningSecret"];
+            /**
+             * @description `false`: the endpoint (the URL without its query) had no subscriptions, its
+             *     secret was made now and is in `secret`, shown this once. `true`: the endpoint's
+             *     existing secret, shown when it was made or last rotated, signs this subscription
+             *     too, and `secret` is absent.
+             */
+            secret_shared: boolean;
+            secret?: components["schemas"]["SigningSecret"];
         };
         /** @description A Standard Webhooks secret, `whsec_` and the base64 of 32 random bytes. */
         SigningSecret: string;
@@ -701,6 +715,8 @@ export interface components {
             secret: components["schemas"]["SigningSecret"];
             /** Format: date-time */
             previous_expires_at: string;
+            /** @description The subscriptions to the endpoint, all signing with the new secret now. */
+            subscription_ids: number[];
         };
         /**
          * @description `pending`: waiting for its first attempt or its turn in the call's order (events of one
@@ -1392,7 +1408,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The stored subscription, with its signing secret (shown this once). */
+            /** @description The stored subscription, with its endpoint's signing secret if it was made now (shown this once). */
             200: {
                 headers: {
                     [name: string]: unknown;

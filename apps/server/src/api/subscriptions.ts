@@ -51,7 +51,11 @@ export function subscriptionHandlers(ctx: ServerContext) {
             perClient: ctx.config.clientSubscriptionLimit,
           },
         );
-        return { status: 200, body: { ...presentSubscription(s), secret: s.secret } };
+        // The endpoint's secret is shown once: with the subscription that made it.
+        const created = s.secretShared
+          ? { ...presentSubscription(s), secret_shared: true }
+          : { ...presentSubscription(s), secret_shared: false, secret: s.secret };
+        return { status: 200, body: created };
       } catch (err) {
         if (err instanceof LimitReachedError)
           throw new HttpError(409, err.message, { code: 'limit_reached' });
@@ -109,6 +113,7 @@ export function subscriptionHandlers(ctx: ServerContext) {
         body: {
           secret: rotated.secret,
           previous_expires_at: new Date(rotated.previousExpiresAt).toISOString(),
+          subscription_ids: rotated.subscriptionIds,
         },
       };
     },

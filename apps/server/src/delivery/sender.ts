@@ -1,6 +1,11 @@
 import { isIP } from 'node:net';
 import { Agent, errors, request } from 'undici';
-import type { AttemptRecord, AttemptRequestRecord, ClaimedDelivery } from '../store/index.js';
+import {
+  type AttemptRecord,
+  type AttemptRequestRecord,
+  activeSecrets,
+  type ClaimedDelivery,
+} from '../store/index.js';
 import { getRequestUrl } from './encoding.js';
 import { parseRetryAfter } from './schedule.js';
 import { sign } from './signing.js';
@@ -45,10 +50,7 @@ export class Sender {
     const isGet = d.method === 'GET';
     const url = isGet ? getRequestUrl(d.url, payload) : d.url;
     const timestamp = Math.floor(now / 1000);
-    const secrets =
-      d.previousSecret && d.previousSecretExpiresAt !== null && d.previousSecretExpiresAt > now
-        ? [d.secret, d.previousSecret]
-        : [d.secret];
+    const secrets = activeSecrets(d, now);
     const started = performance.now();
     const attempt = (
       outcome: AttemptRecord['outcome'],

@@ -65,7 +65,7 @@ const out = (line = '') => process.stdout.write(`${line}\n`);
 
 interface Receiver {
   url: string;
-  /** Subscription id → its secret, filled in as the subscriptions are made. */
+  /** Subscription id → the endpoint secret its create response showed (the first one to the URL). */
   secrets: Map<number, string>;
   /** Resolves once `count` requests arrived; how many had a good signature. */
   received(count: number, ms: number): Promise<number>;
@@ -97,7 +97,7 @@ async function startLogReceiver(): Promise<Receiver> {
         verified++;
         lines.push(
           dim(
-            `  signature ok (webhook-id ${String(req.headers['webhook-id'])}, secret of subscription ${who})`,
+            `  signature ok (webhook-id ${String(req.headers['webhook-id'])}, the endpoint's secret, shown with subscription ${who})`,
           ),
         );
       }
@@ -162,10 +162,12 @@ async function call(
  * then the secret, which callhook adds and shows this once; other answers in full.
  */
 function brief(text: string, answer: Record<string, unknown>): string {
-  if (typeof answer.secret !== 'string') return text;
   const { url, method, event_type, id } = answer;
   const page = JSON.stringify({ url, method, event_type, id }).slice(0, -1);
-  return `${page},…,"secret":"${answer.secret}"}`;
+  if (typeof answer.secret === 'string') return `${page},…,"secret":"${answer.secret}"}`;
+  // Later subscriptions to one URL (without its query) sign with the secret the first showed.
+  if (answer.secret_shared === true) return `${page},…,"secret_shared":true}`;
+  return text;
 }
 
 const seconds = (us: number, speed: number) => `${(us / speed / 1e6).toFixed(speed > 10 ? 2 : 1)} s`;
@@ -232,7 +234,7 @@ async function demo(speed: number): Promise<number> {
         { url: hook, method: 'GET', event_type: eventType },
         200,
       );
-      receiver.secrets.set(created.id as number, created.secret as string);
+      if (typeof created.secret === 'string') receiver.secrets.set(created.id as number, created.secret);
     }
     out();
 

@@ -5,6 +5,7 @@ import { SubscriptionStore } from './subscriptions.js';
 import { TenantStore } from './tenants.js';
 
 export type { Dialect } from './db.js';
+export * from './endpoints.js';
 export * from './input.js';
 export * from './outbox.js';
 export * from './subscriptions.js';

@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { Dialect } from './db.js';
+import { moveSecretsToEndpoints } from './endpoints.js';
 
 /** Schema migrations, in order. Each works on SQLite and PostgreSQL. */
 function migrations(dialect: Dialect): Record<string, Migration> {
@@ -193,13 +194,47 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0008_endpoint_secrets': {
+      async up(db: Kysely<unknown>) {
+        // One signing secret per client and endpoint (the URL without its query), shared by the
+        // subscriptions to it; see endpoints.ts for how existing subscriptions move over.
+        await db.schema
+          .createTable('endpoints')
+          .addColumn('id', serial, autoPk)
+          .addColumn('client_id', big, (c) => c.notNull())
+          .addColumn('endpoint', 'text', (c) => c.notNull())
+          .addColumn('secret', 'text', (c) => c.notNull())
+          .addColumn('previous_secret', 'text')
+          .addColumn('previous_secret_expires_at', big)
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('endpoints_client_endpoint')
+          .on('endpoints')
+          .columns(['client_id', 'endpoint'])
+          .unique()
+          .execute();
+        await db.schema.alterTable('subscriptions').addColumn('endpoint_id', big).execute();
+        await db.schema.alterTable('subscriptions').addColumn('migrated_secret', 'text').execute();
+        await db.schema.alterTable('subscriptions').addColumn('migrated_secret_expires_at', big).execute();
+        await moveSecretsToEndpoints(db, Date.now());
+        await db.schema
+          .createIndex('subscriptions_endpoint')
+          .on('subscriptions')
+          .column('endpoint_id')
+          .execute();
+        for (const column of ['secret', 'previous_secret', 'previous_secret_expires_at'])
+          await db.schema.alterTable('subscriptions').dropColumn(column).execute();
+      },
+    },
   };
 }
 
-export async function migrate(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+/** Migrates to the latest schema, or only up to the migration named `upTo` (tests of a migration). */
+export async function migrate(db: Kysely<unknown>, dialect: Dialect, upTo?: string): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
   const migrator = new Migrator({ db, provider });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await (upTo ? migrator.migrateTo(upTo) : migrator.migrateToLatest());
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     throw new Error(

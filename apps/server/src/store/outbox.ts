@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
 import { newDeliveryId } from '../auth/secrets.js';
 import type { Dialect } from './db.js';
+import { endpointOf, type SubscriptionRow, withSecrets } from './endpoints.js';
 import { refuseNul } from './input.js';
-import type { Database, DeliveriesTable, SubscriptionsTable } from './schema.js';
+import type { Database, DeliveriesTable } from './schema.js';
 
 /** One event as the intake accepted it: which extension, which type, and its data. */
 export interface IncomingEvent {
@@ -107,9 +108,12 @@ export interface StoredEvent {
 export interface ClaimedDelivery extends DeliveryRecord {
   url: string;
   method: string;
+  /** Its endpoint's secret, the endpoint's previous one and the subscription's own from before 0008. */
   secret: string;
   previousSecret: string | null;
   previousSecretExpiresAt: number | null;
+  migratedSecret: string | null;
+  migratedSecretExpiresAt: number | null;
   failingSince: number | null;
 }
 
@@ -143,8 +147,7 @@ const isClosed = (column: string) => sql<boolean>`${sql.ref(column)} not in ('pe
  * never wait on each other.
  */
 export function orderKey(clientId: number, url: string, callId: string): string {
-  const cut = url.search(/[?#]/);
-  const endpoint = cut === -1 ? url : url.slice(0, cut);
+  const endpoint = endpointOf(url);
   return `${clientId}:${createHash('sha1').update(endpoint).digest('base64url')}:${callId}`;
 }
 
@@ -208,20 +211,18 @@ export class OutboxStore {
       const { eventIds, fresh } = await insertEvents(trx, events, now);
       const repeats = events.length - fresh.length;
 
-      const matches = new Map<string, Array<Selectable<SubscriptionsTable>>>();
+      const matches = new Map<string, SubscriptionRow[]>();
       const rows: Array<Insertable<DeliveriesTable>> = [];
-      const subscriptionOf = new Map<string, Selectable<SubscriptionsTable>>();
+      const subscriptionOf = new Map<string, SubscriptionRow>();
       for (const k of fresh) {
         const ev = events[k]!;
         const key = `${ev.extensionId}:${ev.eventType}`;
         let subs = matches.get(key);
         if (!subs) {
-          subs = await trx
-            .selectFrom('subscriptions')
-            .selectAll()
-            .where('extension_id', '=', ev.extensionId)
-            .where('event_type', '=', ev.eventType)
-            .orderBy('id')
+          subs = await withSecrets(trx)
+            .where('s.extension_id', '=', ev.extensionId)
+            .where('s.event_type', '=', ev.eventType)
+            .orderBy('s.id')
             .execute();
           matches.set(key, subs);
         }
@@ -332,6 +333,8 @@ export class OutboxStore {
           secret: sub.secret,
           previousSecret: sub.previous_secret,
           previousSecretExpiresAt: sub.previous_secret_expires_at,
+          migratedSecret: sub.migrated_secret,
+          migratedSecretExpiresAt: sub.migrated_secret_expires_at,
           failingSince: sub.failing_since,
         });
       }
@@ -399,13 +402,16 @@ export class OutboxStore {
       const rows = await trx
         .selectFrom('deliveries as d')
         .innerJoin('subscriptions as s', 's.id', 'd.subscription_id')
+        .innerJoin('endpoints as e', 'e.id', 's.endpoint_id')
         .selectAll('d')
         .select([
           's.url',
           's.method',
-          's.secret',
-          's.previous_secret',
-          's.previous_secret_expires_at',
+          'e.secret',
+          'e.previous_secret',
+          'e.previous_secret_expires_at',
+          's.migrated_secret',
+          's.migrated_secret_expires_at',
           's.failing_since',
         ])
         .where('d.seq', 'in', seqs)
@@ -418,6 +424,8 @@ export class OutboxStore {
         secret: r.secret,
         previousSecret: r.previous_secret,
         previousSecretExpiresAt: r.previous_secret_expires_at,
+        migratedSecret: r.migrated_secret,
+        migratedSecretExpiresAt: r.migrated_secret_expires_at,
         failingSince: r.failing_since,
       }));
     });

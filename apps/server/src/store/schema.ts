@@ -10,6 +10,7 @@ export interface Database {
   extensions: ExtensionsTable;
   tokens: TokensTable;
   subscriptions: SubscriptionsTable;
+  endpoints: EndpointsTable;
   events: EventsTable;
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
@@ -64,11 +65,27 @@ export interface SubscriptionsTable {
   event_type: string;
   enabled: number;
   disabled_reason: string | null;
+  /** The endpoint (client and URL without its query) whose signing secret this subscription uses. */
+  endpoint_id: number;
+  /**
+   * The subscription's own secret from before secrets were kept per endpoint (0008), when it
+   * differs from the endpoint's: it keeps signing beside the endpoint's until it expires.
+   */
+  migrated_secret: string | null;
+  migrated_secret_expires_at: number | null;
+  /** When the current run of failed attempts started (null while it succeeds). */
+  failing_since: number | null;
+  created_at: number;
+}
+
+/** One signing secret per client and endpoint (the URL without its query), shared by its subscriptions. */
+export interface EndpointsTable {
+  id: Generated<number>;
+  client_id: number;
+  endpoint: string;
   secret: string;
   previous_secret: string | null;
   previous_secret_expires_at: number | null;
-  /** When the current run of failed attempts started (null while it succeeds). */
-  failing_since: number | null;
   created_at: number;
 }
 

@@ -1,6 +1,12 @@
 import { type Kysely, type Selectable, sql, type Transaction, type Updateable } from 'kysely';
-import { newSigningSecret } from '../auth/secrets.js';
 import type { Dialect } from './db.js';
+import {
+  joinEndpoint,
+  pruneEndpoints,
+  rotateEndpoint,
+  type SubscriptionRow,
+  withSecrets,
+} from './endpoints.js';
 import { refuseNul } from './input.js';
 import { failOpen } from './outbox.js';
 import type { Database, SubscriptionsTable } from './schema.js';
@@ -14,9 +20,14 @@ export interface SubscriptionRecord {
   eventType: string;
   enabled: boolean;
   disabledReason: string | null;
+  /** The endpoint whose secret signs this subscription's deliveries, shared with its other subscriptions. */
+  endpointId: number;
   secret: string;
   previousSecret: string | null;
   previousSecretExpiresAt: number | null;
+  /** The subscription's own secret from before 0008, while it still signs beside the endpoint's. */
+  migratedSecret: string | null;
+  migratedSecretExpiresAt: number | null;
   failingSince: number | null;
   createdAt: number;
 }
@@ -75,13 +86,16 @@ function toSummary(
   };
 }
 
-export function toSubscription(row: Selectable<SubscriptionsTable>): SubscriptionRecord {
+export function toSubscription(row: SubscriptionRow): SubscriptionRecord {
   return {
     ...toSummary(row),
     clientId: row.client_id,
+    endpointId: row.endpoint_id,
     secret: row.secret,
     previousSecret: row.previous_secret,
     previousSecretExpiresAt: row.previous_secret_expires_at,
+    migratedSecret: row.migrated_secret,
+    migratedSecretExpiresAt: row.migrated_secret_expires_at,
     failingSince: row.failing_since,
   };
 }
@@ -107,7 +121,9 @@ export class SubscriptionStore {
   ) {}
 
   /**
-   * Creates a subscription unless a limit is reached. The count and the insert happen in one
+   * Creates a subscription unless a limit is reached. It signs with its endpoint's secret:
+   * `secretShared` says whether that endpoint already had subscriptions (so its secret was shown
+   * before) or the secret was made now, for this subscription's response to show once. The count and the insert happen in one
    * transaction that holds the client's row lock (PostgreSQL) or the single writer (SQLite), so
    * concurrent creates — on one instance or several — can never pass the limit together.
    */
@@ -116,7 +132,7 @@ export class SubscriptionStore {
     extensionId: number,
     fields: SubscriptionFields,
     limits: Limits,
-  ): Promise<SubscriptionRecord> {
+  ): Promise<SubscriptionRecord & { secretShared: boolean }> {
     refuseNulIn(fields);
     return this.db.transaction().execute(async (trx) => {
       const client = await this.lockClient(trx, clientId);
@@ -145,6 +161,8 @@ export class SubscriptionStore {
           perClient,
         );
       }
+      const now = Date.now();
+      const endpoint = await joinEndpoint(trx, clientId, fields.url, now);
       const row = await trx
         .insertInto('subscriptions')
         .values({
@@ -155,15 +173,16 @@ export class SubscriptionStore {
           event_type: fields.eventType,
           enabled: 1,
           disabled_reason: null,
-          secret: newSigningSecret(),
-          previous_secret: null,
-          previous_secret_expires_at: null,
+          endpoint_id: endpoint.id,
+          migrated_secret: null,
+          migrated_secret_expires_at: null,
           failing_since: null,
-          created_at: Date.now(),
+          created_at: now,
         })
-        .returningAll()
+        .returning('id')
         .executeTakeFirstOrThrow();
-      return toSubscription(row);
+      const created = await withSecrets(trx).where('s.id', '=', row.id).executeTakeFirstOrThrow();
+      return { ...toSubscription(created), secretShared: endpoint.shared };
     });
   }
 
@@ -191,22 +210,24 @@ export class SubscriptionStore {
 
   async get(extensionId: number, id: number): Promise<SubscriptionRecord | undefined> {
     if (!isStorableId(extensionId) || !isStorableId(id)) return undefined;
-    const row = await this.db
-      .selectFrom('subscriptions')
-      .selectAll()
-      .where('extension_id', '=', extensionId)
-      .where('id', '=', id)
+    const row = await withSecrets(this.db)
+      .where('s.extension_id', '=', extensionId)
+      .where('s.id', '=', id)
       .executeTakeFirst();
     return row && toSubscription(row);
   }
 
   async byId(id: number): Promise<SubscriptionRecord | undefined> {
     if (!isStorableId(id)) return undefined;
-    const row = await this.db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await withSecrets(this.db).where('s.id', '=', id).executeTakeFirst();
     return row && toSubscription(row);
   }
 
-  /** Changes only the fields given; `enabled: true` also clears the failure streak. */
+  /**
+   * Changes only the fields given; `enabled: true` also clears the failure streak. A new `url`
+   * at another endpoint joins that endpoint's secret; at an endpoint without subscriptions the
+   * subscription takes its current secret along, so no secret has to be shown here.
+   */
   async update(
     extensionId: number,
     id: number,
@@ -224,6 +245,23 @@ export class SubscriptionStore {
       Object.assign(set, { enabled: 0, disabled_reason: 'disabled by the client' });
     if (Object.keys(set).length > 0) {
       await this.db.transaction().execute(async (trx) => {
+        let left: number | undefined;
+        if (patch.url !== undefined) {
+          const before = await withSecrets(trx)
+            .where('s.extension_id', '=', extensionId)
+            .where('s.id', '=', id)
+            .executeTakeFirst();
+          if (before) {
+            await this.lockClient(trx, before.client_id);
+            const endpoint = await joinEndpoint(trx, before.client_id, patch.url, Date.now(), before.secret);
+            if (endpoint.id !== before.endpoint_id) {
+              left = before.endpoint_id;
+              set.endpoint_id = endpoint.id;
+              // A secret from before 0008 belonged to the old endpoint's receiver.
+              Object.assign(set, { migrated_secret: null, migrated_secret_expires_at: null });
+            }
+          }
+        }
         await trx
           .updateTable('subscriptions')
           .set(set)
@@ -231,6 +269,7 @@ export class SubscriptionStore {
           .where('id', '=', id)
           .execute();
         if (patch.enabled === false) await failOpen(trx, id);
+        if (left !== undefined) await pruneEndpoints(trx, [left]);
       });
     }
     return this.get(extensionId, id);
@@ -250,31 +289,42 @@ export class SubscriptionStore {
     return this.db.transaction().execute(async (trx) => {
       let q = trx.deleteFrom('subscriptions').where('extension_id', '=', extensionId);
       if (id !== undefined) q = q.where('id', '=', id);
-      const removed = await q.returning('id').execute();
+      const removed = await q.returning(['id', 'endpoint_id']).execute();
       await failOpen(
         trx,
         removed.map((r) => r.id),
+      );
+      // An endpoint's secret goes with its last subscription: subscribing again makes a new one.
+      await pruneEndpoints(
+        trx,
+        removed.map((r) => r.endpoint_id),
       );
       return removed.length;
     });
   }
 
+  /**
+   * Rotates the secret of the subscription's endpoint: every subscription to that endpoint signs
+   * with the new secret from now on (`subscriptionIds`), the old one beside it for the grace.
+   */
   async rotateSecret(
     extensionId: number,
     id: number,
     graceSeconds: number,
     now = Date.now(),
-  ): Promise<{ secret: string; previousExpiresAt: number } | undefined> {
-    const current = await this.get(extensionId, id);
-    if (!current) return undefined;
-    const secret = newSigningSecret();
-    const previousExpiresAt = now + graceSeconds * 1000;
-    await this.db
-      .updateTable('subscriptions')
-      .set({ secret, previous_secret: current.secret, previous_secret_expires_at: previousExpiresAt })
-      .where('id', '=', id)
-      .execute();
-    return { secret, previousExpiresAt };
+  ): Promise<{ secret: string; previousExpiresAt: number; subscriptionIds: number[] } | undefined> {
+    if (!isStorableId(extensionId) || !isStorableId(id)) return undefined;
+    return this.db.transaction().execute(async (trx) => {
+      const sub = await trx
+        .selectFrom('subscriptions')
+        .select(['client_id', 'endpoint_id'])
+        .where('extension_id', '=', extensionId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!sub) return undefined;
+      await this.lockClient(trx, sub.client_id);
+      return rotateEndpoint(trx, sub.endpoint_id, graceSeconds, now);
+    });
   }
 
   async usage(clientId: number): Promise<Array<{ extensionId: number; used: number }>> {

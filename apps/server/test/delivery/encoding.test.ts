@@ -81,10 +81,10 @@ describe('signatures (Standard Webhooks)', () => {
     const ts = Number(req!.headers['webhook-timestamp']);
     expect(id).toMatch(/^msg_[A-Za-z0-9]+$/);
     expect(Math.abs(ts - Date.now() / 1000)).toBeLessThan(10);
-    const expected = new Webhook(sub.secret).sign(id, new Date(ts * 1000), req!.body);
+    const expected = new Webhook(sub.secret!).sign(id, new Date(ts * 1000), req!.body);
     expect(req!.headers['webhook-signature']).toBe(expected);
     // A tampered body does not match.
-    expect(new Webhook(sub.secret).sign(id, new Date(ts * 1000), `${req!.body}&x=1`)).not.toBe(expected);
+    expect(new Webhook(sub.secret!).sign(id, new Date(ts * 1000), `${req!.body}&x=1`)).not.toBe(expected);
     await s.api(`/extension/175/event/${sub.id}`, { method: 'DELETE' });
   });
 
@@ -98,7 +98,7 @@ describe('signatures (Standard Webhooks)', () => {
     const query = req!.url.slice(req!.url.indexOf('?') + 1);
     expect(query.startsWith('myid=175&')).toBe(true);
     expect(req!.headers['webhook-signature']).toBe(
-      new Webhook(sub.secret).sign(id, new Date(ts * 1000), query),
+      new Webhook(sub.secret!).sign(id, new Date(ts * 1000), query),
     );
     await s.api(`/extension/175/event/${sub.id}`, { method: 'DELETE' });
   });
@@ -113,7 +113,7 @@ describe('signatures (Standard Webhooks)', () => {
     expect(query.startsWith('name=O%27Brien&')).toBe(true);
     const when = new Date(Number(req!.headers['webhook-timestamp']) * 1000);
     expect(req!.headers['webhook-signature']).toBe(
-      new Webhook(sub.secret).sign(req!.headers['webhook-id'] as string, when, query),
+      new Webhook(sub.secret!).sign(req!.headers['webhook-id'] as string, when, query),
     );
     await s.api(`/extension/175/event/${sub.id}`, { method: 'DELETE' });
   });
@@ -135,7 +135,7 @@ describe('signatures (Standard Webhooks)', () => {
     const entries = (req!.headers['webhook-signature'] as string).split(' ');
     expect(entries).toEqual([
       new Webhook(secret).sign(id, when, req!.body),
-      new Webhook(sub.secret).sign(id, when, req!.body),
+      new Webhook(sub.secret!).sign(id, when, req!.body),
     ]);
 
     // With no grace, only the new secret signs.

@@ -69,6 +69,8 @@ describe('the real server to the real @callhook/receiver', () => {
     });
     await simulate({ scenario: 'message-out', extension_id: 175, number: '+79110000004', text: 'a+b c%d' });
 
+    // Every event of the five calls is in the intake (the calls play at speed 1000, a few ms).
+    await s.context.pbx?.idle();
     const stored = await until(
       () =>
         withStore(s, (db) =>

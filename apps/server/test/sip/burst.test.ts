@@ -81,7 +81,8 @@ describeSip('a burst of real calls', () => {
     const secrets: string[] = [];
     for (const ext of [175, 200, 203]) {
       for (const type of ['dial-in', 'dial-out', 'answer', 'hangup']) {
-        secrets.push((await world.server.subscribe(url, type, 'POST', ext)).secret);
+        const { secret } = await world.server.subscribe(url, type, 'POST', ext);
+        if (secret !== undefined) secrets.push(secret);
       }
     }
     const assembler = new CallAssembler({ onCall: (c) => records.set(c.callId, c), quietPeriodMs: 1000 });

@@ -302,6 +302,8 @@ describe('the sender: rotation and the literal-address check on every delivery',
     secret: SECRET,
     previousSecret: null,
     previousSecretExpiresAt: null,
+    migratedSecret: null,
+    migratedSecretExpiresAt: null,
     failingSince: null,
     ...over,
   });

@@ -154,7 +154,14 @@ export async function listen(client: CallhookClient, options: ListenOptions, io:
         method: 'POST',
       });
       created.push({ id: sub.id, event_type: type });
-      secrets.push(sub.secret);
+      // Subscriptions to one endpoint share its secret, shown with the first only.
+      if (sub.secret !== undefined) secrets.push(sub.secret);
+    }
+    if (secrets.length === 0) {
+      throw new UsageError(
+        `${url} already has subscriptions of this client, so its signing secret was shown when the first ` +
+          'was made, not now. Listen at another URL, or rotate its secret (`callhook secret rotate ID`).',
+      );
     }
   } catch (error) {
     await cleanup();
@@ -176,7 +183,7 @@ export async function listen(client: CallhookClient, options: ListenOptions, io:
   io.err(`Subscriptions ${created.map((s) => s.id).join(', ')}; they are removed when you press Ctrl-C.`);
   if (options.forward) io.err(`Forwarding each event to ${options.forward}.`);
   if (options.verbose || options.forward) {
-    for (const [i, s] of created.entries()) io.err(`  ${s.event_type} signing secret: ${secrets[i]}`);
+    io.err(`  signing secret (one for the endpoint, all its event types): ${secrets[0]}`);
   }
 
   return new Promise<number>((resolve) => {

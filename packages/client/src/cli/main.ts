@@ -279,9 +279,15 @@ async function run(argv: readonly string[], io: CliEnvironment): Promise<number>
       }
       print(created.length === 1 ? created[0] : created, () =>
         [
-          table(created, [...subscriptionColumns, ['secret', (s) => s.secret]]),
+          table(created, [
+            ...subscriptionColumns,
+            ['secret', (s) => s.secret ?? "(the endpoint's, shown with its first subscription)"],
+          ]),
           '',
-          'Keep the signing secret: it is shown only now (`callhook secret rotate ID` makes a new one).',
+          created.some((s) => s.secret !== undefined)
+            ? 'Keep the signing secret: it is shown only now, and signs every subscription to this URL ' +
+              '(without its query). `callhook secret rotate ID` makes a new one for all of them.'
+            : 'These sign with the secret this URL (without its query) already has.',
         ].join('\n'),
       );
       return 0;
@@ -335,6 +341,7 @@ async function run(argv: readonly string[], io: CliEnvironment): Promise<number>
         record([
           ['secret', rotated.secret],
           ['previous secret signs until', rotated.previous_expires_at],
+          ['subscriptions signing with it', rotated.subscription_ids.join(', ')],
         ]),
       );
       return 0;

@@ -110,10 +110,13 @@ export const zSubscription = z.object({
 export const zSigningSecret = z.string().regex(/^whsec_[A-Za-z0-9+\/]+={0,2}$/);
 
 /**
- * The stored subscription, and its signing secret (returned on creation only).
+ * The stored subscription and, if this subscription made its endpoint's signing secret,
+ * that secret (returned on creation only).
+ *
  */
 export const zSubscriptionCreated = zSubscription.and(z.object({
-    secret: zSigningSecret
+    secret_shared: z.boolean(),
+    secret: zSigningSecret.optional()
 }));
 
 export const zSecretRotation = z.object({
@@ -122,7 +125,8 @@ export const zSecretRotation = z.object({
 
 export const zSecretRotated = z.object({
     secret: zSigningSecret,
-    previous_expires_at: z.iso.datetime()
+    previous_expires_at: z.iso.datetime(),
+    subscription_ids: z.array(z.int())
 });
 
 /**
@@ -664,7 +668,7 @@ export const zCreateSubscriptionPath = z.object({
 });
 
 /**
- * The stored subscription, with its signing secret (shown this once).
+ * The stored subscription, with its endpoint's signing secret if it was made now (shown this once).
  */
 export const zCreateSubscriptionResponse = zSubscriptionCreated;
 

@@ -112,7 +112,7 @@ try {
   for (const type of ['dial-out', 'answer', 'hangup']) {
     const body = { url: show, method: 'GET', event_type: type };
     const created = await callhook.subscribe(175, type, show, 'GET');
-    secrets.push(created.secret);
+    if (created.secret !== undefined) secrets.push(created.secret);
     out(`POST /extension/175/event/ ${JSON.stringify(body)}  → id ${created.id}`);
   }
   parser.current = new WebhookParser({ secret: secrets });
