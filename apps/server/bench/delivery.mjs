@@ -31,6 +31,9 @@ const { values } = parseArgs({
     instances: { type: 'string', default: '1' },
     runs: { type: 'string', default: '3' },
     peer: { type: 'string' },
+    // Another build of the server (a copy of apps/server/dist from before a change), measured in
+    // turns with this one: the speed-up of a change on a shared machine.
+    against: { type: 'string' },
   },
 });
 const N = Number(values.events);
@@ -45,8 +48,8 @@ if (!['sqlite', 'postgres', 'none'].includes(values.store))
 if (PEER !== undefined && !['bullmq', 'pgboss'].includes(PEER)) throw new Error('--peer is bullmq or pgboss');
 
 /** A child process and a request/answer over IPC: `ask(msg, key)` waits for a message with `key`. */
-function child(file, args = []) {
-  const proc = fork(new URL(file, import.meta.url), args);
+function child(file, args = [], env = process.env) {
+  const proc = fork(new URL(file, import.meta.url), args, { env });
   const ask = (msg, key) =>
     new Promise((resolve, reject) => {
       const on = (m) => {
@@ -164,7 +167,9 @@ async function freshDatabase(tag) {
   return u.toString();
 }
 
-async function startCallhook() {
+async function startCallhook(name = 'callhook', dist = undefined) {
+  const env = dist ? { ...process.env, CALLHOOK_BENCH_DIST: dist } : process.env;
+  const dataDir = mkdtempSync(join(dir, 'server-'));
   const databaseUrl = values.store === 'postgres' ? await freshDatabase('callhook') : '';
   const config = {
     simulator: false,
@@ -176,13 +181,17 @@ async function startCallhook() {
   };
   const procs = [];
   for (let k = 0; k < I; k++) {
-    const p = child('./server-child.mjs', [
-      JSON.stringify({
-        dataDir: dir,
-        databaseUrl,
-        config: k === 0 ? config : { ...config, pbxKey: procs[0].info.pbxKey },
-      }),
-    ]);
+    const p = child(
+      './server-child.mjs',
+      [
+        JSON.stringify({
+          dataDir,
+          databaseUrl,
+          config: k === 0 ? config : { ...config, pbxKey: procs[0].info.pbxKey },
+        }),
+      ],
+      env,
+    );
     p.info = await p.ask(null, 'url');
     procs.push(p);
   }
@@ -204,7 +213,7 @@ async function startCallhook() {
   if (!sub.ok) throw new Error(`subscribe: ${sub.status} ${await sub.text()}`);
   if (values.store === 'none') for (const p of procs) await p.ask('pass-through', 'passThrough');
   return {
-    name: 'callhook',
+    name,
     procs,
     intakes: procs.map((p) => new Pool(p.info.url, { connections: 4 })),
     path: '/api/ver1.0/pbx/event/batch/',
@@ -344,6 +353,7 @@ async function stop(sys) {
 
 const systems = [await startCallhook()];
 if (PEER) systems.push(await startPeer());
+if (values.against) systems.push(await startCallhook('callhook@against', values.against));
 await baseline(); // warm up the receiver and the baseline client
 for (const sys of systems) await maxRate(sys); // warm up each system (JIT, caches, pools)
 
@@ -398,6 +408,8 @@ console.log(
 );
 line('callhook (intake → 2xx)', ch);
 if (peer) line(`${PEER} peer (intake → 2xx)`, peer);
+const against = values.against ? summary('callhook@against') : undefined;
+if (against) line('callhook, --against build', against);
 const target3 = { sqlite: 0.35, postgres: 0.25, none: 0.5 }[values.store];
 const p99Target = { sqlite: 10, postgres: 15, none: 10 }[values.store];
 console.log(
@@ -407,6 +419,17 @@ if (peer) {
   const vs = med((r) => r.callhook.max.per_s / r[PEER].max.per_s);
   console.log(
     `  callhook / ${PEER}: ${round(vs, 2)}x events/s (target ≥ 1.5x), ${round(peer.cpu_us / ch.cpu_us, 2)}x less CPU per event, p99 at half rate ${round(ch.half_p99_ms, 2)} vs ${round(peer.half_p99_ms, 2)} ms`,
+  );
+}
+if (against) {
+  console.log(
+    `  this build / --against build: ${round(
+      med((r) => r.callhook.max.per_s / r['callhook@against'].max.per_s),
+      2,
+    )}x events/s, ${round(
+      med((r) => r['callhook@against'].max.cpu_us / r.callhook.max.cpu_us),
+      2,
+    )}x less CPU per event (${values.against})`,
   );
 }
 const json = (s) => ({
@@ -436,6 +459,19 @@ console.log(
           peer_result: json(peer),
           vs_peer: round(
             med((r) => r.callhook.max.per_s / r[PEER].max.per_s),
+            2,
+          ),
+        }
+      : {}),
+    ...(against
+      ? {
+          against: json(against),
+          vs_against_per_s: round(
+            med((r) => r.callhook.max.per_s / r['callhook@against'].max.per_s),
+            2,
+          ),
+          vs_against_cpu: round(
+            med((r) => r['callhook@against'].max.cpu_us / r.callhook.max.cpu_us),
             2,
           ),
         }
