@@ -16,7 +16,7 @@
 // standardwebhooks and posts with undici), same events, batches, concurrency and receiver.
 // --peer pgboss: the same with pg-boss on PostgreSQL (bench/peer-pgboss.mjs).
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,6 +34,8 @@ const { values } = parseArgs({
     // Another build of the server (a copy of apps/server/dist from before a change), measured in
     // turns with this one: the speed-up of a change on a shared machine.
     against: { type: 'string' },
+    // A directory: the server processes write a CPU profile there (node --cpu-prof) as they exit.
+    prof: { type: 'string' },
   },
 });
 const N = Number(values.events);
@@ -49,7 +51,11 @@ if (PEER !== undefined && !['bullmq', 'pgboss'].includes(PEER)) throw new Error(
 
 /** A child process and a request/answer over IPC: `ask(msg, key)` waits for a message with `key`. */
 function child(file, args = [], env = process.env) {
-  const proc = fork(new URL(file, import.meta.url), args, { env });
+  const execArgv =
+    values.prof && file === './server-child.mjs'
+      ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${values.prof}`]
+      : process.execArgv;
+  const proc = fork(new URL(file, import.meta.url), args, { env, execArgv });
   const ask = (msg, key) =>
     new Promise((resolve, reject) => {
       const on = (m) => {
@@ -257,6 +263,9 @@ async function startPeer() {
   return {
     name: PEER,
     procs: [p],
+    // BullMQ's store is a separate process: its CPU is the peer's too (callhook's SQLite runs
+    // inside the server). PostgreSQL's CPU is counted for neither side.
+    extraPids: redis ? [redis.pid] : [],
     intakes: [new Pool(p.info.url, { connections: 4 })],
     path: '/api/ver1.0/pbx/event/batch/',
     headers: { 'content-type': 'application/json' },
@@ -289,9 +298,17 @@ async function waitDelivered(count, ms = 300_000) {
   }
 }
 
+/** A process's user + system CPU in µs, from /proc (Linux; clock ticks of 10 ms). */
+function procCpu(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
 async function serverCpu(sys) {
   let total = 0;
   let rss = 0;
+  for (const pid of sys.extraPids ?? []) total += procCpu(pid);
   for (const p of sys.procs) {
     const m = await p.ask('cpu', 'cpu');
     total += cpuMicros(m.cpu);
