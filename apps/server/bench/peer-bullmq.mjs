@@ -94,3 +94,5 @@ process.on('message', async (msg) => {
     process.exit(0);
   }
 });
+// The benchmark went away (finished or killed): so does this peer.
+process.on('disconnect', () => process.exit(0));

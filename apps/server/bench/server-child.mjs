@@ -75,3 +75,5 @@ process.on('message', async (msg) => {
   }
 });
 process.send({ url: server.url, apiUrl: server.apiUrl, pbxKey: server.pbxKey });
+// The benchmark went away (finished or killed): so does its server.
+process.on('disconnect', () => process.exit(0));
