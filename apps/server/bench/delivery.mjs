@@ -1,18 +1,27 @@
 #!/usr/bin/env node
-// pnpm bench:delivery [--store sqlite|postgres|none] [--events N] [--instances 1|2]
-// Events/s delivered end to end (intake → receiver 2xx) and latency, beside a raw baseline: the
-// same receiver driven directly by undici at the same concurrency, with no storage.
+// pnpm bench:delivery [--store sqlite|postgres|none] [--events N] [--runs 3] [--instances 1|2]
+//                     [--peer bullmq|pgboss]
+// Events/s delivered end to end (intake → receiver 2xx), latency, and what it costs: the
+// server's own CPU µs per delivered event (its process.cpuUsage over the max-rate phase ÷ events),
+// beside a raw baseline: the same receiver driven directly by undici at the same concurrency, with
+// no storage (its client CPU µs per request). The server runs as its own process, as users run it
+// (bench/server-child.mjs); the receiver is a third process. Each figure is the median of --runs
+// rounds; every round runs the baseline, callhook (and the peer, if any) in turns.
 // --store none is a diagnostic bound, not a mode of the product: the server's outbox is replaced
 // by a pass-through (intake hands every event straight to the dispatcher, results are dropped),
 // so the figures show what intake, dispatch, signing and sending cost without any storage.
+// --instances 2 (PostgreSQL): two server processes on one database, intake spread over both.
+// --peer bullmq: what a Node team would build instead (bench/peer-bullmq.mjs: Express → BullMQ on a
+// Redis this benchmark starts with AOF fsync every second → a worker that signs with
+// standardwebhooks and posts with undici), same events, batches, concurrency and receiver.
+// --peer pgboss: the same with pg-boss on PostgreSQL (bench/peer-pgboss.mjs).
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { startServer } from '../dist/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -20,29 +29,52 @@ const { values } = parseArgs({
     events: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '16' },
     instances: { type: 'string', default: '1' },
+    runs: { type: 'string', default: '3' },
+    peer: { type: 'string' },
+    // Another build of the server (a copy of apps/server/dist from before a change), measured in
+    // turns with this one: the speed-up of a change on a shared machine.
+    against: { type: 'string' },
+    // A directory: the server processes write a CPU profile there (node --cpu-prof) as they exit.
+    prof: { type: 'string' },
   },
 });
 const N = Number(values.events);
 const C = Number(values.concurrency);
 const I = Number(values.instances);
+const RUNS = Number(values.runs);
+const PEER = values.peer;
 if (I !== 1 && I !== 2) throw new Error('--instances is 1 or 2');
 if (I === 2 && values.store !== 'postgres') throw new Error('--instances 2 needs --store postgres');
 if (!['sqlite', 'postgres', 'none'].includes(values.store))
   throw new Error('--store is sqlite, postgres or none');
+if (PEER !== undefined && !['bullmq', 'pgboss'].includes(PEER)) throw new Error('--peer is bullmq or pgboss');
 
-const rx = fork(new URL('./receiver-child.mjs', import.meta.url));
-const ask = (msg, key) =>
-  new Promise((resolve) => {
-    const on = (m) => {
-      if (key in m) {
-        rx.off('message', on);
-        resolve(m);
-      }
-    };
-    rx.on('message', on);
-    if (msg) rx.send(msg);
-  });
-const { port } = await ask(null, 'port');
+/** A child process and a request/answer over IPC: `ask(msg, key)` waits for a message with `key`. */
+function child(file, args = [], env = process.env) {
+  const execArgv =
+    values.prof && file === './server-child.mjs'
+      ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${values.prof}`]
+      : process.execArgv;
+  const proc = fork(new URL(file, import.meta.url), args, { env, execArgv });
+  const ask = (msg, key) =>
+    new Promise((resolve, reject) => {
+      const on = (m) => {
+        if (key in m) {
+          proc.off('message', on);
+          proc.off('exit', gone);
+          resolve(m);
+        }
+      };
+      const gone = (code) => reject(new Error(`${file} exited (${code}) before answering ${key}`));
+      proc.on('message', on);
+      proc.once('exit', gone);
+      if (msg) proc.send(msg);
+    });
+  return { proc, ask };
+}
+
+const rx = child('./receiver-child.mjs');
+const { port } = await rx.ask(null, 'port');
 const target = `http://127.0.0.1:${port}`;
 
 const pct = (xs, p) => {
@@ -51,6 +83,11 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const cpuMicros = (u) => u.user + u.system;
 
 function eventBody(tag, i) {
   return {
@@ -77,12 +114,13 @@ function eventBody(tag, i) {
 
 // ---- Baseline: the receiver driven directly, C requests in flight, no storage.
 async function baseline() {
-  await ask('reset', 'reset');
+  await rx.ask('reset', 'reset');
   const pool = new Pool(target, { connections: C });
   const body = new URLSearchParams(
     Object.entries(eventBody(0, 1).data).map(([k, v]) => [k, String(v)]),
   ).toString();
   let next = 0;
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: C }, async () => {
@@ -100,17 +138,23 @@ async function baseline() {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuMicros(process.cpuUsage(cpu0));
   await pool.close();
-  const stats = await ask('stats', 'latencies');
-  return { per_s: N / seconds, p50_ms: pct(stats.latencies, 50), p99_ms: pct(stats.latencies, 99) };
+  const stats = await rx.ask('stats', 'latencies');
+  return {
+    per_s: N / seconds,
+    p50_ms: pct(stats.latencies, 50),
+    p99_ms: pct(stats.latencies, 99),
+    cpu_us: cpu / N,
+  };
 }
 
-// ---- callhook: intake → outbox → dispatcher → receiver.
+// ---- The systems under test: callhook (one or two server processes), and the peer.
 const dir = mkdtempSync(join(tmpdir(), 'callhook-bench-'));
-// PostgreSQL: a fresh database on the server named by CALLHOOK_BENCH_DATABASE_URL (an admin URL),
+// PostgreSQL: fresh databases on the server named by CALLHOOK_BENCH_DATABASE_URL (an admin URL),
 // dropped at the end, so every run starts from the same empty state.
 const adminUrl = process.env.CALLHOOK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const benchDb = `callhook_bench_${process.pid}_${Date.now()}`;
+const dbs = [];
 async function admin(query) {
   const c = new pg.Client({ connectionString: adminUrl });
   await c.connect();
@@ -120,119 +164,163 @@ async function admin(query) {
     await c.end();
   }
 }
-let databaseUrl = '';
-if (values.store === 'postgres') {
-  await admin(`create database ${benchDb}`);
+async function freshDatabase(tag) {
+  const name = `callhook_bench_${tag}_${process.pid}_${Date.now()}`;
+  await admin(`create database ${name}`);
+  dbs.push(name);
   const u = new URL(adminUrl);
-  u.pathname = `/${benchDb}`;
-  databaseUrl = u.toString();
+  u.pathname = `/${name}`;
+  return u.toString();
 }
-const start = (pbxKey) =>
-  startServer({
-    port: 0,
-    dataDir: dir,
-    databaseUrl,
-    demo: true,
-    logLevel: 'silent',
-    env: {},
-    config: {
-      simulator: false,
-      extensionSubscriptionLimit: 100,
-      deliveryPerHostConcurrency: C,
-      deliveryConcurrency: C,
-      demoClientId: 'bench',
-      demoClientSecret: 'bench-secret',
-      ...(pbxKey ? { pbxKey } : {}),
-    },
-  });
-const server = await start();
-// --instances 2: a second server on the same database (in this process), intake spread over both.
-const servers = I === 2 ? [server, await start(server.pbxKey)] : [server];
-const tokenRes = await fetch(`${server.url}/oauth/token`, {
-  method: 'POST',
-  body: new URLSearchParams({
-    grant_type: 'client_credentials',
-    client_id: 'bench',
-    client_secret: 'bench-secret',
-  }),
-});
-const { access_token } = await tokenRes.json();
-await fetch(`${server.apiUrl}/extension/175/event/`, {
-  method: 'POST',
-  headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
-  body: JSON.stringify({ url: `${target}/hook`, method: 'POST', event_type: 'hangup' }),
-});
-if (values.store === 'none') {
-  // The pass-through outbox of --store none: every event becomes a delivery already leased to
-  // the dispatcher, whatever room it has; nothing is written, claimed or recorded.
-  const { outbox, subscriptions } = server.store;
-  const [listed] = await subscriptions.list(175);
-  const sub = await subscriptions.byId(listed.id);
-  let seqs = 1;
-  outbox.ingest = async (events, now) => ({
-    eventIds: events.map(() => seqs),
-    deliveries: events.length,
-    unleased: 0,
-    leased: events.map((e) => {
-      const seq = seqs++;
-      return {
-        seq,
-        id: `msg_${seq}`,
-        subscriptionId: sub.id,
-        eventId: seq,
-        clientId: sub.clientId,
-        extensionId: e.extensionId,
-        eventType: e.eventType,
-        callId: e.callId,
-        status: 'pending',
-        attempts: 0,
-        nextAttemptAt: now,
-        createdAt: now,
-        lastAttemptAt: null,
-        lastStatusCode: null,
-        lastOutcome: null,
-        payload: e.payload,
-        url: sub.url,
-        method: sub.method,
-        secret: sub.secret,
-        previousSecret: null,
-        previousSecretExpiresAt: null,
-        failingSince: null,
-      };
+
+async function startCallhook(name = 'callhook', dist = undefined) {
+  const env = dist ? { ...process.env, CALLHOOK_BENCH_DIST: dist } : process.env;
+  const dataDir = mkdtempSync(join(dir, 'server-'));
+  const databaseUrl = values.store === 'postgres' ? await freshDatabase('callhook') : '';
+  const config = {
+    simulator: false,
+    extensionSubscriptionLimit: 100,
+    deliveryPerHostConcurrency: C,
+    deliveryConcurrency: C,
+    demoClientId: 'bench',
+    demoClientSecret: 'bench-secret',
+  };
+  const procs = [];
+  for (let k = 0; k < I; k++) {
+    const p = child(
+      './server-child.mjs',
+      [
+        JSON.stringify({
+          dataDir,
+          databaseUrl,
+          config: k === 0 ? config : { ...config, pbxKey: procs[0].info.pbxKey },
+        }),
+      ],
+      env,
+    );
+    p.info = await p.ask(null, 'url');
+    procs.push(p);
+  }
+  const { url, apiUrl, pbxKey } = procs[0].info;
+  const tokenRes = await fetch(`${url}/oauth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: 'bench',
+      client_secret: 'bench-secret',
     }),
   });
-  outbox.complete = async () => {};
-  outbox.claim = async () => [];
+  const { access_token } = await tokenRes.json();
+  const sub = await fetch(`${apiUrl}/extension/175/event/`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url: `${target}/hook`, method: 'POST', event_type: 'hangup' }),
+  });
+  if (!sub.ok) throw new Error(`subscribe: ${sub.status} ${await sub.text()}`);
+  if (values.store === 'none') for (const p of procs) await p.ask('pass-through', 'passThrough');
+  return {
+    name,
+    procs,
+    intakes: procs.map((p) => new Pool(p.info.url, { connections: 4 })),
+    path: '/api/ver1.0/pbx/event/batch/',
+    headers: { 'content-type': 'application/json', 'x-pbx-key': pbxKey },
+  };
 }
-const intakes = servers.map((sv) => new Pool(sv.url, { connections: 4 }));
+
+let redis;
+async function startPeer() {
+  let peerUrl;
+  if (PEER === 'bullmq') {
+    // A Redis of our own on a spare port, persisting as a production queue would: AOF, fsync
+    // every second (a crash can lose the last second of accepted jobs).
+    const { spawn } = await import('node:child_process');
+    const redisPort = 6390 + (process.pid % 50);
+    redis = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(redisPort),
+        '--dir',
+        dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'everysec',
+        '--save',
+        '',
+      ],
+      { stdio: 'ignore' },
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    peerUrl = `redis://127.0.0.1:${redisPort}`;
+  } else {
+    peerUrl = await freshDatabase('pgboss');
+  }
+  const p = child(`./peer-${PEER}.mjs`, [
+    JSON.stringify({ url: peerUrl, target: `${target}/hook`, concurrency: C }),
+  ]);
+  p.info = await p.ask(null, 'url');
+  return {
+    name: PEER,
+    procs: [p],
+    // BullMQ's store is a separate process: its CPU is the peer's too (callhook's SQLite runs
+    // inside the server). PostgreSQL's CPU is counted for neither side.
+    extraPids: redis ? [redis.pid] : [],
+    intakes: [new Pool(p.info.url, { connections: 4 })],
+    path: '/api/ver1.0/pbx/event/batch/',
+    headers: { 'content-type': 'application/json' },
+  };
+}
+
 let seq = 0;
 let turn = 0;
-async function ingest(count) {
+async function ingest(sys, count) {
   const events = [];
   for (let k = 0; k < count; k++) events.push(eventBody(performance.timeOrigin + performance.now(), seq++));
-  const intake = intakes[turn++ % intakes.length];
+  const intake = sys.intakes[turn++ % sys.intakes.length];
   const res = await intake.request({
-    path: '/api/ver1.0/pbx/event/batch/',
+    path: sys.path,
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-pbx-key': server.pbxKey },
+    headers: sys.headers,
     body: JSON.stringify({ events }),
   });
-  if (res.statusCode !== 202) throw new Error(`intake ${res.statusCode}: ${await res.body.text()}`);
+  if (res.statusCode !== 202)
+    throw new Error(`${sys.name} intake ${res.statusCode}: ${await res.body.text()}`);
   await res.body.dump();
 }
 
 async function waitDelivered(count, ms = 300_000) {
   const end = Date.now() + ms;
   for (;;) {
-    const s = await ask('stats', 'latencies');
+    const s = await rx.ask('stats', 'latencies');
     if (s.count >= count || Date.now() > end) return s;
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
+/** A process's user + system CPU in µs, from /proc (Linux; clock ticks of 10 ms). */
+function procCpu(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+async function serverCpu(sys) {
+  let total = 0;
+  let rss = 0;
+  for (const pid of sys.extraPids ?? []) total += procCpu(pid);
+  for (const p of sys.procs) {
+    const m = await p.ask('cpu', 'cpu');
+    total += cpuMicros(m.cpu);
+    rss = Math.max(rss, m.rss);
+  }
+  return { cpu: total, rss };
+}
+
 /** As fast as it goes: N events in batches of 100, 2 batches in flight. */
-async function maxRate() {
-  await ask('reset', 'reset');
+async function maxRate(sys) {
+  await rx.ask('reset', 'reset');
+  const before = await serverCpu(sys);
   const started = performance.timeOrigin + performance.now();
   let sent = 0;
   await Promise.all(
@@ -240,22 +328,25 @@ async function maxRate() {
       while (sent < N) {
         const k = Math.min(100, N - sent);
         sent += k;
-        await ingest(k);
+        await ingest(sys, k);
       }
     }),
   );
   const s = await waitDelivered(N);
+  const after = await serverCpu(sys);
   return {
     per_s: s.count / ((s.last - started) / 1000),
     p50_ms: pct(s.latencies, 50),
     p99_ms: pct(s.latencies, 99),
     delivered: s.count,
+    cpu_us: (after.cpu - before.cpu) / s.count,
+    rss_mb: after.rss / 2 ** 20,
   };
 }
 
 /** At a fixed rate (events/s), in batches of 10 every 10/rate s, for latency. */
-async function atRate(rate, seconds = 5) {
-  await ask('reset', 'reset');
+async function atRate(sys, rate, seconds = 5) {
+  await rx.ask('reset', 'reset');
   const total = Math.round(rate * seconds);
   const batch = 10;
   const started = performance.now();
@@ -263,50 +354,145 @@ async function atRate(rate, seconds = 5) {
     const due = started + (sent / rate) * 1000;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    await ingest(batch);
+    await ingest(sys, batch);
   }
   const s = await waitDelivered(Math.ceil(total / batch) * batch);
   return { per_s: rate, p50_ms: pct(s.latencies, 50), p99_ms: pct(s.latencies, 99), delivered: s.count };
 }
 
-await baseline(); // warm up both sides
-const base = await baseline();
-const max = await maxRate();
-const half = await atRate(Math.round(max.per_s / 2));
-for (const intake of intakes) await intake.close();
-for (const sv of servers) await sv.close();
-rx.send('exit');
-rmSync(dir, { recursive: true, force: true });
-if (databaseUrl) await admin(`drop database if exists ${benchDb} with (force)`);
+async function stop(sys) {
+  for (const intake of sys.intakes) await intake.close();
+  for (const p of sys.procs) {
+    p.proc.send('exit');
+    await new Promise((r) => p.proc.once('exit', r));
+  }
+}
 
-const ratio = max.per_s / base.per_s;
+const systems = [await startCallhook()];
+if (PEER) systems.push(await startPeer());
+if (values.against) systems.push(await startCallhook('callhook@against', values.against));
+await baseline(); // warm up the receiver and the baseline client
+for (const sys of systems) await maxRate(sys); // warm up each system (JIT, caches, pools)
+
+const rounds = [];
+for (let r = 0; r < RUNS; r++) {
+  const row = { base: await baseline() };
+  // In turns: the order alternates between rounds so neither side always goes first.
+  const order = r % 2 === 0 ? systems : [...systems].reverse();
+  for (const sys of order) {
+    const max = await maxRate(sys);
+    const half = await atRate(sys, Math.round(max.per_s / 2));
+    row[sys.name] = { max, half };
+  }
+  rounds.push(row);
+  console.error(`round ${r + 1}/${RUNS} done`);
+}
+for (const sys of systems) await stop(sys);
+rx.proc.send('exit');
+if (redis) redis.kill();
+rmSync(dir, { recursive: true, force: true });
+for (const name of dbs) await admin(`drop database if exists ${name} with (force)`);
+
+const med = (f) => median(rounds.map(f));
+const base = {
+  per_s: med((r) => r.base.per_s),
+  p99_ms: med((r) => r.base.p99_ms),
+  cpu_us: med((r) => r.base.cpu_us),
+};
+const summary = (name) => ({
+  per_s: med((r) => r[name].max.per_s),
+  max_p99_ms: med((r) => r[name].max.p99_ms),
+  cpu_us: med((r) => r[name].max.cpu_us),
+  rss_mb: med((r) => r[name].max.rss_mb),
+  half_per_s: med((r) => r[name].half.per_s),
+  half_p50_ms: med((r) => r[name].half.p50_ms),
+  half_p99_ms: med((r) => r[name].half.p99_ms),
+  ratio: med((r) => r[name].max.per_s / r.base.per_s),
+});
+const ch = summary('callhook');
+const peer = PEER ? summary(PEER) : undefined;
+
+const storeName = values.store === 'none' ? 'no storage: a bound, not the product' : values.store;
 console.log(
-  `delivery benchmark (${values.store === 'none' ? 'no storage: a bound, not the product' : values.store}, ${I} instance${I === 2 ? 's in one process' : ''}, ${N} events, ${C} in flight, one receiver process)`,
+  `delivery benchmark (${storeName}, ${I} server process${I === 2 ? 'es on one database' : ''}, ${N} events, ${C} in flight, receiver in its own process; median of ${RUNS} rounds)`,
 );
+const line = (label, s) =>
+  console.log(
+    `  ${label.padEnd(34)} ${String(round(s.per_s, 0)).padStart(6)} events/s  ${String(round(s.cpu_us, 1)).padStart(6)} µs CPU/event  max-rate p99 ${round(s.max_p99_ms, 1)} ms  at half rate (${round(s.half_per_s, 0)}/s): p50 ${round(s.half_p50_ms, 2)} ms  p99 ${round(s.half_p99_ms, 2)} ms  RSS ${round(s.rss_mb, 0)} MB`,
+  );
 console.log(
-  `  raw baseline (undici → receiver):  ${round(base.per_s, 0)} req/s   p50 ${round(base.p50_ms, 2)} ms  p99 ${round(base.p99_ms, 2)} ms`,
+  `  ${'raw baseline (undici → receiver)'.padEnd(34)} ${String(round(base.per_s, 0)).padStart(6)} req/s     ${String(round(base.cpu_us, 1)).padStart(6)} µs client CPU/request  p99 ${round(base.p99_ms, 2)} ms`,
 );
+line('callhook (intake → 2xx)', ch);
+if (peer) line(`${PEER} peer (intake → 2xx)`, peer);
+const against = values.against ? summary('callhook@against') : undefined;
+if (against) line('callhook, --against build', against);
+const target3 = { sqlite: 0.35, postgres: 0.25, none: 0.5 }[values.store];
+const p99Target = { sqlite: 10, postgres: 15, none: 10 }[values.store];
 console.log(
-  `  callhook, max rate (intake → 2xx): ${round(max.per_s, 0)} events/s  p50 ${round(max.p50_ms)} ms  p99 ${round(max.p99_ms)} ms`,
+  `  callhook ratio to baseline: ${round(ch.ratio, 3)}x (target ≥ ${target3}x); p99 at half rate ${round(ch.half_p99_ms, 1)} ms (target ≤ ${p99Target} ms); server CPU ${round(ch.cpu_us, 1)} µs/event = ${round(ch.cpu_us / base.cpu_us, 1)}x the baseline client's per request`,
 );
-console.log(
-  `  callhook at half that rate:        ${round(half.per_s, 0)} events/s  p50 ${round(half.p50_ms, 2)} ms  p99 ${round(half.p99_ms, 2)} ms`,
-);
-console.log(
-  `  ratio to baseline: ${round(ratio, 2)}x (target ≥ 0.5x); p99 at half rate ${round(half.p99_ms, 1)} ms (target ≤ 25 ms)`,
-);
+if (peer) {
+  const vs = med((r) => r.callhook.max.per_s / r[PEER].max.per_s);
+  console.log(
+    `  callhook / ${PEER}: ${round(vs, 2)}x events/s (target ≥ 1.5x), ${round(peer.cpu_us / ch.cpu_us, 2)}x less CPU per event, p99 at half rate ${round(ch.half_p99_ms, 2)} vs ${round(peer.half_p99_ms, 2)} ms`,
+  );
+}
+if (against) {
+  console.log(
+    `  this build / --against build: ${round(
+      med((r) => r.callhook.max.per_s / r['callhook@against'].max.per_s),
+      2,
+    )}x events/s, ${round(
+      med((r) => r['callhook@against'].max.cpu_us / r.callhook.max.cpu_us),
+      2,
+    )}x less CPU per event (${values.against})`,
+  );
+}
+const json = (s) => ({
+  per_s: round(s.per_s, 0),
+  ratio: round(s.ratio, 3),
+  cpu_us_per_event: round(s.cpu_us, 1),
+  p50_ms: round(s.half_p50_ms, 2),
+  p99_ms: round(s.half_p99_ms, 2),
+  half_rate_per_s: round(s.half_per_s, 0),
+  max_rate_p99_ms: round(s.max_p99_ms, 1),
+  rss_mb: round(s.rss_mb, 0),
+});
 console.log(
   JSON.stringify({
+    bench: 'delivery',
     store: values.store,
     instances: I,
     events: N,
-    ratio: round(ratio, 3),
-    per_s: round(max.per_s, 0),
+    concurrency: C,
+    runs: RUNS,
     baseline_per_s: round(base.per_s, 0),
-    p50_ms: round(half.p50_ms, 2),
-    p99_ms: round(half.p99_ms, 2),
-    half_rate_per_s: half.per_s,
-    max_rate_p99_ms: round(max.p99_ms, 1),
+    baseline_cpu_us_per_request: round(base.cpu_us, 1),
+    ...json(ch),
+    ...(peer
+      ? {
+          peer: PEER,
+          peer_result: json(peer),
+          vs_peer: round(
+            med((r) => r.callhook.max.per_s / r[PEER].max.per_s),
+            2,
+          ),
+        }
+      : {}),
+    ...(against
+      ? {
+          against: json(against),
+          vs_against_per_s: round(
+            med((r) => r.callhook.max.per_s / r['callhook@against'].max.per_s),
+            2,
+          ),
+          vs_against_cpu: round(
+            med((r) => r['callhook@against'].max.cpu_us / r.callhook.max.cpu_us),
+            2,
+          ),
+        }
+      : {}),
   }),
 );
 process.exit(0);

@@ -181,6 +181,39 @@ function loneSurrogate(field: string): HttpError {
 }
 
 /**
+ * The validator's document for one path: that path, and only the components it reaches through
+ * `$ref`s. Each validator instance preprocesses every schema of its document (most of the
+ * server's start-up was spent so, once per path over the whole spec); webhooks are left out, the
+ * validator never checks them.
+ */
+function documentFor(doc: ApiSpec['validatorDocument'], served: string, item: unknown): object {
+  const all = (doc.components ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const kept: Record<string, Record<string, unknown>> = {};
+  const seen = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) for (const x of node) visit(x);
+    else if (node !== null && typeof node === 'object') {
+      for (const [k, v] of Object.entries(node)) {
+        if (k === '$ref' && typeof v === 'string' && v.startsWith('#/components/') && !seen.has(v)) {
+          seen.add(v);
+          const [kind, name] = v.slice('#/components/'.length).split('/') as [string, string];
+          const target = all[kind]?.[name];
+          if (target !== undefined) {
+            kept[kind] ??= {};
+            kept[kind][name] = target;
+            visit(target);
+          }
+        } else visit(v);
+      }
+    }
+  };
+  visit(item);
+  if (all.securitySchemes) kept.securitySchemes = all.securitySchemes;
+  const { webhooks: _webhooks, ...rest } = doc as typeof doc & { webhooks?: unknown };
+  return { ...rest, paths: { [served]: item }, components: kept };
+}
+
+/**
  * express-openapi-validator, one instance per spec path, each over a document holding that path
  * alone: the router has found the operation, so the validator need not look for it among all.
  */
@@ -190,7 +223,7 @@ function validatorsByPath(ctx: ServerContext, spec: ApiSpec): Map<string, Reques
     const router = express.Router();
     router.use(
       OpenApiValidator.middleware({
-        apiSpec: { ...spec.validatorDocument, paths: { [served]: item } } as unknown as string,
+        apiSpec: documentFor(spec.validatorDocument, served, item) as unknown as string,
         validateApiSpec: false,
         // The router rewrote req.url to the spec's form of the path; validate what is served.
         useRequestUrl: true,

@@ -256,10 +256,12 @@ export class Dispatcher {
         result = { kind: 'disable', attempt, reason: `failing continuously for ${days} days` };
       } else {
         const delay = nextDelayMs(attempts, config.retrySchedule, config.retryJitter, sent.retryAfterSeconds);
+        // The wait counts from the answer, not from when the attempt began: a Retry-After of 1 s
+        // from a receiver that took 0.8 s to say it must not bring the retry 0.2 s later.
         result =
           delay === null
             ? { kind: 'failed', attempt }
-            : { kind: 'retry', attempt, nextAttemptAt: now + delay };
+            : { kind: 'retry', attempt, nextAttemptAt: Date.now() + delay };
       }
     } catch (err) {
       // Sending never throws by design; if it does, try again later rather than lose the delivery.

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
 import { newDeliveryId } from '../auth/secrets.js';
 import type { Dialect } from './db.js';
-import { endpointOf, type SubscriptionRow, withSecrets } from './endpoints.js';
+import { endpointOf } from './endpoints.js';
 import { refuseNul } from './input.js';
+import { OutboxSql, run } from './outbox-sql.js';
 import type { Database, DeliveriesTable } from './schema.js';
 
 /** One event as the intake accepted it: which extension, which type, and its data. */
@@ -147,8 +148,30 @@ const isClosed = (column: string) => sql<boolean>`${sql.ref(column)} not in ('pe
  * never wait on each other.
  */
 export function orderKey(clientId: number, url: string, callId: string): string {
-  const endpoint = endpointOf(url);
-  return `${clientId}:${createHash('sha1').update(endpoint).digest('base64url')}:${callId}`;
+  let endpoint = endpointHashes.get(url);
+  if (endpoint === undefined) {
+    endpoint = createHash('sha1').update(endpointOf(url)).digest('base64url');
+    if (endpointHashes.size >= 10_000) endpointHashes.clear();
+    endpointHashes.set(url, endpoint);
+  }
+  return `${clientId}:${endpoint}:${callId}`;
+}
+/** Subscription URL → its endpoint's hash in order keys (the same few URLs, every event). */
+const endpointHashes = new Map<string, string>();
+
+/** The subscription columns the intake needs, with its endpoint's secrets (OutboxSql.subscriptionsFor). */
+interface IntakeSubscription {
+  id: number;
+  client_id: number;
+  url: string;
+  method: string;
+  enabled: number;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: number | null;
+  migrated_secret: string | null;
+  migrated_secret_expires_at: number | null;
+  failing_since: number | null;
 }
 
 /** A PostgreSQL advisory lock key (signed 64-bit) for an order key. */
@@ -156,7 +179,9 @@ function lockKey(orderKey: string): bigint {
   return createHash('sha1').update(orderKey).digest().readBigInt64BE(0);
 }
 
-function toDelivery(row: Selectable<DeliveriesTable>): DeliveryRecord {
+function toDelivery(
+  row: Omit<Selectable<DeliveriesTable>, 'order_key' | 'lease_until' | 'lease_owner'>,
+): DeliveryRecord {
   return {
     seq: row.seq,
     id: row.id,
@@ -179,10 +204,14 @@ function toDelivery(row: Selectable<DeliveriesTable>): DeliveryRecord {
 
 /** The durable outbox: accepted events, one delivery per matching subscription, every attempt. */
 export class OutboxStore {
+  private readonly sql: OutboxSql;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
-  ) {}
+  ) {
+    this.sql = new OutboxSql(dialect);
+  }
 
   /**
    * Stores the events and one delivery per subscription of each event's extension and type, all
@@ -207,23 +236,20 @@ export class OutboxStore {
       refuseNul(`${at}data.CallID`, ev.callId);
       refuseNul(`${at}key`, ev.key ?? null);
     }
+    const q = this.sql;
     return this.db.transaction().execute(async (trx) => {
-      const { eventIds, fresh } = await insertEvents(trx, events, now);
+      const { eventIds, fresh } = await insertEvents(trx, q, events, now);
       const repeats = events.length - fresh.length;
 
-      const matches = new Map<string, SubscriptionRow[]>();
+      const matches = new Map<string, IntakeSubscription[]>();
       const rows: Array<Insertable<DeliveriesTable>> = [];
-      const subscriptionOf = new Map<string, SubscriptionRow>();
+      const subscriptionOf = new Map<string, IntakeSubscription>();
       for (const k of fresh) {
         const ev = events[k]!;
         const key = `${ev.extensionId}:${ev.eventType}`;
         let subs = matches.get(key);
         if (!subs) {
-          subs = await withSecrets(trx)
-            .where('s.extension_id', '=', ev.extensionId)
-            .where('s.event_type', '=', ev.eventType)
-            .orderBy('s.id')
-            .execute();
+          subs = await run<IntakeSubscription>(trx, q.subscriptionsFor(), [ev.extensionId, ev.eventType]);
           matches.set(key, subs);
         }
         for (const sub of subs) {
@@ -270,12 +296,8 @@ export class OutboxStore {
       }
       const busy = new Set<string>();
       for (let i = 0; i < keys.length; i += 500) {
-        const open = await trx
-          .selectFrom('deliveries')
-          .select('order_key')
-          .where('order_key', 'in', keys.slice(i, i + 500))
-          .where(isOpen('status'))
-          .execute();
+        const chunk = keys.slice(i, i + 500);
+        const open = await run<{ order_key: string | null }>(trx, q.openOrderKeys(chunk.length), chunk);
         for (const o of open) if (o.order_key) busy.add(o.order_key);
       }
 
@@ -299,12 +321,11 @@ export class OutboxStore {
 
       const inserted: Array<{ id: string; seq: number }> = [];
       for (let i = 0; i < rows.length; i += 500) {
+        const chunk = rows.slice(i, i + 500);
+        const params: unknown[] = [];
+        for (const r of chunk) for (const c of OutboxSql.deliveryColumns) params.push(r[c] ?? null);
         inserted.push(
-          ...(await trx
-            .insertInto('deliveries')
-            .values(rows.slice(i, i + 500))
-            .returning(['id', 'seq'])
-            .execute()),
+          ...(await run<{ id: string; seq: number }>(trx, q.insertDeliveries(chunk.length), params)),
         );
       }
       const seqOf = new Map(inserted.map((r) => [r.id, r.seq]));
@@ -366,57 +387,32 @@ export class OutboxStore {
     limit: number,
     excludeSubscriptions: readonly number[] = [],
   ): Promise<ClaimedDelivery[]> {
+    const q = this.sql;
     return this.db.transaction().execute(async (trx) => {
       // Deliveries of a disabled subscription wait, and go out once it is enabled again.
-      let q = trx
-        .selectFrom('deliveries as d')
-        .innerJoin('subscriptions as s', 's.id', 'd.subscription_id')
-        .select('d.seq')
-        .where('s.enabled', '=', 1)
-        .where(isOpen('d.status'))
-        .where('d.next_attempt_at', '<=', now)
-        .where((eb) => eb.or([eb('d.lease_until', 'is', null), eb('d.lease_until', '<', now)]))
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('deliveries as p')
-                .select('p.seq')
-                .whereRef('p.order_key', '=', 'd.order_key')
-                .whereRef('p.seq', '<', 'd.seq')
-                .where(isOpen('p.status')),
-            ),
-          ),
-        )
-        .orderBy('d.next_attempt_at')
-        .orderBy('d.seq')
-        .limit(limit);
-      if (excludeSubscriptions.length > 0) q = q.where('d.subscription_id', 'not in', excludeSubscriptions);
-      if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
-      const seqs = (await q.execute()).map((r) => r.seq);
-      if (seqs.length === 0) return [];
-      await trx
-        .updateTable('deliveries')
-        .set({ lease_until: leaseUntil, lease_owner: owner, next_attempt_at: leaseUntil })
-        .where('seq', 'in', seqs)
-        .execute();
-      const rows = await trx
-        .selectFrom('deliveries as d')
-        .innerJoin('subscriptions as s', 's.id', 'd.subscription_id')
-        .innerJoin('endpoints as e', 'e.id', 's.endpoint_id')
-        .selectAll('d')
-        .select([
-          's.url',
-          's.method',
-          'e.secret',
-          'e.previous_secret',
-          'e.previous_secret_expires_at',
-          's.migrated_secret',
-          's.migrated_secret_expires_at',
-          's.failing_since',
-        ])
-        .where('d.seq', 'in', seqs)
-        .orderBy('d.seq')
-        .execute();
+      const due = await run<{ seq: number }>(trx, q.claimDue(excludeSubscriptions.length), [
+        now,
+        now,
+        ...excludeSubscriptions,
+        limit,
+      ]);
+      if (due.length === 0) return [];
+      const seqs = due.map((r) => r.seq);
+      await run(trx, q.lease(seqs.length), [leaseUntil, owner, leaseUntil, ...seqs]);
+      const rows = await run<
+        Omit<Selectable<DeliveriesTable>, 'order_key' | 'lease_until' | 'lease_owner'> &
+          Pick<
+            IntakeSubscription,
+            | 'url'
+            | 'method'
+            | 'secret'
+            | 'previous_secret'
+            | 'previous_secret_expires_at'
+            | 'migrated_secret'
+            | 'migrated_secret_expires_at'
+            | 'failing_since'
+          >
+      >(trx, q.claimed(seqs.length), seqs);
       return rows.map((r) => ({
         ...toDelivery(r),
         url: r.url,
@@ -438,48 +434,36 @@ export class OutboxStore {
     now = Date.now(),
   ): Promise<void> {
     if (results.length === 0) return;
+    const q = this.sql;
     await this.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('attempts')
-        .values(
-          results.map(({ delivery, result: { attempt } }) => ({
-            delivery_seq: delivery.seq,
-            attempted_at: attempt.attemptedAt,
-            outcome: attempt.outcome,
-            status_code: attempt.statusCode,
-            latency_ms: attempt.latencyMs,
-            error: storable(attempt.error),
-            response_body: storable(attempt.responseBody),
-            request: attempt.request ? storable(JSON.stringify(attempt.request)) : null,
-            response: attempt.response ? storable(JSON.stringify(attempt.response)) : null,
-          })),
-        )
-        .execute();
-      const succeededSubs = new Set<number>();
-      const failingSubs = new Set<number>();
-      // One statement for the whole batch: UPDATE ... FROM (VALUES ...), on both backends.
       for (let i = 0; i < results.length; i += 300) {
         const chunk = results.slice(i, i + 300);
-        const values = sql.join(
-          chunk.map(({ delivery, result }) => {
-            const status =
-              result.kind === 'succeeded' ? 'succeeded' : result.kind === 'retry' ? 'retrying' : 'failed';
-            const next = result.kind === 'retry' ? result.nextAttemptAt : delivery.nextAttemptAt;
-            return sql`(cast(${delivery.seq} as bigint), cast(${status} as text), cast(${next} as bigint), cast(${result.attempt.attemptedAt} as bigint), cast(${result.attempt.statusCode} as integer), cast(${result.attempt.outcome} as text))`;
-          }),
-        );
-        await sql`update deliveries set
-            status = v.column2,
-            attempts = deliveries.attempts + 1,
-            next_attempt_at = v.column3,
-            lease_until = null,
-            lease_owner = null,
-            last_attempt_at = v.column4,
-            last_status_code = v.column5,
-            last_outcome = v.column6
-          from (values ${values}) as v
-          where deliveries.seq = v.column1 and deliveries.lease_owner = ${owner}`.execute(trx);
+        const attempts: unknown[] = [];
+        // One statement for the whole chunk: UPDATE ... FROM (VALUES ...), on both backends.
+        const updates: unknown[] = [];
+        for (const { delivery, result } of chunk) {
+          const { attempt } = result;
+          attempts.push(
+            delivery.seq,
+            attempt.attemptedAt,
+            attempt.outcome,
+            attempt.statusCode,
+            attempt.latencyMs,
+            storable(attempt.error),
+            storable(attempt.responseBody),
+            attempt.request ? storable(JSON.stringify(attempt.request)) : null,
+            attempt.response ? storable(JSON.stringify(attempt.response)) : null,
+          );
+          const status =
+            result.kind === 'succeeded' ? 'succeeded' : result.kind === 'retry' ? 'retrying' : 'failed';
+          const next = result.kind === 'retry' ? result.nextAttemptAt : delivery.nextAttemptAt;
+          updates.push(delivery.seq, status, next, attempt.attemptedAt, attempt.statusCode, attempt.outcome);
+        }
+        await run(trx, q.insertAttempts(chunk.length), attempts);
+        await run(trx, q.recordResults(chunk.length), [...updates, owner]);
       }
+      const succeededSubs = new Set<number>();
+      const failingSubs = new Set<number>();
       for (const { delivery, result } of results) {
         if (result.kind === 'succeeded') succeededSubs.add(delivery.subscriptionId);
         else failingSubs.add(delivery.subscriptionId);
@@ -492,23 +476,9 @@ export class OutboxStore {
           await failOpen(trx, delivery.subscriptionId);
         }
       }
-      if (succeededSubs.size > 0) {
-        await trx
-          .updateTable('subscriptions')
-          .set({ failing_since: null })
-          .where('id', 'in', [...succeededSubs])
-          .where('failing_since', 'is not', null)
-          .execute();
-      }
+      if (succeededSubs.size > 0) await run(trx, q.clearFailing(succeededSubs.size), [...succeededSubs]);
       const stillFailing = [...failingSubs].filter((s) => !succeededSubs.has(s));
-      if (stillFailing.length > 0) {
-        await trx
-          .updateTable('subscriptions')
-          .set({ failing_since: now })
-          .where('id', 'in', stillFailing)
-          .where('failing_since', 'is', null)
-          .execute();
-      }
+      if (stillFailing.length > 0) await run(trx, q.markFailing(stillFailing.length), [now, ...stillFailing]);
     });
   }
 
@@ -759,6 +729,7 @@ export class OutboxStore {
  */
 async function insertEvents(
   trx: Kysely<Database>,
+  q: OutboxSql,
   events: IncomingEvent[],
   now: number,
 ): Promise<{ eventIds: number[]; fresh: number[] }> {
@@ -779,11 +750,12 @@ async function insertEvents(
   }
   for (let i = 0; i < unkeyed.length; i += 200) {
     const chunk = unkeyed.slice(i, i + 200);
-    const inserted = await trx
-      .insertInto('events')
-      .values(chunk.map((k) => row(events[k]!)))
-      .returning('id')
-      .execute();
+    const params: unknown[] = [];
+    for (const k of chunk) {
+      const ev = events[k]!;
+      params.push(ev.extensionId, ev.eventType, ev.callId, JSON.stringify(ev.data), now, null);
+    }
+    const inserted = await run<{ id: number }>(trx, q.insertEvents(chunk.length), params);
     for (const [j, r] of inserted.entries()) ids[chunk[j]!] = r.id;
   }
   // Keyed events go in key order: two transactions sharing keys (two instances consuming one

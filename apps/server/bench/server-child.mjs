@@ -1,0 +1,79 @@
+// The benchmark's callhook server, in its own process as users run it. Started with its settings
+// as JSON in argv[2]; reports { url, apiUrl, pbxKey } over IPC, and answers 'cpu' with its
+// process.cpuUsage() (µs) and RSS so the benchmark can charge the server's own CPU to the events.
+// --store none (mode 'none'): the outbox is replaced by a pass-through (see delivery.mjs).
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+// CALLHOOK_BENCH_DIST: another build of the server to measure (a copy of dist/ from before a change).
+const dist = process.env.CALLHOOK_BENCH_DIST;
+const { startServer } = await import(dist ? pathToFileURL(join(dist, 'index.js')).href : '../dist/index.js');
+
+const opts = JSON.parse(process.argv[2]);
+const server = await startServer({
+  port: 0,
+  dataDir: opts.dataDir,
+  databaseUrl: opts.databaseUrl,
+  demo: true,
+  logLevel: 'silent',
+  env: {},
+  config: opts.config,
+});
+
+/** The pass-through outbox of --store none: every event becomes a delivery already leased. */
+async function passThrough() {
+  const { outbox, subscriptions } = server.store;
+  const [listed] = await subscriptions.list(175);
+  const sub = await subscriptions.byId(listed.id);
+  let seqs = 1;
+  outbox.ingest = async (events, now) => ({
+    eventIds: events.map(() => seqs),
+    deliveries: events.length,
+    unleased: 0,
+    repeats: 0,
+    leased: events.map((e) => {
+      const seq = seqs++;
+      return {
+        seq,
+        id: `msg_${seq}`,
+        subscriptionId: sub.id,
+        eventId: seq,
+        clientId: sub.clientId,
+        extensionId: e.extensionId,
+        eventType: e.eventType,
+        callId: e.callId,
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: now,
+        createdAt: now,
+        lastAttemptAt: null,
+        lastStatusCode: null,
+        lastOutcome: null,
+        payload: e.payload,
+        url: sub.url,
+        method: sub.method,
+        secret: sub.secret,
+        previousSecret: null,
+        previousSecretExpiresAt: null,
+        failingSince: null,
+      };
+    }),
+  });
+  outbox.complete = async () => {};
+  outbox.claim = async () => [];
+}
+
+process.on('message', async (msg) => {
+  if (msg === 'cpu') {
+    process.send({ cpu: process.cpuUsage(), rss: process.memoryUsage.rss() });
+  } else if (msg === 'pass-through') {
+    await passThrough();
+    process.send({ passThrough: true });
+  } else if (msg === 'exit') {
+    await server.close();
+    process.exit(0);
+  }
+});
+process.send({ url: server.url, apiUrl: server.apiUrl, pbxKey: server.pbxKey });
+// The benchmark went away (finished or killed): so does its server.
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,196 @@
+import { CompiledQuery, type Kysely } from 'kysely';
+import type { Dialect } from './db.js';
+import type { Database } from './schema.js';
+
+/**
+ * The delivery hot path's statements as fixed SQL text per dialect, built once (per row count for
+ * the batched ones) instead of Kysely building the same query tree again on every call: a CPU
+ * profile of a delivery run had Kysely's query building (visitNode, freeze, parseRowValues) as a
+ * large share of the busy time. SQLite keeps one prepared statement per text (db.ts), so the same
+ * text is also parsed and planned only once.
+ *
+ * Only the statements run per intake, per claim and per recorded batch live here; everything else
+ * stays in Kysely. The open-status test is literal SQL so that the partial indexes
+ * (`where status in ('pending', 'retrying')`) serve it.
+ */
+export class OutboxSql {
+  private readonly texts = new Map<string, string>();
+
+  constructor(private readonly dialect: Dialect) {}
+
+  /** `?` on SQLite, `$n` on PostgreSQL. */
+  private params(first: number, count: number): string {
+    if (this.dialect === 'sqlite') return Array.from({ length: count }, () => '?').join(', ');
+    return Array.from({ length: count }, (_, i) => `$${first + i}`).join(', ');
+  }
+
+  private rows(first: number, rows: number, columns: number, cast: readonly string[] = []): string {
+    const out: string[] = [];
+    for (let r = 0; r < rows; r++) {
+      const start = first + r * columns;
+      if (cast.length === 0) out.push(`(${this.params(start, columns)})`);
+      else {
+        const ps = this.params(start, columns).split(', ');
+        out.push(`(${ps.map((p, i) => `cast(${p} as ${cast[i]})`).join(', ')})`);
+      }
+    }
+    return out.join(', ');
+  }
+
+  private text(key: string, build: () => string): string {
+    let t = this.texts.get(key);
+    if (t === undefined) {
+      // Batch sizes vary; keep the cache bounded (the store's prepared-statement cache is too).
+      if (this.texts.size > 2000) this.texts.clear();
+      t = build();
+      this.texts.set(key, t);
+    }
+    return t;
+  }
+
+  /** Unkeyed events, `n` rows of (extension_id, event_type, call_id, data, received_at, key); returns id. */
+  insertEvents(n: number): string {
+    return this.text(`events:${n}`, () => {
+      return `insert into events (extension_id, event_type, call_id, data, received_at, key) values ${this.rows(1, n, 6)} returning id`;
+    });
+  }
+
+  /** The subscriptions an event of (extension_id, event_type) goes to. */
+  subscriptionsFor(): string {
+    return this.text('subs', () => {
+      const [a, b] = this.params(1, 2).split(', ');
+      return `select s.id, s.client_id, s.url, s.method, s.enabled, e.secret, e.previous_secret, e.previous_secret_expires_at,
+          s.migrated_secret, s.migrated_secret_expires_at, s.failing_since
+        from subscriptions as s inner join endpoints as e on e.id = s.endpoint_id
+        where s.extension_id = ${a} and s.event_type = ${b} order by s.id`;
+    });
+  }
+
+  /** Which of `n` order keys have an open delivery. */
+  openOrderKeys(n: number): string {
+    return this.text(`open:${n}`, () => {
+      return `select distinct order_key from deliveries where order_key in (${this.params(1, n)}) and status in ('pending', 'retrying')`;
+    });
+  }
+
+  static readonly deliveryColumns = [
+    'id',
+    'subscription_id',
+    'event_id',
+    'client_id',
+    'extension_id',
+    'event_type',
+    'call_id',
+    'order_key',
+    'status',
+    'attempts',
+    'next_attempt_at',
+    'lease_until',
+    'lease_owner',
+    'created_at',
+    'payload',
+  ] as const;
+
+  /** `n` deliveries of `deliveryColumns`; returns id, seq. */
+  insertDeliveries(n: number): string {
+    return this.text(`deliveries:${n}`, () => {
+      const cols = OutboxSql.deliveryColumns;
+      return `insert into deliveries (${cols.join(', ')}) values ${this.rows(1, n, cols.length)} returning id, seq`;
+    });
+  }
+
+  /**
+   * Due deliveries (params: now, now, then the `excluded` subscription ids, then the limit): see
+   * OutboxStore.claim for what "due" means.
+   */
+  claimDue(excluded: number): string {
+    return this.text(`claim:${excluded}`, () => {
+      const ps = this.params(1, 3 + excluded).split(', ');
+      const exclude =
+        excluded > 0 ? ` and d.subscription_id not in (${ps.slice(2, 2 + excluded).join(', ')})` : '';
+      const lock = this.dialect === 'postgres' ? ' for update skip locked' : '';
+      return `select d.seq from deliveries as d inner join subscriptions as s on s.id = d.subscription_id
+        where s.enabled = 1 and d.status in ('pending', 'retrying') and d.next_attempt_at <= ${ps[0]}
+          and (d.lease_until is null or d.lease_until < ${ps[1]})
+          and not exists (select p.seq from deliveries as p where p.order_key = d.order_key and p.seq < d.seq and p.status in ('pending', 'retrying'))${exclude}
+        order by d.next_attempt_at, d.seq limit ${ps[2 + excluded]}${lock}`;
+    });
+  }
+
+  /** Leases `n` deliveries (params: lease_until, owner, next_attempt_at, then the seqs). */
+  lease(n: number): string {
+    return this.text(`lease:${n}`, () => {
+      const ps = this.params(1, 3 + n).split(', ');
+      return `update deliveries set lease_until = ${ps[0]}, lease_owner = ${ps[1]}, next_attempt_at = ${ps[2]} where seq in (${ps.slice(3).join(', ')})`;
+    });
+  }
+
+  /** `n` claimed deliveries with what sending needs of their subscriptions, by seq. */
+  claimed(n: number): string {
+    return this.text(`claimed:${n}`, () => {
+      return `select d.seq, d.id, d.subscription_id, d.event_id, d.client_id, d.extension_id, d.event_type, d.call_id,
+          d.status, d.attempts, d.next_attempt_at, d.created_at, d.last_attempt_at, d.last_status_code, d.last_outcome, d.payload,
+          s.url, s.method, e.secret, e.previous_secret, e.previous_secret_expires_at,
+          s.migrated_secret, s.migrated_secret_expires_at, s.failing_since
+        from deliveries as d inner join subscriptions as s on s.id = d.subscription_id
+          inner join endpoints as e on e.id = s.endpoint_id
+        where d.seq in (${this.params(1, n)}) order by d.seq`;
+    });
+  }
+
+  /**
+   * `n` attempts of (delivery_seq, attempted_at, outcome, status_code, latency_ms, error,
+   * response_body, request, response).
+   */
+  insertAttempts(n: number): string {
+    return this.text(`attempts:${n}`, () => {
+      return `insert into attempts (delivery_seq, attempted_at, outcome, status_code, latency_ms, error, response_body, request, response) values ${this.rows(1, n, 9)}`;
+    });
+  }
+
+  /**
+   * Records `n` results in one statement: rows of (seq, status, next_attempt_at, attempted_at,
+   * status_code, outcome), then the owner whose leases they must still be.
+   */
+  recordResults(n: number): string {
+    return this.text(`record:${n}`, () => {
+      const casts = ['bigint', 'text', 'bigint', 'bigint', 'integer', 'text'];
+      return `update deliveries set
+          status = v.column2,
+          attempts = deliveries.attempts + 1,
+          next_attempt_at = v.column3,
+          lease_until = null,
+          lease_owner = null,
+          last_attempt_at = v.column4,
+          last_status_code = v.column5,
+          last_outcome = v.column6
+        from (values ${this.rows(1, n, 6, casts)}) as v
+        where deliveries.seq = v.column1 and deliveries.lease_owner = ${this.params(1 + n * 6, 1)}`;
+    });
+  }
+
+  /** Subscriptions (n ids) that succeeded again: no longer failing. */
+  clearFailing(n: number): string {
+    return this.text(`clear:${n}`, () => {
+      return `update subscriptions set failing_since = null where id in (${this.params(1, n)}) and failing_since is not null`;
+    });
+  }
+
+  /** Subscriptions (param: now, then n ids) whose failing began now. */
+  markFailing(n: number): string {
+    return this.text(`mark:${n}`, () => {
+      const ps = this.params(1, 1 + n).split(', ');
+      return `update subscriptions set failing_since = ${ps[0]} where id in (${ps.slice(1).join(', ')}) and failing_since is null`;
+    });
+  }
+}
+
+/** Runs one of the fixed statements in `db` (a transaction, usually). */
+export async function run<R>(
+  db: Pick<Kysely<Database>, 'executeQuery'>,
+  text: string,
+  params: readonly unknown[],
+): Promise<R[]> {
+  const res = await db.executeQuery<R>(CompiledQuery.raw(text, params as unknown[]));
+  return res.rows as R[];
+}
