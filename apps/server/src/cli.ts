@@ -2,9 +2,20 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
 import { type RunningServer, startServer } from './index.js';
+import { ListenError } from './listen.js';
 import { SIMULATE_HELP, simulateCommand } from './pbx/cli.js';
 import type { ExtensionKind } from './store/index.js';
 import { openStore } from './store/index.js';
+
+const ADMIN_HELP = `  callhook-server admin client add --name NAME [--limit N]
+  callhook-server admin app add --client ID --name NAME [--extension ID]
+  callhook-server admin extension add --client ID --id N --name XXX*YYY [--domain D]
+        [--caller-name NAME] [--recording] [--kind phone|ivr|queue] [--agents 201,202] [--forward-to NUMBER]
+  callhook-server admin list
+      Manage clients (accounts), their applications (OAuth2 credentials) and extensions, in the
+      store the server uses: DATABASE_URL, or SQLite in CALLHOOK_DATA_DIR (by default
+      apps/server/.callhook-data, whatever the working directory). The store is named on stderr.
+`;
 
 const HELP = `callhook-server: the callhook API server
 
@@ -16,13 +27,7 @@ Usage:
       a JSON file named by CALLHOOK_CONFIG. --demo seeds the page's example client and
       extensions, enables the simulator and allows loopback targets.
 
-  callhook-server admin client add --name NAME [--limit N]
-  callhook-server admin app add --client ID --name NAME [--extension ID]
-  callhook-server admin extension add --client ID --id N --name XXX*YYY [--domain D]
-        [--caller-name NAME] [--recording] [--kind phone|ivr|queue] [--agents 201,202] [--forward-to NUMBER]
-  callhook-server admin list
-      Manage clients (accounts), their applications (OAuth2 credentials) and extensions.
-
+${ADMIN_HELP}
 ${SIMULATE_HELP}`;
 
 async function main(argv: string[]): Promise<number> {
@@ -98,8 +103,15 @@ function printBanner(s: RunningServer): void {
 
 async function admin(args: string[]): Promise<number> {
   const [what, verb, ...rest] = args;
+  if (!what || what === 'help' || args.includes('--help') || args.includes('-h')) {
+    (what ? process.stdout : process.stderr).write(`Usage:\n${ADMIN_HELP}`);
+    return what ? 0 : 2;
+  }
   const config = loadConfig();
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolSize: 2 });
+  process.stderr.write(
+    `store: ${store.dialect} (${store.location.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')})\n`,
+  );
   try {
     const { values } = parseArgs({
       args: rest,
@@ -193,7 +205,7 @@ main(process.argv.slice(2)).then(
     if (code !== undefined) process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError || err instanceof UsageError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof ListenError) {
       process.stderr.write(`callhook-server: ${err.message}\n`);
       process.exit(2);
     }

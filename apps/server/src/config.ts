@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ipaddr from 'ipaddr.js';
 import * as z from 'zod';
 
@@ -30,6 +32,23 @@ const trustProxy = z
   )
   .transform((list): number | string[] => (/^[0-9]+$/.test(list[0]!) ? Number(list[0]) : list));
 
+/** apps/server (this file is src/config.ts, or dist/config.js once built). */
+const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Where the SQLite file lives unless CALLHOOK_DATA_DIR says otherwise: one place whatever the
+ * working directory, so that `npm start` at the root and `node apps/server/dist/cli.js admin` from
+ * anywhere use the same data. In a checkout, `apps/server/.callhook-data`; installed under
+ * node_modules (where nothing should be written), the XDG data directory.
+ */
+export function defaultDataDir(packageDir = PACKAGE_DIR, env: NodeJS.ProcessEnv = process.env): string {
+  if (!packageDir.split(sep).includes('node_modules')) return join(packageDir, '.callhook-data');
+  const dataHome = env.XDG_DATA_HOME?.startsWith('/')
+    ? env.XDG_DATA_HOME
+    : join(homedir(), '.local', 'share');
+  return join(dataHome, 'callhook');
+}
+
 /**
  * Every setting, with its environment variable and default. Values come from a JSON config file
  * (`CALLHOOK_CONFIG`), then the environment, then what the caller passes, later ones winning.
@@ -37,8 +56,15 @@ const trustProxy = z
 export const configSchema = z.object({
   port: int(0, 65535).default(8080),
   host: z.string().min(1).default('127.0.0.1'),
-  /** Where the embedded SQLite file lives, when `databaseUrl` is not a postgres:// URL. */
-  dataDir: z.string().min(1).default('.callhook-data'),
+  /**
+   * Where the embedded SQLite file lives, when `databaseUrl` is not a postgres:// URL. A relative
+   * path is taken from the working directory; the default is the same from anywhere.
+   */
+  dataDir: z
+    .string()
+    .min(1)
+    .default(() => defaultDataDir())
+    .transform((dir) => resolve(dir)),
   /** `postgres://...` selects PostgreSQL; empty means SQLite in `dataDir`. */
   databaseUrl: z.string().default(''),
   databasePoolSize: int(1, 200).default(10),

@@ -9,12 +9,15 @@ import { randomAlphanumeric } from './auth/secrets.js';
 import { TokenService } from './auth/tokens.js';
 import { type Config, type ConfigInput, loadConfig } from './config.js';
 import { Dispatcher } from './delivery/dispatcher.js';
+import { Intake } from './delivery/intake.js';
 import { Sender } from './delivery/sender.js';
 import { type Resolver, TargetPolicy } from './delivery/target.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
+import { listen } from './listen.js';
 import { openStore, type Store } from './store/index.js';
 
 export { type Config, ConfigError, type ConfigInput, loadConfig } from './config.js';
+export { ListenError } from './listen.js';
 export type { Store } from './store/index.js';
 
 export interface StartOptions {
@@ -82,23 +85,6 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     queueDepth: async () => (await store.outbox.stats()).open,
     inFlight: () => dispatcher?.active ?? 0,
   });
-  const ctx: ServerContext = {
-    config,
-    store,
-    tokens: new TokenService(store.tenants, config.tokenTtlSeconds),
-    targets,
-    logger,
-    basePath: spec.basePath,
-    nudge: () => dispatcher?.nudge(),
-    leaseForIntake: () => dispatcher?.leaseForIntake(),
-    take: (leased) => dispatcher?.take(leased),
-  };
-  // The simulated PBX: on in demo mode unless switched off, off otherwise unless switched on.
-  if (config.simulator ?? config.demo) {
-    const { createSimulatorPort } = await import('./pbx/port.js');
-    ctx.pbx = await createSimulatorPort(ctx);
-  }
-
   const sender = new Sender({
     targets,
     connectTimeoutMs: config.deliveryConnectTimeoutSeconds * 1000,
@@ -114,8 +100,23 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       logger,
       exclusive: store.dialect === 'sqlite',
     });
-    await dispatcher.start();
   }
+  const ctx: ServerContext = {
+    config,
+    store,
+    tokens: new TokenService(store.tenants, config.tokenTtlSeconds),
+    targets,
+    logger,
+    basePath: spec.basePath,
+    intake: new Intake(store, dispatcher),
+    ...(dispatcher ? { dispatcher } : {}),
+  };
+  // The simulated PBX: on in demo mode unless switched off, off otherwise unless switched on.
+  if (config.simulator ?? config.demo) {
+    const { createSimulatorPort } = await import('./pbx/port.js');
+    ctx.pbx = await createSimulatorPort(ctx);
+  }
+  await dispatcher?.start();
 
   // Retention: payloads of closed deliveries and old tokens go after their time.
   const sweep = async () => {
@@ -133,10 +134,18 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   void sweep();
 
   const app = createApp(ctx, spec, metrics);
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', reject);
-  });
+  let server: Server;
+  try {
+    server = await listen(app, config.port, config.host);
+  } catch (err) {
+    // Nothing was promised yet: stop what started, so that the caller sees only the reason.
+    clearInterval(sweeper);
+    await ctx.pbx?.stop();
+    await dispatcher?.stop();
+    await sender.close();
+    await store.close();
+    throw err;
+  }
   server.keepAliveTimeout = 5_000;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -150,7 +159,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       clearInterval(sweeper);
       // The API answered simulated calls with the events they will make: what is left of the
       // calls under way goes to the intake now, while it and the store are still up.
-      const calls = ctx.pbx?.finish();
+      const calls = ctx.pbx?.stop();
       // What a source acknowledged to its switch is in the intake before the store closes.
       await sources?.stop();
       // Keep-alive connections that go idle after the close began would otherwise linger until

@@ -114,6 +114,12 @@ describe('callhook CLI', () => {
     expect(limits.subscriptions.client_used).toBe(1);
     const human = await callhook(['limits'], env);
     expect(human.stdout).toMatch(/^subscriptions\s+1 of \d+$/m);
+    // The client the user signed in as, not only the account's number.
+    expect(human.stdout).toMatch(
+      new RegExp(`^client\\s+${DEMO_CLIENT_ID} \\(account ${limits.client_id}\\)$`, 'm'),
+    );
+    const other = await callhook(['limits', '--client', String(limits.client_id)], env);
+    expect(other.stdout).toMatch(new RegExp(`^client\\s+account ${limits.client_id}$`, 'm'));
     expect(human.stdout).toMatch(/^175\s+1\s+\d+$/m);
     await client.subscriptions.delete(175, sub.id);
   });
@@ -206,7 +212,7 @@ describe('callhook CLI', () => {
       }),
     );
     const viaProfile = await callhook(['limits', '--json', '--profile', 'local'], {
-      CALLHOOK_CONFIG: config,
+      CALLHOOK_CLI_CONFIG: config,
     });
     expect(viaProfile.code, viaProfile.stderr).toBe(0);
     // XDG location, default profile, then flags over it.
@@ -224,7 +230,7 @@ describe('callhook CLI', () => {
     expect(await callhook(['events', 'list', '-e', '175', '--json'], { XDG_CONFIG_HOME: xdg })).toMatchObject(
       { code: 0, stdout: '[]\n' },
     );
-    const missing = await callhook(['limits', '--profile', 'nope'], { CALLHOOK_CONFIG: config });
+    const missing = await callhook(['limits', '--profile', 'nope'], { CALLHOOK_CLI_CONFIG: config });
     expect(missing).toMatchObject({ code: 1, stderr: expect.stringContaining('no profile "nope"') });
     expect(missing.stderr).toContain('(it has: default, local)');
   });

@@ -17,7 +17,7 @@ const file = configFile({
   },
 });
 const env = {
-  CALLHOOK_CONFIG: file,
+  CALLHOOK_CLI_CONFIG: file,
   CALLHOOK_URL: 'http://env',
   CALLHOOK_CLIENT_ID: 'env-id',
   CALLHOOK_CLIENT_SECRET: 'env-secret',
@@ -31,7 +31,7 @@ describe('connection settings', () => {
       clientSecret: 'flag-secret',
       sources: { url: 'CALLHOOK_URL', clientId: 'CALLHOOK_CLIENT_ID', clientSecret: '--client-secret' },
     });
-    expect(resolveConnection({}, { CALLHOOK_CONFIG: file, CALLHOOK_CLIENT_ID: 'env-id' })).toMatchObject({
+    expect(resolveConnection({}, { CALLHOOK_CLI_CONFIG: file, CALLHOOK_CLIENT_ID: 'env-id' })).toMatchObject({
       url: 'http://file-default',
       clientId: 'env-id',
       clientSecret: 'file-secret',
@@ -58,11 +58,15 @@ describe('connection settings', () => {
     });
   });
 
-  it('finds the file by --config, CALLHOOK_CONFIG, XDG_CONFIG_HOME, then HOME', () => {
-    expect(configPath({ config: '/a.json' }, { CALLHOOK_CONFIG: '/b.json' })).toBe('/a.json');
-    expect(configPath({}, { CALLHOOK_CONFIG: '/b.json', XDG_CONFIG_HOME: '/x' })).toBe('/b.json');
+  it('finds the file by --config, CALLHOOK_CLI_CONFIG, XDG_CONFIG_HOME, then HOME', () => {
+    expect(configPath({ config: '/a.json' }, { CALLHOOK_CLI_CONFIG: '/b.json' })).toBe('/a.json');
+    expect(configPath({}, { CALLHOOK_CLI_CONFIG: '/b.json', XDG_CONFIG_HOME: '/x' })).toBe('/b.json');
     expect(configPath({}, { XDG_CONFIG_HOME: '/x', HOME: '/h' })).toBe('/x/callhook/config.json');
     expect(configPath({}, { HOME: '/h' })).toBe('/h/.config/callhook/config.json');
+    // CALLHOOK_CONFIG is the server's settings file, never the CLI's profiles.
+    expect(configPath({}, { CALLHOOK_CONFIG: '/server.json', HOME: '/h' })).toBe(
+      '/h/.config/callhook/config.json',
+    );
   });
 
   it('explains a broken or missing file', () => {

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { WebhookParser } from '@callhook/receiver';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CallhookClient } from '../src/index.js';
@@ -170,5 +171,20 @@ describe('callhook listen', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('unknown event type "ringing"');
     expect(await client.subscriptions.list(175)).toEqual([]);
+  });
+  it('on a --port that is taken: says so and how to choose another, exit 2', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const r = await callhook(['listen', '-e', '175', '--port', String(port)], env);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(
+        `callhook: port ${port} on 127.0.0.1 is already in use: choose another with --port`,
+      );
+      expect(r.stderr).not.toMatch(/EADDRINUSE| {4}at /);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 });

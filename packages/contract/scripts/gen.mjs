@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Generates the contract from spec/openapi.yaml:
 //   src/openapi.gen.ts        types (paths, webhooks, components) by openapi-typescript
-//   src/hey/*.gen.ts          types and zod schemas by @hey-api/openapi-ts
+//   src/hey/zod.gen.ts        zod schemas by @hey-api/openapi-ts
 //   src/security.gen.ts       each operation's security schemes, so the server's types can
 //                             require a principal exactly where the spec asks for credentials
 // With --check, generates into a scratch folder and fails if the committed files differ
@@ -35,7 +35,7 @@ async function generate(outDir) {
   await createClient({
     input: specPath,
     output: { path: heyOut, module: { extension: '.js' }, postProcess: [], clean: true },
-    plugins: [{ name: '@hey-api/typescript' }, { name: 'zod', metadata: false, compatibilityVersion: 4 }],
+    plugins: [{ name: 'zod', metadata: false, compatibilityVersion: 4 }],
     logs: { level: 'silent' },
   });
   // hey-api writes an index.ts re-exporting everything; our entry imports the files directly.

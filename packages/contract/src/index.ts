@@ -5,8 +5,8 @@ import * as heyZod from './hey/zod.gen.js';
 import type { components, operations, paths, webhooks } from './openapi.gen.js';
 import type { operationSecurity } from './security.gen.js';
 
+export { DomainError, type DomainErrorKind } from './errors.js';
 export { type FieldKind, formFields } from './fields.js';
-export type * as HeyTypes from './hey/types.gen.js';
 export * as schemas from './hey/zod.gen.js';
 export { operationSecurity } from './security.gen.js';
 export type { components, operations, paths, webhooks };

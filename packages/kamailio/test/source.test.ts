@@ -29,9 +29,17 @@ if (unavailable) {
   );
 }
 
-const iggy: PbxExtension = { id: 175, name: '000*099', domain: 'sip.domain', recording: true, kind: 'phone' };
+const iggy: PbxExtension = {
+  id: 175,
+  clientId: 1,
+  name: '000*099',
+  domain: 'sip.domain',
+  recording: true,
+  kind: 'phone',
+};
 const bowie: PbxExtension = {
   id: 200,
+  clientId: 1,
   name: '000*200',
   domain: 'sip.domain',
   recording: false,

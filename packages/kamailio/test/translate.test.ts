@@ -7,6 +7,7 @@ import { pageEvents } from '../src/translate.js';
 
 const iggy: PbxExtension = {
   id: 175,
+  clientId: 1,
   name: '000*099',
   domain: 'sip.domain',
   callerIdName: 'Iggy Pop',
@@ -15,6 +16,7 @@ const iggy: PbxExtension = {
 };
 const bowie: PbxExtension = {
   id: 200,
+  clientId: 1,
   name: '000*200',
   domain: 'sip.domain',
   recording: false,

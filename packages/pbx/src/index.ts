@@ -1,4 +1,5 @@
 export { UnknownExtensionError } from './errors.js';
+export * from './simulator/index.js';
 export type {
   EventSource,
   ExtensionDirectory,

@@ -9,6 +9,8 @@ import type { IntakeEvent } from '@callhook/contract';
 /** An extension as a PBX knows it: the number people dial and the SIP identity it registers with. */
 export interface PbxExtension {
   id: number;
+  /** The tenant (client) that owns it: a number is internal only between one client's extensions. */
+  clientId: number;
   /** The page's extension name, `000*099`: the SIP user. */
   name: string;
   /** The SIP domain, `sip.domain`. */

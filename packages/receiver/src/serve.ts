@@ -8,7 +8,7 @@ import { callLog, logStamp, requestLog } from './log.js';
 import { rawQuery } from './parse.js';
 import { WebhookReceiver } from './receiver.js';
 
-export const USAGE = `Usage: callhook-receiver [--port 8080] [--host 127.0.0.1] [--secret whsec_...]...
+export const USAGE = `Usage: callhook-receiver [--port 8081] [--host 127.0.0.1] [--secret whsec_...]...
                          [--strict] [--tolerance 300] [--quiet-period 5000]
 
 Receives callhook webhooks, logs each request like the provider page's show.php,
@@ -28,7 +28,7 @@ export async function serve(
   const { values } = parseArgs({
     args: [...argv],
     options: {
-      port: { type: 'string', default: '8080' },
+      port: { type: 'string', default: '8081' },
       host: { type: 'string', default: '127.0.0.1' },
       secret: { type: 'string', multiple: true },
       strict: { type: 'boolean', default: false },
@@ -79,7 +79,17 @@ export async function serve(
         writeResponse(res, { status, headers: {}, body: '' });
       });
   });
-  await new Promise<void>((resolve) => server.listen(Number(values.port), values.host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const where = `port ${values.port} on ${values.host}`;
+      if (err.code === 'EADDRINUSE')
+        reject(new Error(`${where} is already in use: choose another with --port (--port 9000)`));
+      else if (err.code === 'EACCES')
+        reject(new Error(`${where} is not allowed for this user: choose another with --port (--port 9000)`));
+      else reject(err);
+    });
+    server.listen(Number(values.port), values.host, resolve);
+  });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : Number(values.port);
   write(

@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
 import { type RunningReceiver, serve } from '../src/serve.js';
 import { encodeEvent, getTarget, pageCall, SECRET, signedHeaders } from './support.js';
@@ -78,5 +81,30 @@ describe('callhook-receiver', () => {
 
   test('refuses options that are not numbers', async () => {
     await expect(serve(['--port', 'eighty'], () => {})).rejects.toThrow('--port must be a whole number');
+  });
+});
+
+describe('callhook-receiver on a port that is taken', () => {
+  test('says which port and how to choose another, exit 2, no stack', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+      const child = spawn(process.execPath, [cli, '--port', String(port)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d;
+      });
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      expect(code).toBe(2);
+      expect(stderr).toBe(
+        `callhook-receiver: port ${port} on 127.0.0.1 is already in use: choose another with --port (--port 9000)\n`,
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 });

@@ -1,9 +1,11 @@
-import type { CallbackRequest, CallbackResponse, components, SimulationRequest } from '@callhook/contract';
+import type { SimulatorSource } from '@callhook/pbx';
 import type { Logger } from 'pino';
 import type { Principal, TokenService } from '../auth/tokens.js';
 import type { Config } from '../config.js';
+import type { Dispatcher } from '../delivery/dispatcher.js';
+import type { Intake } from '../delivery/intake.js';
 import type { TargetPolicy } from '../delivery/target.js';
-import type { ClaimedDelivery, Extension, IngestLease, Store } from '../store/index.js';
+import type { Extension, Store } from '../store/index.js';
 import { notFound } from './errors.js';
 
 /** What the request handlers work with. */
@@ -15,36 +17,13 @@ export interface ServerContext {
   logger: Logger;
   /** The API's base path from the spec's servers (`/api/ver1.0`). */
   basePath: string;
-  /** Tells the dispatcher deliveries are due (it would find them on its next poll anyway). */
-  nudge(): void;
-  /**
-   * How the intake may store fresh deliveries already leased to this instance's dispatcher
-   * (undefined when it has none or it is stopping), and the hand-over of those it stored.
-   */
-  leaseForIntake(): IngestLease | undefined;
-  take(leased: ClaimedDelivery[]): void;
-  /** The simulated PBX, when enabled (demo mode). */
-  pbx?: PbxPort;
+  /** Where every PBX source's events go (the HTTP intake's among them). */
+  intake: Intake;
+  /** This instance's dispatcher, when it runs one: a retry or recovery tells it work is due. */
+  dispatcher?: Pick<Dispatcher, 'nudge'>;
+  /** The simulated PBX, when enabled (demo mode): the API starts its calls. */
+  pbx?: SimulatorSource;
 }
-
-/** The calls the API makes on the (simulated) PBX. */
-export interface PbxPort {
-  /** Re-reads the extensions (an operator may have added some). */
-  refresh(): Promise<void>;
-  simulate(req: SimulationRequest): SimulationResult;
-  callback(ownerExtensionId: number, req: CallbackRequest): CallbackResponse;
-  /** Resolves once every call under way has fed all its events to the intake. */
-  idle(): Promise<void>;
-  /** Drops calls under way and refuses new ones. */
-  stop(): void;
-  /**
-   * Refuses new calls, plays the rest of the calls under way at once and resolves once all their
-   * events are in the intake (shutdown: the API promised them).
-   */
-  finish(): Promise<void>;
-}
-
-type SimulationResult = components['schemas']['SimulationResult'];
 
 /** Extensions never change owner, so a found one can be remembered. */
 const extensionCache = new WeakMap<Store, Map<number, Extension>>();

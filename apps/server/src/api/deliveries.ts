@@ -63,7 +63,7 @@ export function deliveryHandlers(ctx: ServerContext) {
       const since = parseTime('since', body.since)!;
       const until = parseTime('until', body.until);
       const recovered = await ctx.store.outbox.recover(s.id, since, until);
-      if (recovered > 0) ctx.nudge();
+      if (recovered > 0) ctx.dispatcher?.nudge();
       return { status: 202, body: { recovered } };
     },
 
@@ -92,7 +92,7 @@ export function deliveryHandlers(ctx: ServerContext) {
       const s = await subscriptionOf(principal, path.extension_id, path.id);
       const d = await ctx.store.outbox.retry(s.id, path.delivery_id);
       if (!d) throw notFound();
-      ctx.nudge();
+      ctx.dispatcher?.nudge();
       return { status: 202, body: presentDelivery(d) };
     },
   } satisfies Partial<Handlers>;

@@ -1,4 +1,4 @@
-import type { ApiError, FieldError } from '@callhook/contract';
+import { type ApiError, DomainError, type FieldError } from '@callhook/contract';
 
 /** An error that becomes a response with the spec's error body. */
 export class HttpError extends Error {
@@ -48,6 +48,7 @@ function toFieldError(e: { path?: string; message?: string; errorCode?: string }
 /** Turns anything thrown in a request into a status and the spec's error body. */
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
+  if (err instanceof DomainError) return fromDomain(err);
   const e = (err ?? {}) as ValidatorError;
   const status = e.status ?? e.statusCode;
   if (e.type === 'entity.too.large') return new HttpError(413, 'The request body is too large');
@@ -80,6 +81,19 @@ export function toHttpError(err: unknown): HttpError {
     );
   }
   return new HttpError(500, 'Internal error');
+}
+
+const DOMAIN_STATUS = { invalid: 400, not_found: 404, unavailable: 503 } as const;
+
+/** The domain's refusal as the API answers it: the kind's status, the field named first. */
+function fromDomain(err: DomainError): HttpError {
+  const fieldError = err.toFieldError();
+  const message = fieldError ? `${fieldError.field}: ${err.message}` : err.message;
+  const extra: Partial<Omit<ApiError, 'message'>> = {};
+  if (fieldError) extra.errors = [fieldError];
+  if (err.code) extra.code = err.code;
+  const headers: Record<string, string> = err.kind === 'unavailable' ? { 'Retry-After': '5' } : {};
+  return new HttpError(DOMAIN_STATUS[err.kind], message, extra, headers);
 }
 
 // Connection-level failures of the database (PostgreSQL restarting, the network dropping):

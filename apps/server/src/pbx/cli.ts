@@ -9,12 +9,16 @@ import {
   type SimulationScenario,
   schemas,
 } from '@callhook/contract';
+import {
+  cryptoRandom,
+  type LoadResult,
+  type PbxExtension,
+  runLoad,
+  ScenarioError,
+  type SimulationResult,
+  seededRandom,
+} from '@callhook/pbx';
 import { demoExtensions } from '../demo.js';
-import type { PbxExtension } from './directory.js';
-import { cryptoRandom, seededRandom } from './ids.js';
-import { type LoadResult, runLoad } from './load.js';
-import { ScenarioError } from './scenarios.js';
-import type { SimulationResult } from './simulator.js';
 
 // The scenarios the spec's SimulationScenario enum names.
 const SCENARIOS: readonly SimulationScenario[] = schemas.zSimulationScenario.options;

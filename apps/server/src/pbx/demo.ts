@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { PAGE_RING_US, PAGE_TALK_US } from '@callhook/pbx';
 import type { RunningServer } from '../index.js';
-import { PAGE_RING_US, PAGE_TALK_US } from './scenarios.js';
 
 const HELP = `pnpm demo [--speed N]
 
@@ -264,9 +264,9 @@ async function demo(speed: number): Promise<number> {
     out(
       `  Next: ${bold('npm start')} keeps a demo server running on http://127.0.0.1:8080, with the API's docs`,
     );
-    out(
-      `  at http://127.0.0.1:8080${bold('/docs')}; ${bold('callhook listen -e 175')} then prints every call's events live.`,
-    );
+    out(`  at http://127.0.0.1:8080${bold('/docs')}. With the client_secret it prints, from this directory,`);
+    out(`  ${bold('CALLHOOK_CLIENT_ID=demo CALLHOOK_CLIENT_SECRET=... npm run callhook -- listen -e 175')}`);
+    out('  prints every call\'s events live (the README\'s "Try it" has the rest).');
     out();
     return 0;
   } finally {

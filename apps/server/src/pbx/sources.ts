@@ -1,41 +1,12 @@
-import type { IntakeEvent } from '@callhook/contract';
-import {
-  type EventSource,
-  type ExtensionDirectory,
-  type IntakeSink,
-  UnknownExtensionError,
-} from '@callhook/pbx';
+import type { EventSource, ExtensionDirectory } from '@callhook/pbx';
 import { Counter, type Registry } from 'prom-client';
 import type { ServerContext } from '../api/context.js';
-import { HttpError } from '../api/errors.js';
-import { ingest } from '../api/intake.js';
 
 /**
  * The PBX event sources a server hosts beside the simulator (today: a Kamailio switch through
  * NATS JetStream, when CALLHOOK_KAMAILIO_NATS_URL is set), plugged into the intake through the
- * `@callhook/pbx` seam. When the intake becomes a service of its own, `intakeSink` is what moves.
+ * `@callhook/pbx` seam.
  */
-
-/** The intake as a source sees it: one transaction per batch, repeats by key, domain errors. */
-export function intakeSink(ctx: ServerContext): IntakeSink {
-  return {
-    async ingest(events) {
-      try {
-        return await ingest(ctx, events as IntakeEvent[]);
-      } catch (err) {
-        // The intake answers an unknown extension as the HTTP API does (404); a source needs to
-        // know which one, to drop its events and send the rest.
-        if (!(err instanceof HttpError) || err.status !== 404) throw err;
-        for (const [i, e] of events.entries()) {
-          if (!(await ctx.store.tenants.getExtension(e.extension_id))) {
-            throw new UnknownExtensionError(e.extension_id, i);
-          }
-        }
-        throw err;
-      }
-    },
-  };
-}
 
 /** callhook's tenant data as the PBX sees it: every extension, read fresh on each call. */
 export function extensionDirectory(ctx: ServerContext): ExtensionDirectory {
@@ -75,7 +46,7 @@ export async function startSources(
       },
     });
     try {
-      await source.start({ sink: intakeSink(ctx), directory: extensionDirectory(ctx), logger: ctx.logger });
+      await source.start({ sink: ctx.intake, directory: extensionDirectory(ctx), logger: ctx.logger });
     } catch (err) {
       throw new Error(
         `CALLHOOK_KAMAILIO_NATS_URL: cannot consume the switch's events from ${withoutPassword(config.kamailioNatsUrl)}: ${(err as Error).message}`,

@@ -1,19 +1,15 @@
+import { DomainError } from '@callhook/contract';
+
 /**
  * A value the store cannot keep the same way on every backend: PostgreSQL's text refuses the NUL
- * character, so neither backend accepts it. Carries `status` 400 and the field, as the request
- * validator's errors do, so the API answers it as a bad request rather than a 500.
+ * character, so neither backend accepts it. Throws the domain's `invalid` error naming `field`
+ * (the API's dotted name), which the API answers as a 400 rather than a 500.
  */
-export class StoreInputError extends Error {
-  readonly status = 400;
-  readonly errors: Array<{ path: string; message: string; errorCode: string }>;
-  constructor(path: string, message: string) {
-    super(message);
-    this.errors = [{ path, message, errorCode: 'pattern' }];
+export function refuseNul(field: string, value: string | null | undefined): void {
+  if (value?.includes('\u0000')) {
+    throw new DomainError('invalid', 'must not contain the NUL character (U+0000)', {
+      field,
+      rule: 'pattern',
+    });
   }
-}
-
-/** Throws a StoreInputError naming `path` if `value` holds a NUL character. */
-export function refuseNul(path: string, value: string | null | undefined): void {
-  if (value?.includes('\u0000'))
-    throw new StoreInputError(path, 'must not contain the NUL character (U+0000)');
 }

@@ -146,9 +146,9 @@ export class OutboxStore {
     repeats: number;
   }> {
     for (const [i, ev] of events.entries()) {
-      const at = events.length > 1 ? `/body/events/${i}` : '/body';
-      refuseNul(`${at}/data/CallID`, ev.callId);
-      refuseNul(`${at}/key`, ev.key ?? null);
+      const at = events.length > 1 ? `events.${i}.` : '';
+      refuseNul(`${at}data.CallID`, ev.callId);
+      refuseNul(`${at}key`, ev.key ?? null);
     }
     return this.db.transaction().execute(async (trx) => {
       const { eventIds, fresh } = await insertEvents(trx, events, now);

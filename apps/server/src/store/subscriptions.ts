@@ -95,9 +95,9 @@ export function isStorableId(id: number): boolean {
 }
 
 function refuseNulIn(fields: Partial<SubscriptionFields>): void {
-  refuseNul('/body/url', fields.url);
-  refuseNul('/body/method', fields.method);
-  refuseNul('/body/event_type', fields.eventType);
+  refuseNul('url', fields.url);
+  refuseNul('method', fields.method);
+  refuseNul('event_type', fields.eventType);
 }
 
 export class SubscriptionStore {

@@ -122,12 +122,13 @@ describe("an intake event's data is flat", () => {
   });
 
   test('the intake service refuses it too, for sources that do not come through HTTP', async () => {
-    const { ingest } = await import('../../src/api/intake.js');
     const event = dialOut();
     event.data.Extra = { a: 1 };
-    await expect(ingest(s.context, [event as never])).rejects.toMatchObject({
-      status: 400,
-      extra: { errors: [{ field: 'data.Extra', rule: 'type' }] },
+    await expect(s.context.intake.ingest([event as never])).rejects.toMatchObject({
+      name: 'DomainError',
+      kind: 'invalid',
+      field: 'data.Extra',
+      rule: 'type',
     });
   });
 

@@ -1,7 +1,7 @@
 import type { CallbackRequest, SimulationRequest } from '@callhook/contract';
+import { PAGE_RING_US, PAGE_TALK_US } from '@callhook/pbx';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createSimulatorPort } from '../../src/pbx/port.js';
-import { PAGE_RING_US, PAGE_TALK_US } from '../../src/pbx/scenarios.js';
 import { pageCall } from '../events.js';
 import { startTestServer, type TestServer } from '../harness.js';
 import { type ReceivedRequest, type Receiver, startReceiver } from '../receivers.js';
@@ -31,7 +31,7 @@ let pageIds: number[];
 beforeAll(async () => {
   s = await startTestServer({ config: { simulator: true } });
   // Callbacks carry no timing: this server's simulator plays them at the tests' speed.
-  s.context.pbx?.stop();
+  s.context.pbx?.drop();
   s.context.pbx = await createSimulatorPort(s.context, { callbackTiming: { speed: SPEED } });
   page = await startReceiver();
   all = await startReceiver();
@@ -465,7 +465,7 @@ describe("the simulator's directory", () => {
 
 describe('a stopped simulator', () => {
   test('answers 503 with a reason and Retry-After, not a 500', async () => {
-    s.context.pbx?.stop();
+    s.context.pbx?.drop();
     const res = await s.api('/pbx/simulate/', {
       method: 'POST',
       json: { scenario: 'outgoing', extension_id: 175, number: OUTSIDE },

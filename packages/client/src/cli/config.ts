@@ -35,9 +35,13 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * The CLI's profiles file. Its variable is CALLHOOK_CLI_CONFIG: CALLHOOK_CONFIG is the server's
+ * settings file, and one shell often runs both.
+ */
 export function configPath(flags: ConnectionFlags, env: NodeJS.ProcessEnv): string {
   if (flags.config) return flags.config;
-  if (env.CALLHOOK_CONFIG) return env.CALLHOOK_CONFIG;
+  if (env.CALLHOOK_CLI_CONFIG) return env.CALLHOOK_CLI_CONFIG;
   const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
   return join(base, 'callhook', 'config.json');
 }

@@ -107,7 +107,14 @@ export async function listen(client: CallhookClient, options: ListenOptions, io:
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const where = `port ${options.port} on 127.0.0.1`;
+      const choose = 'choose another with --port, or leave --port out to take a free one';
+      if (err.code === 'EADDRINUSE') reject(new UsageError(`${where} is already in use: ${choose}`));
+      else if (err.code === 'EACCES')
+        reject(new UsageError(`${where} is not allowed for this user: ${choose}`));
+      else reject(err);
+    });
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;

@@ -58,7 +58,7 @@ Connection (flags win over the environment, which wins over the profile)
   --token T             CALLHOOK_TOKEN          a ready access token instead of id and secret
   --profile NAME        CALLHOOK_PROFILE        a profile of the config file (wins over the
                                                 environment when given as a flag)
-  --config PATH         CALLHOOK_CONFIG         default ~/.config/callhook/config.json:
+  --config PATH         CALLHOOK_CLI_CONFIG     default ~/.config/callhook/config.json:
                         {"profiles": {"default": {"url": "...", "client_id": "...", "client_secret": "..."}}}
 Output
   --json                machine-readable output (listen: one JSON object per line)
@@ -369,11 +369,14 @@ async function run(argv: readonly string[], io: CliEnvironment): Promise<number>
     }
     case 'limits': {
       const limits = await client.limits(values.client ?? '@me');
+      // The API numbers accounts; the person knows the client id they signed in with.
+      const own =
+        values.client === undefined && connection.token === undefined ? connection.clientId : undefined;
       print(limits, () => {
         const s = limits.subscriptions;
         return [
           record([
-            ['client', limits.client_id],
+            ['client', own ? `${own} (account ${limits.client_id})` : `account ${limits.client_id}`],
             ['subscriptions', `${s.client_used} of ${s.client_limit}`],
             ['per extension', s.extension_limit],
           ]),

@@ -12,14 +12,14 @@ import { type CallPlan, type CallTiming, planCallback, planScenario, ScenarioErr
 export type SimulationResult = components['schemas']['SimulationResult'];
 
 /** Where the simulated PBX reports events: the server's intake (one transaction per batch). */
-export type IntakeSink = (events: IntakeEvent[]) => Promise<void>;
+export type EventSink = (events: IntakeEvent[]) => Promise<void>;
 
 /** Calls `fn` after `ms` milliseconds; the returned function cancels it. */
 export type SetTimer = (fn: () => void, ms: number) => () => void;
 
 export interface SimulatorOptions {
   directory: PbxDirectory;
-  sink: IntakeSink;
+  sink: EventSink;
   /** µs since the epoch; events' `EventTime` and their playing times come from it. */
   now?: () => number;
   setTimer?: SetTimer;
@@ -65,7 +65,7 @@ interface Running {
  */
 export class Simulator {
   private readonly directory: PbxDirectory;
-  private readonly sink: IntakeSink;
+  private readonly sink: EventSink;
   private readonly now: () => number;
   private readonly setTimer: SetTimer;
   private readonly random: Random;

@@ -10,9 +10,9 @@ import {
 import { expect } from 'vitest';
 import { parse } from 'yaml';
 import type * as z from 'zod';
-import { createDirectory, type PbxExtension } from '../../src/pbx/directory.js';
-import { type Random, seededRandom } from '../../src/pbx/ids.js';
-import type { CallPlan, PlannedEvent } from '../../src/pbx/scenarios.js';
+import { createDirectory, type PbxExtension } from '../src/simulator/directory.js';
+import { type Random, seededRandom } from '../src/simulator/ids.js';
+import type { CallPlan, PlannedEvent } from '../src/simulator/scenarios.js';
 
 /** The page's extension 175 and a small PBX around it (one client), plus another client's phone. */
 export const extensions: PbxExtension[] = [

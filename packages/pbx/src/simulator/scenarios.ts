@@ -1,14 +1,15 @@
 // Turns a call scenario into the events the provider's generation rules give, with their times.
 // Pure: the same request, directory, start time and random numbers give the same plan. Playing a
 // plan in (scaled) real time is the simulator's job.
-import type {
-  CallbackRequest,
-  CallEventType,
-  CallFlow,
-  components,
-  HangupStatus,
-  IntakeEvent,
-  SimulationRequest,
+import {
+  type CallbackRequest,
+  type CallEventType,
+  type CallFlow,
+  type components,
+  DomainError,
+  type HangupStatus,
+  type IntakeEvent,
+  type SimulationRequest,
 } from '@callhook/contract';
 import { extensionAddress, type PbxDirectory, type PbxExtension } from './directory.js';
 import { cryptoRandom, dashedUuid, newCallApiId, newCallId, type Random, recId, subCallId } from './ids.js';
@@ -60,13 +61,12 @@ export const DEFAULT_CALLER = '+12025550100';
 export const DEFAULT_TEXT = 'Hello from callhook';
 
 /**
- * A scenario that cannot be played. Shaped like the request validator's errors (`status`,
- * `errors[].path`, `errors[].errorCode`), so the API's error mapping answers it with a 4xx naming
- * the field, without this module depending on the HTTP layer. A 503 is no fault of the request:
- * the simulator is stopped (the server is shutting down); the port answers it as such.
+ * A scenario that cannot be played: the domain's error (the API answers it with a 4xx naming the
+ * field), with the status it stands for kept for the CLI's counts. A 503 is no fault of the
+ * request: the simulator is stopped (the server is shutting down).
  */
-export class ScenarioError extends Error {
-  readonly errors: Array<{ path: string; message: string; errorCode: string }>;
+export class ScenarioError extends DomainError {
+  override readonly name = 'ScenarioError';
 
   constructor(
     readonly status: 400 | 404 | 503,
@@ -74,9 +74,11 @@ export class ScenarioError extends Error {
     field?: string,
     rule = 'invalid',
   ) {
-    super(message);
-    this.name = 'ScenarioError';
-    this.errors = field ? [{ path: `/body/${field}`, message, errorCode: rule }] : [];
+    super(status === 400 ? 'invalid' : status === 404 ? 'not_found' : 'unavailable', message, {
+      ...(field !== undefined ? { field } : {}),
+      rule,
+      ...(status === 503 ? { code: 'simulator_stopped' } : {}),
+    });
   }
 }
 

@@ -1,13 +1,13 @@
 import type { IntakeEvent } from '@callhook/contract';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { PAGE_RING_US, PAGE_TALK_US, ScenarioError } from '../../src/pbx/scenarios.js';
-import { type IntakeSink, type SetTimer, Simulator, systemClockUs } from '../../src/pbx/simulator.js';
+import { PAGE_RING_US, PAGE_TALK_US, ScenarioError } from '../src/simulator/scenarios.js';
+import { type EventSink, type SetTimer, Simulator, systemClockUs } from '../src/simulator/simulator.js';
 import { dataOf, directory, seeded } from './world.js';
 
 /** Every batch the sink got, with the fake time it got it at. */
 function recordingSink() {
   const batches: Array<{ atMs: number; events: IntakeEvent[] }> = [];
-  const sink: IntakeSink = async (events) => {
+  const sink: EventSink = async (events) => {
     batches.push({ atMs: Date.now(), events });
   };
   const types = () => batches.flatMap((b) => b.events.map((e) => e.event_type));
@@ -75,7 +75,7 @@ describe('Simulator with fake timers', () => {
     const fed: IntakeEvent[][] = [];
     let inFlight = 0;
     let maxInFlight = 0;
-    const sink: IntakeSink = async (events) => {
+    const sink: EventSink = async (events) => {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       fed.push(events);

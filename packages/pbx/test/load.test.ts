@@ -1,8 +1,8 @@
 import { type IntakeEvent, type SimulationRequest, webhookPayloadSchemas } from '@callhook/contract';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { randomRequest, runLoad } from '../../src/pbx/load.js';
-import { planScenario, ScenarioError } from '../../src/pbx/scenarios.js';
-import { Simulator } from '../../src/pbx/simulator.js';
+import { randomRequest, runLoad } from '../src/simulator/load.js';
+import { planScenario, ScenarioError } from '../src/simulator/scenarios.js';
+import { Simulator } from '../src/simulator/simulator.js';
 import { checkPlan, directory, extensions, seeded } from './world.js';
 
 describe('randomRequest', () => {

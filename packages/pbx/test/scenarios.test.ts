@@ -6,7 +6,7 @@ import {
   PAGE_TALK_US,
   planScenario,
   ScenarioError,
-} from '../../src/pbx/scenarios.js';
+} from '../src/simulator/scenarios.js';
 import {
   CALL_API_ID,
   CALL_ID,
@@ -174,11 +174,12 @@ describe('outgoing calls', () => {
   test('refused: no number, a non-phone caller, calling itself, an unknown extension', () => {
     expect(refused({ scenario: 'outgoing', extension_id: 175 })).toMatchObject({
       status: 400,
-      errors: [{ path: '/body/number', errorCode: 'required' }],
+      field: 'number',
+      rule: 'required',
     });
     expect(refused({ scenario: 'outgoing', extension_id: 300, number: '1' })).toMatchObject({
       status: 400,
-      errors: [{ path: '/body/extension_id' }],
+      field: 'extension_id',
     });
     expect(refused({ scenario: 'outgoing', extension_id: 175, number: '000*099' }).status).toBe(400);
     expect(refused({ scenario: 'outgoing', extension_id: 9999, number: '1' }).status).toBe(404);
@@ -281,7 +282,8 @@ describe('IVR', () => {
   test('refused on a phone extension', () => {
     expect(refused({ scenario: 'ivr', extension_id: 175 })).toMatchObject({
       status: 400,
-      errors: [{ path: '/body/extension_id', errorCode: 'kind' }],
+      field: 'extension_id',
+      rule: 'kind',
     });
   });
 });
@@ -376,7 +378,7 @@ describe('queue', () => {
   test('refused: answered_by not an agent of the queue; the queue scenario on a phone', () => {
     expect(refused({ scenario: 'queue', extension_id: 400, answered_by: 175 })).toMatchObject({
       status: 400,
-      errors: [{ path: '/body/answered_by' }],
+      field: 'answered_by',
     });
     expect(refused({ scenario: 'queue', extension_id: 175 }).status).toBe(400);
   });
@@ -444,7 +446,8 @@ describe('forwarding outside the PBX by incoming-call rules', () => {
   test('refused without a number to forward to', () => {
     expect(refused({ scenario: 'forward', extension_id: 175 })).toMatchObject({
       status: 400,
-      errors: [{ path: '/body/forward_to', errorCode: 'required' }],
+      field: 'forward_to',
+      rule: 'required',
     });
   });
 });
@@ -512,7 +515,7 @@ describe('messages', () => {
       dst_number: '+79110000001',
       text: 'bye',
     });
-    expect(refused({ scenario: 'message-out', extension_id: 175 }).errors[0]?.path).toBe('/body/number');
+    expect(refused({ scenario: 'message-out', extension_id: 175 }).field).toBe('number');
   });
 
   test('only for phone extensions', () => {
@@ -585,7 +588,7 @@ describe('identifiers and determinism', () => {
                 err = e;
               }
               expect(err, what).toBeInstanceOf(ScenarioError);
-              expect((err as ScenarioError).errors[0]?.path, what).toBe(`/body/${expected}`);
+              expect((err as ScenarioError).field, what).toBe(expected);
               refused++;
               continue;
             }

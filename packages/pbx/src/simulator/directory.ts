@@ -1,11 +1,9 @@
-import type { Extension, ExtensionKind } from '../store/index.js';
+import type { PbxExtension } from '../source.js';
 
-/**
- * An extension number as the simulated PBX sees it: the store's extension, whose kind (phone,
- * IVR, queue), agents and forwarding rule decide which generation rules a call to it follows.
- */
-export type PbxExtension = Extension;
-export type { ExtensionKind };
+/** An extension's kind (phone, IVR, queue): with its agents and forwarding rule, it decides which
+ * generation rules a call to it follows. */
+export type ExtensionKind = PbxExtension['kind'];
+export type { PbxExtension };
 
 export interface PbxDirectory {
   byId(id: number): PbxExtension | undefined;

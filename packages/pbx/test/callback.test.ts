@@ -6,7 +6,7 @@ import {
   PAGE_TALK_US,
   planCallback,
   ScenarioError,
-} from '../../src/pbx/scenarios.js';
+} from '../src/simulator/scenarios.js';
 import { checkPlan, dataOf, directory, eventsOf, seeded, sequence } from './world.js';
 
 const T0 = 1_700_000_000_000_000;
@@ -163,7 +163,7 @@ describe('callback', () => {
     expect(err(9999, { dst_num: '1', src_num: ['200'] }).status).toBe(404);
     expect(err(200, { dst_num: '000*200', src_num: ['201'] })).toMatchObject({
       status: 400,
-      errors: [{ path: '/body/dst_num' }],
+      field: 'dst_num',
     });
   });
 });
