@@ -23,7 +23,7 @@ export async function withStore<T>(
 }
 
 /** Polls `what` until `ok` holds (or fails after `ms`, showing the last value). */
-export async function until<T>(what: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
+export async function until<T>(what: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await what();

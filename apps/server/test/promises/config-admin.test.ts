@@ -3,11 +3,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test, vi } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { fetchToken } from '../api/helpers.js';
 import { freePort } from '../children.js';
 import { startTestServer } from '../harness.js';
+import { freshDatabase, pgAdminUrl } from '../pg.js';
+
+// Servers and processes start slowly on a loaded 2-core machine: generous limits, same checks.
+vi.setConfig({ hookTimeout: 90_000, testTimeout: 90_000 });
 
 /**
  * README: "Environment variables (or a JSON file named by CALLHOOK_CONFIG); a bad value stops the
@@ -68,7 +72,9 @@ describe('a bad configuration value stops the start, naming it', () => {
     expect((err as Error).message).toMatch(new RegExp(`^Invalid configuration:\\n  ${name}: `));
   });
 
-  test('the server process exits 2 before listening, naming every bad variable', async () => {
+  test('the server process exits 2 before listening, naming every bad variable', {
+    timeout: 60_000,
+  }, async () => {
     const port = await freePort();
     const env = Object.assign({ CALLHOOK_DATA_DIR: tempDir() }, ...BAD.map(([b]) => b), { PORT: 'eighty' });
     const r = await run(['start'], env);
@@ -79,7 +85,9 @@ describe('a bad configuration value stops the start, naming it', () => {
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
   });
 
-  test('a bad value in the CALLHOOK_CONFIG file names its key; an unreadable file names the variable', async () => {
+  test('a bad value in the CALLHOOK_CONFIG file names its key; an unreadable file names the variable', {
+    timeout: 60_000,
+  }, async () => {
     const dir = tempDir();
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify({ retryJitter: 5, deliveryConcurrency: 0, dataDir: dir }));
@@ -112,56 +120,68 @@ describe('a bad configuration value stops the start, naming it', () => {
 });
 
 describe('the admin command line', () => {
-  test('client add, app add, extension add and list; the credentials it prints get a token', async () => {
+  test('client add, app add, extension add and list; the credentials it prints get a token', {
+    timeout: 120_000,
+  }, async () => {
     const dir = tempDir();
-    const env = { CALLHOOK_DATA_DIR: dir };
-    const client = await run(['admin', 'client', 'add', '--name', 'Acme', '--limit', '5'], env);
-    expect(client).toMatchObject({ code: 0, stdout: 'client 1 created\n' });
-    const ext = await run(
-      [
-        'admin',
-        'extension',
-        'add',
-        '--client',
-        '1',
-        '--id',
-        '321',
-        '--name',
-        '000*321',
-        '--caller-name',
-        'Ann',
-        '--recording',
-      ],
-      env,
-    );
-    expect(ext).toMatchObject({ code: 0, stdout: 'extension 321 created\n' });
-    const app = await run(
-      ['admin', 'app', 'add', '--client', '1', '--name', 'CRM', '--extension', '321'],
-      env,
-    );
-    expect(app.code).toBe(0);
-    const id = /client_id=(\S+)/.exec(app.stdout)?.[1];
-    const secret = /client_secret=(\S+)/.exec(app.stdout)?.[1];
-    expect(id).toBeDefined();
-    expect(secret).toBeDefined();
-    const list = await run(['admin', 'list'], env);
-    expect(list.code).toBe(0);
-    expect(list.stdout).toBe(
-      `client 1 Acme (limit 5)\n  application CRM: client_id=${id} @me=321\n  extension 321 000*321@sip.domain phone "Ann" recording\n`,
-    );
-
-    // A server on that store (not in demo mode) issues a token to the printed credentials.
-    const s = await startTestServer({ dataDir: dir, demo: false });
+    // The PostgreSQL pass: the command line and the server share a fresh database.
+    const database = pgAdminUrl ? await freshDatabase() : undefined;
+    const env = { CALLHOOK_DATA_DIR: dir, ...(database ? { DATABASE_URL: database.url } : {}) };
     try {
-      const token = await fetchToken(s.url, id!, secret!);
-      const res = await s.api('/extension/@me/event/', { token });
-      expect(res.status).toBe(200);
+      const client = await run(['admin', 'client', 'add', '--name', 'Acme', '--limit', '5'], env);
+      expect(client).toMatchObject({ code: 0, stdout: 'client 1 created\n' });
+      const ext = await run(
+        [
+          'admin',
+          'extension',
+          'add',
+          '--client',
+          '1',
+          '--id',
+          '321',
+          '--name',
+          '000*321',
+          '--caller-name',
+          'Ann',
+          '--recording',
+        ],
+        env,
+      );
+      expect(ext).toMatchObject({ code: 0, stdout: 'extension 321 created\n' });
+      const app = await run(
+        ['admin', 'app', 'add', '--client', '1', '--name', 'CRM', '--extension', '321'],
+        env,
+      );
+      expect(app.code).toBe(0);
+      const id = /client_id=(\S+)/.exec(app.stdout)?.[1];
+      const secret = /client_secret=(\S+)/.exec(app.stdout)?.[1];
+      expect(id).toBeDefined();
+      expect(secret).toBeDefined();
+      const list = await run(['admin', 'list'], env);
+      expect(list.code).toBe(0);
+      expect(list.stdout).toBe(
+        `client 1 Acme (limit 5)\n  application CRM: client_id=${id} @me=321\n  extension 321 000*321@sip.domain phone "Ann" recording\n`,
+      );
+
+      // A server on that store (not in demo mode) issues a token to the printed credentials.
+      const s = await startTestServer({
+        dataDir: dir,
+        demo: false,
+        ...(database ? { databaseUrl: database.url } : {}),
+      });
+      try {
+        const token = await fetchToken(s.url, id!, secret!);
+        const res = await s.api('/extension/@me/event/', { token });
+        expect(res.status).toBe(200);
+      } finally {
+        await s.close();
+      }
     } finally {
-      await s.close();
+      await database?.drop();
     }
   });
 
-  test('usage errors name what is wrong and exit 2', async () => {
+  test('usage errors name what is wrong and exit 2', { timeout: 120_000 }, async () => {
     const env = { CALLHOOK_DATA_DIR: tempDir() };
     const cases: Array<[string[], string]> = [
       [['admin', 'client', 'add'], '--name is required'],
@@ -176,7 +196,11 @@ describe('the admin command line', () => {
       ],
       [['admin', 'client', 'remove'], 'unknown admin command "client remove"'],
     ];
-    const results = await Promise.all([...cases.map(([args]) => run(args, env)), run(['--help'], env)]);
+    // Each in its own data folder: processes opening one new SQLite file at once would race to make it.
+    const results = await Promise.all([
+      ...cases.map(([args]) => run(args, { CALLHOOK_DATA_DIR: tempDir() })),
+      run(['--help'], env),
+    ]);
     cases.forEach(([args, message], i) => {
       expect(results[i]?.code, args.join(' ')).toBe(2);
       // The reason is the last line; the store the command would use may be named before it.

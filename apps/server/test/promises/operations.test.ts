@@ -2,13 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeliveryDetail, DeliveryPage } from '@callhook/contract';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test, vi } from 'vitest';
 import { freePort, killAll, startServerProcess } from '../children.js';
 import { until, withStore } from '../direct.js';
 import { callEvents, pageCall } from '../events.js';
 import { startTestServer, type TestServer } from '../harness.js';
 import { freshDatabase, pgAdminUrl } from '../pg.js';
 import { startReceiver } from '../receivers.js';
+
+// Servers and processes start slowly on a loaded 2-core machine: generous limits, same checks.
+vi.setConfig({ hookTimeout: 90_000, testTimeout: 90_000 });
 
 afterAll(killAll);
 
@@ -20,7 +23,9 @@ function sample(text: string, name: string, labels = ''): number | undefined {
 const metrics = async (s: TestServer) => (await fetch(`${s.url}/metrics`)).text();
 
 describe('delivery metrics have the values of what happened', () => {
-  test('attempts by outcome, attempt and end-to-end histograms, queue depth and in-flight', async () => {
+  test('attempts by outcome, attempt and end-to-end histograms, queue depth and in-flight', {
+    timeout: 90_000,
+  }, async () => {
     let calls = 0;
     let hold: (() => void) | undefined;
     const rx = await startReceiver((req, res) => {
@@ -90,7 +95,9 @@ describe('delivery metrics have the values of what happened', () => {
 });
 
 describe('retention: payloads of finished deliveries are kept CALLHOOK_RETENTION_DAYS', () => {
-  test('the sweeper empties old finished deliveries and drops old events; open and recent ones stay', async () => {
+  test('the sweeper empties old finished deliveries and drops old events; open and recent ones stay', {
+    timeout: 90_000,
+  }, async () => {
     const rx = await startReceiver((req, res) => {
       res.statusCode = req.url === '/down' ? 500 : 200;
       res.end();
@@ -166,7 +173,7 @@ describe('retention: payloads of finished deliveries are kept CALLHOOK_RETENTION
     }
   });
 
-  test('an old event whose deliveries are all finished is dropped', async () => {
+  test('an old event whose deliveries are all finished is dropped', { timeout: 90_000 }, async () => {
     const s = await startTestServer({ config: { retentionDays: 1 } });
     let again: TestServer | undefined;
     try {
@@ -213,7 +220,7 @@ describe('retention: payloads of finished deliveries are kept CALLHOOK_RETENTION
 
 describe('SIGTERM', () => {
   test('a server process stops accepting, finishes the deliveries under way, and loses nothing', {
-    timeout: 60_000,
+    timeout: 90_000,
   }, async () => {
     const N = 8;
     const HOLD_MS = 1500;

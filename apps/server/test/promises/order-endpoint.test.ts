@@ -1,8 +1,11 @@
 import type { ServerResponse } from 'node:http';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { callEvents } from '../events.js';
 import { startTestServer, type TestServer } from '../harness.js';
 import { type ReceivedRequest, type Receiver, startReceiver } from '../receivers.js';
+
+// Servers and processes start slowly on a loaded 2-core machine: generous limits, same checks.
+vi.setConfig({ hookTimeout: 90_000, testTimeout: 90_000 });
 
 /**
  * README: "Events of one call reach one endpoint (URL without its query) in the order they

@@ -3,9 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { type EventType, eventTypes } from '@callhook/contract';
 import { type AnyWebhookDelivery, nodeHandler, WebhookReceiver } from '@callhook/receiver';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { until, withStore } from '../direct.js';
 import { startTestServer, type TestServer } from '../harness.js';
+
+// Servers and processes start slowly on a loaded 2-core machine: generous limits, same checks.
+vi.setConfig({ hookTimeout: 90_000, testTimeout: 90_000 });
 
 /**
  * README: "`@callhook/receiver` verifies, parses and validates these requests". Here nothing is

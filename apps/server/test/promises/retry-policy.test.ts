@@ -1,9 +1,12 @@
 import type { Delivery, DeliveryPage, Subscription } from '@callhook/contract';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { until, withStore } from '../direct.js';
 import { pageCall } from '../events.js';
 import { startTestServer, type TestServer } from '../harness.js';
 import { type Receiver, startReceiver } from '../receivers.js';
+
+// Servers and processes start slowly on a loaded 2-core machine: generous limits, same checks.
+vi.setConfig({ hookTimeout: 90_000, testTimeout: 90_000 });
 
 /**
  * README: "failures ... are retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (±20 % jitter;

@@ -1,11 +1,14 @@
 import type { LookupAddress } from 'node:dns';
 import type { Delivery, DeliveryDetail, DeliveryPage } from '@callhook/contract';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { createTenant, type Tenant } from '../api/helpers.js';
 import { until, withStore } from '../direct.js';
 import { pageCall } from '../events.js';
 import { startTestServer, type TestServer } from '../harness.js';
 import { type Receiver, startReceiver } from '../receivers.js';
+
+// Servers and processes start slowly on a loaded 2-core machine: generous limits, same checks.
+vi.setConfig({ hookTimeout: 90_000, testTimeout: 90_000 });
 
 /**
  * README: "Targets must be global addresses, checked at creation and again at every delivery on

@@ -1,5 +1,5 @@
 import type { LookupAddress } from 'node:dns';
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { bareHost, TargetPolicy, TargetRefusedError } from '../../src/delivery/target.js';
 
 /**
@@ -131,18 +131,22 @@ describe('checkAddress', () => {
 });
 
 describe('checkUrl (at creation)', () => {
-  const p = new TargetPolicy(
-    ['printer.internal'],
-    resolver({
-      'public.example': [{ address: '93.184.216.34', family: 4 }],
-      'mixed.example': [
-        { address: '93.184.216.34', family: 4 },
-        { address: '10.0.0.7', family: 4 },
-      ],
-      'v6-loop.example': [{ address: '::1', family: 6 }],
-      'printer.internal': [{ address: '10.9.9.9', family: 4 }],
-    }),
-  );
+  // Made in a hook, not at collection: a mutant that breaks the constructor fails tests, not the file.
+  let p: TargetPolicy;
+  beforeAll(() => {
+    p = new TargetPolicy(
+      ['printer.internal'],
+      resolver({
+        'public.example': [{ address: '93.184.216.34', family: 4 }],
+        'mixed.example': [
+          { address: '93.184.216.34', family: 4 },
+          { address: '10.0.0.7', family: 4 },
+        ],
+        'v6-loop.example': [{ address: '::1', family: 6 }],
+        'printer.internal': [{ address: '10.9.9.9', family: 4 }],
+      }),
+    );
+  });
 
   test('form: absolute http(s) with a host', async () => {
     expect(await ruleOf(p.checkUrl('not a url'))).toBe('format');
@@ -223,7 +227,10 @@ describe('lookup (at delivery, the address connected to)', () => {
     ],
     'printer.internal': [{ address: '10.9.9.9', family: 4 }],
   });
-  const p = new TargetPolicy(['printer.internal'], table);
+  let p: TargetPolicy;
+  beforeAll(() => {
+    p = new TargetPolicy(['printer.internal'], table);
+  });
 
   test('a global name yields its first address, or all of them', async () => {
     expect(await call(p, 'public.example', {})).toEqual({ err: null, address: '2606:4700::1111', family: 6 });
