@@ -10,18 +10,18 @@ export default {
     'src/delivery/schedule.ts',
     // SSRF target checks: at creation (checkUrl) and at delivery (lookup on the address connected to).
     'src/delivery/target.ts',
-    // The sender's part of both: which secrets sign (rotation), the literal-address check per delivery.
-    'src/delivery/sender.ts:44-47',
-    'src/delivery/sender.ts:61-74',
-    // Signing.
-    'src/delivery/signing.ts',
+    // The sender's literal-address check per delivery; which secrets sign (rotation, per endpoint).
+    'src/delivery/sender.ts:68-74',
+    'src/store/endpoints.ts:145-166',
+    // Signing lives in @callhook/receiver (signWebhook), one implementation for both ends: its own
+    // tests and the server's interop test with the standardwebhooks package cover it.
     // Intake encoding (form body, GET query).
     'src/delivery/encoding.ts',
     // Token throttling.
     'src/auth/ratelimit.ts',
     // The outbox claim's ordering condition and the order key (URL without its query).
-    'src/store/outbox.ts:91-95',
-    'src/store/outbox.ts:313-336',
+    'src/store/outbox.ts:150-160',
+    'src/store/outbox-sql.ts:106-118',
   ],
   coverageAnalysis: 'perTest',
   concurrency: 2,

@@ -29,4 +29,9 @@ export {
   WebhookReceiver,
   type WebhookResponse,
 } from './receiver.js';
-export { type SignatureHeaders, SignatureVerifier, type VerifierOptions } from './signature.js';
+export {
+  type SignatureHeaders,
+  SignatureVerifier,
+  signWebhook,
+  type VerifierOptions,
+} from './signature.js';

@@ -25,6 +25,35 @@ function keyOf(secret: string): KeyObject {
   return createSecretKey(key);
 }
 
+const signingKeys = new Map<string, KeyObject>();
+
+/**
+ * Signs one delivery the Standard Webhooks way: `v1,` + base64(HMAC-SHA256(key,
+ * `${id}.${timestamp}.${payload}`)) for each secret, space-separated (two while a rotated-out secret
+ * is still in its grace period). callhook's server signs with this; `SignatureVerifier` checks it.
+ * `payload` is the form body (POST) or the query string (GET) as sent.
+ */
+export function signWebhook(
+  id: string,
+  timestamp: number,
+  payload: string,
+  secrets: readonly string[],
+): string {
+  const content = `${id}.${timestamp}.${payload}`;
+  return secrets
+    .map((secret) => {
+      let key = signingKeys.get(secret);
+      if (!key) {
+        // A sender signs with the same few secrets again and again: derive each key once.
+        if (signingKeys.size > 10_000) signingKeys.clear();
+        key = keyOf(secret);
+        signingKeys.set(secret, key);
+      }
+      return `v1,${createHmac('sha256', key).update(content, 'utf8').digest('base64')}`;
+    })
+    .join(' ');
+}
+
 /**
  * Checks the Standard Webhooks signature of a delivery against one or more secrets (several while a
  * rotation's grace period lets the old secret sign beside the new one).

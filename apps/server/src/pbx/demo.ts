@@ -2,7 +2,6 @@
 // `pnpm demo`: the provider's page, end to end, in a few seconds. A server in demo mode and a
 // receiver that logs like the page's show.php; the receiver is subscribed with the page's three
 // requests; extension 175 (000*099, Iggy Pop) calls 00010005; the three events arrive, signed.
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PAGE_RING_US, PAGE_TALK_US } from '@callhook/pbx';
+import { SignatureVerifier } from '@callhook/receiver';
 import type { RunningServer } from '../index.js';
 
 const HELP = `pnpm demo [--speed N]
@@ -31,29 +31,31 @@ function logStamp(date: Date): string {
 }
 
 /**
- * Which of `secrets` signed this request, per the spec: `v1,` + base64 HMAC-SHA256 over
- * `${webhook-id}.${webhook-timestamp}.${payload}` (the raw query for GET), keyed with the base64
- * after `whsec_`; the timestamp within 5 minutes of now. Undefined when none did.
+ * Which of `secrets` signed this request (the raw query for GET), checked by the receiver
+ * package's verifier: the spec's `v1` HMAC, the timestamp within 5 minutes of now. Undefined when
+ * none did.
  */
 function signedBy<K>(
   secrets: ReadonlyMap<K, string>,
   headers: IncomingHttpHeaders,
   payload: string,
-  nowSeconds = Date.now() / 1000,
 ): K | undefined {
-  const id = headers['webhook-id'];
-  const timestamp = headers['webhook-timestamp'];
-  const signature = headers['webhook-signature'];
-  if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof signature !== 'string') return;
-  if (!/^\d+$/.test(timestamp) || Math.abs(nowSeconds - Number(timestamp)) > 300) return;
-  const given = signature
-    .split(' ')
-    .filter((s) => s.startsWith('v1,'))
-    .map((s) => Buffer.from(s.slice(3), 'base64'));
+  const one = (name: string) => {
+    const v = headers[name];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const given = {
+    id: one('webhook-id'),
+    timestamp: one('webhook-timestamp'),
+    signature: one('webhook-signature'),
+  };
   for (const [who, secret] of secrets) {
-    const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-    const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${payload}`, 'utf8').digest();
-    if (given.some((g) => g.length === expected.length && timingSafeEqual(g, expected))) return who;
+    try {
+      new SignatureVerifier(secret).verify(given, payload);
+      return who;
+    } catch {
+      // Not this secret's; try the next.
+    }
   }
   return;
 }
