@@ -107,9 +107,13 @@ describe('the real server to the real @callhook/receiver', () => {
       }
     }
     expect([...seen].sort()).toEqual(eventTypes.flatMap((t: EventType) => [`GET ${t}`, `POST ${t}`]).sort());
-    // The server recorded every delivery as accepted by the receiver.
-    const statuses = await withStore(s, (db) =>
-      db.selectFrom('deliveries').select(['status', 'last_status_code']).execute(),
+    // The server recorded every delivery as accepted by the receiver (it writes attempts' results
+    // in batches, a moment after the receiver answered).
+    const statuses = await until(
+      () =>
+        withStore(s, (db) => db.selectFrom('deliveries').select(['status', 'last_status_code']).execute()),
+      (rows) => rows.every((r) => r.status !== 'pending'),
+      15_000,
     );
     expect(statuses.length).toBe(stored.length * 2);
     for (const st of statuses) expect(st).toMatchObject({ status: 'succeeded' });
