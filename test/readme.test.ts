@@ -3,7 +3,7 @@
 // started and probed (servers, `listen`), or left out with the reason. A command no plan knows
 // fails the first test, so a README cannot gain a command that nothing tries.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -392,5 +392,24 @@ describe("the READMEs' commands, as written", () => {
       /one call's events to one endpoint \(the URL without its query\) in the\s+order they happened/,
     );
     expect(receiver).not.toMatch(/no ordering promise/);
+  });
+
+  test("the README's package map is the tree: every package and server room it names exists, and none is left out", () => {
+    const main = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const map = /## The packages\n\n```\n([\s\S]*?)```/.exec(main)?.[1] ?? '';
+    const named = (re: RegExp) => new Set([...map.matchAll(re)].map((m) => m[1]!));
+    const dirs = (path: string) =>
+      readdirSync(join(ROOT, path), { withFileTypes: true })
+        .filter((e) => e.isDirectory() && existsSync(join(ROOT, path, e.name, 'package.json')))
+        .map((e) => `${path}/${e.name}`);
+    // Workspace packages: every one in the map, and nothing in the map that is not one.
+    expect([...named(/((?:packages|apps)\/[a-z]+)/g)].sort()).toEqual(
+      [...dirs('packages'), ...dirs('apps')].sort(),
+    );
+    // The server's rooms (apps/server/src/*/), each on its own line of the map.
+    const rooms = readdirSync(join(ROOT, 'apps/server/src'), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+    expect([...named(/^ {3}([a-z]+)\/ /gm)].sort()).toEqual(rooms.sort());
   });
 });
