@@ -9,13 +9,13 @@ import { docsRoutes } from './api/docs.js';
 import { HttpError, toHttpError } from './api/errors.js';
 import { intakeHandlers } from './api/intake.js';
 import { limitHandlers } from './api/limits.js';
-import type { Metrics } from './api/metrics.js';
 import { apiRouter } from './api/router.js';
 import type { ApiSpec, Route } from './api/routes.js';
 import { streamHandlers } from './api/stream.js';
 import { subscriptionHandlers } from './api/subscriptions.js';
 import type { Handlers } from './api/typed.js';
-import { hashSecret } from './auth/secrets.js';
+import type { Metrics } from './metrics.js';
+import { hashSecret } from './store/secrets.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { SIMULATE_HELP, simulateCommand } from './commands/simulate.js';
 import { ConfigError, loadConfig } from './config.js';
 import { type RunningServer, startServer } from './index.js';
 import { ListenError } from './listen.js';
-import { SIMULATE_HELP, simulateCommand } from './pbx/cli.js';
 import type { ExtensionKind } from './store/index.js';
 import { openStore } from './store/index.js';
 

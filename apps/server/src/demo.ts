@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { randomAlphanumeric } from './auth/secrets.js';
 import type { Config } from './config.js';
 import type { Extension, Store } from './store/index.js';
+import { randomAlphanumeric } from './store/secrets.js';
 
 const DEMO_CLIENT = 'Demo';
 

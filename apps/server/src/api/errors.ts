@@ -1,4 +1,5 @@
 import { type ApiError, DomainError, type FieldError } from '@callhook/contract';
+import { AuthError } from '../auth/tokens.js';
 
 /** An error that becomes a response with the spec's error body. */
 export class HttpError extends Error {
@@ -49,6 +50,10 @@ function toFieldError(e: { path?: string; message?: string; errorCode?: string }
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof DomainError) return fromDomain(err);
+  if (err instanceof AuthError) {
+    const extra = err.oauthError ? { error: err.oauthError, error_description: err.message } : {};
+    return new HttpError(err.status, err.message, extra, err.headers);
+  }
   const e = (err ?? {}) as ValidatorError;
   const status = e.status ?? e.statusCode;
   if (e.type === 'entity.too.large') return new HttpError(413, 'The request body is too large');

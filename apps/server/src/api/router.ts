@@ -1,7 +1,7 @@
 import { type OperationId, operationSecurity } from '@callhook/contract';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
-import { secretMatches } from '../auth/secrets.js';
+import { secretMatches } from '../store/secrets.js';
 import type { ServerContext } from './context.js';
 import { badRequest, HttpError } from './errors.js';
 import { type ApiSpec, matchPath, type Route } from './routes.js';

@@ -1,8 +1,7 @@
-import type { TokenResponse } from '@callhook/contract';
-import { HttpError } from '../api/errors.js';
+import type { ApiError, TokenResponse } from '@callhook/contract';
 import type { TenantStore, TokenGrant } from '../store/index.js';
+import { hashSecret, randomAlphanumeric, secretMatches } from '../store/secrets.js';
 import { FailureLimiter } from './ratelimit.js';
-import { hashSecret, randomAlphanumeric, secretMatches } from './secrets.js';
 
 /** Who a request acts as: the token's client, application and (if it has one) extension. */
 export interface Principal {
@@ -19,18 +18,38 @@ export interface ClientCredentials {
 
 const REALM = 'Bearer realm="callhook"';
 
-function unauthorized(message: string, error?: 'invalid_token' | 'invalid_request'): HttpError {
+type OAuthErrorCode = NonNullable<ApiError['error']>;
+
+/**
+ * Credentials refused, in the words of OAuth2 (RFC 6749 §5.2) and the Bearer scheme (RFC 6750
+ * §3): those RFCs fix the status and headers of each refusal, so they are part of the error; the
+ * API turns it into a response.
+ */
+export class AuthError extends Error {
+  override readonly name = 'AuthError';
+  constructor(
+    readonly status: 400 | 401 | 429,
+    message: string,
+    /** The OAuth2 `error` code, for the token endpoint's refusals. */
+    readonly oauthError?: OAuthErrorCode,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+function unauthorized(message: string, error?: 'invalid_token' | 'invalid_request'): AuthError {
   const header = error ? `${REALM}, error="${error}", error_description="${message}"` : REALM;
-  return new HttpError(401, message, {}, { 'WWW-Authenticate': header });
+  return new AuthError(401, message, undefined, { 'WWW-Authenticate': header });
 }
 
 function oauthError(
-  status: number,
-  error: NonNullable<import('@callhook/contract').ApiError['error']>,
+  status: 400 | 401 | 429,
+  error: OAuthErrorCode,
   description: string,
   headers: Record<string, string> = {},
-) {
-  return new HttpError(status, description, { error, error_description: description }, headers);
+): AuthError {
+  return new AuthError(status, description, error, headers);
 }
 
 /** Issues and checks OAuth2 client-credentials tokens. Secrets and tokens are kept only as hashes. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Metrics } from '../api/metrics.js';
 import type { Config } from '../config.js';
+import type { Metrics } from '../metrics.js';
 import type { AttemptResult, ClaimedDelivery, IngestLease, OutboxStore } from '../store/index.js';
 import { outcomeLine } from './outcome.js';
 import { nextDelayMs } from './schedule.js';

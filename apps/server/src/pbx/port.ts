@@ -1,6 +1,5 @@
 import { type CallTiming, SimulatorSource } from '@callhook/pbx';
-import type { ServerContext } from '../api/context.js';
-import { extensionDirectory } from './sources.js';
+import { extensionDirectory, type SourceHost } from './sources.js';
 
 export interface SimulatorPortOptions {
   /**
@@ -17,7 +16,7 @@ export interface SimulatorPortOptions {
  * real switch's (one transaction per batch), and its directory is the store's extensions.
  */
 export async function createSimulatorPort(
-  ctx: ServerContext,
+  ctx: SourceHost,
   opts: SimulatorPortOptions = {},
 ): Promise<SimulatorSource> {
   const source = new SimulatorSource({ callbackTiming: opts.callbackTiming ?? {} });

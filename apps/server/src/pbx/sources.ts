@@ -1,6 +1,15 @@
-import type { EventSource, ExtensionDirectory } from '@callhook/pbx';
+import type { EventSource, ExtensionDirectory, IntakeSink, SourceLogger } from '@callhook/pbx';
 import { Counter, type Registry } from 'prom-client';
-import type { ServerContext } from '../api/context.js';
+import type { Config } from '../config.js';
+import type { TenantStore } from '../store/index.js';
+
+/** What the server gives the sources it hosts: the intake, its tenant data, its log, its settings. */
+export interface SourceHost {
+  intake: IntakeSink;
+  store: { tenants: Pick<TenantStore, 'listExtensions'> };
+  logger: SourceLogger;
+  config: Config;
+}
 
 /**
  * The PBX event sources a server hosts beside the simulator (today: a Kamailio switch through
@@ -9,13 +18,13 @@ import type { ServerContext } from '../api/context.js';
  */
 
 /** callhook's tenant data as the PBX sees it: every extension, read fresh on each call. */
-export function extensionDirectory(ctx: ServerContext): ExtensionDirectory {
+export function extensionDirectory(ctx: SourceHost): ExtensionDirectory {
   return { list: () => ctx.store.tenants.listExtensions() };
 }
 
 /** Starts the configured sources; each is stopped by the returned function, before the store closes. */
 export async function startSources(
-  ctx: ServerContext,
+  ctx: SourceHost,
   registry: Registry,
 ): Promise<{ sources: EventSource[]; stop(): Promise<void> }> {
   const { config } = ctx;

@@ -4,9 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrate } from './migrations.js';
-import type { Database } from './schema.js';
-
-export type Dialect = 'sqlite' | 'postgres';
+import type { Database, Dialect } from './schema.js';
 
 export interface Connection {
   db: Kysely<Database>;

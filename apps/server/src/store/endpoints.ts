@@ -1,6 +1,6 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import { newSigningSecret } from '../auth/secrets.js';
 import type { Database, EndpointsTable, SubscriptionsTable } from './schema.js';
+import { newSigningSecret } from './secrets.js';
 
 /**
  * The endpoint a subscription URL delivers to: the URL without its query (and fragment), as

@@ -4,10 +4,10 @@ import { OutboxStore } from './outbox.js';
 import { SubscriptionStore } from './subscriptions.js';
 import { TenantStore } from './tenants.js';
 
-export type { Dialect } from './db.js';
 export * from './endpoints.js';
 export * from './input.js';
 export * from './outbox.js';
+export type { Dialect } from './schema.js';
 export * from './subscriptions.js';
 export * from './tenants.js';
 

@@ -1,6 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
-import type { Dialect } from './db.js';
 import { moveSecretsToEndpoints } from './endpoints.js';
+import type { Dialect } from './schema.js';
 
 /** Schema migrations, in order. Each works on SQLite and PostgreSQL. */
 function migrations(dialect: Dialect): Record<string, Migration> {

@@ -1,6 +1,5 @@
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { Dialect } from './db.js';
-import type { Database } from './schema.js';
+import type { Database, Dialect } from './schema.js';
 
 /**
  * The delivery hot path's statements as fixed SQL text per dialect, built once (per row count for

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
-import { newDeliveryId } from '../auth/secrets.js';
-import type { Dialect } from './db.js';
 import { endpointOf } from './endpoints.js';
 import { refuseNul } from './input.js';
 import { OutboxSql, run } from './outbox-sql.js';
-import type { Database, DeliveriesTable } from './schema.js';
+import type { Database, DeliveriesTable, Dialect } from './schema.js';
+import { newDeliveryId } from './secrets.js';
 
 /** One event as the intake accepted it: which extension, which type, and its data. */
 export interface IncomingEvent {

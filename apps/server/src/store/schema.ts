@@ -1,5 +1,8 @@
 import type { Generated } from 'kysely';
 
+/** The SQL backends the store runs on. */
+export type Dialect = 'sqlite' | 'postgres';
+
 /**
  * Storage rows. Times are integer milliseconds since the epoch (µs stay inside event data);
  * booleans are 0/1 so the same rows work on SQLite and PostgreSQL.

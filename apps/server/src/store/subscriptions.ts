@@ -1,5 +1,4 @@
 import { type Kysely, type Selectable, sql, type Transaction, type Updateable } from 'kysely';
-import type { Dialect } from './db.js';
 import {
   joinEndpoint,
   pruneEndpoints,
@@ -9,7 +8,7 @@ import {
 } from './endpoints.js';
 import { refuseNul } from './input.js';
 import { failOpen } from './outbox.js';
-import type { Database, SubscriptionsTable } from './schema.js';
+import type { Database, Dialect, SubscriptionsTable } from './schema.js';
 
 export interface SubscriptionRecord {
   id: number;

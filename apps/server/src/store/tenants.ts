@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import { hashSecret, randomAlphanumeric } from '../auth/secrets.js';
 import type { Database, ExtensionsTable } from './schema.js';
+import { hashSecret, randomAlphanumeric } from './secrets.js';
 
 export type ExtensionKind = 'phone' | 'ivr' | 'queue';
 

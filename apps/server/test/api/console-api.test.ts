@@ -6,7 +6,7 @@ import type {
   Subscription,
 } from '@callhook/contract';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { hashSecret, randomAlphanumeric } from '../../src/auth/secrets.js';
+import { hashSecret, randomAlphanumeric } from '../../src/store/secrets.js';
 import { callEvents, intake, pageCall } from '../events.js';
 import { startTestServer, type TestServer } from '../harness.js';
 import { type Receiver, startReceiver } from '../receivers.js';

@@ -1,6 +1,6 @@
 import type { ApiError } from '@callhook/contract';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { hashSecret } from '../../src/auth/secrets.js';
+import { hashSecret } from '../../src/store/secrets.js';
 import { startTestServer, type TestServer } from '../harness.js';
 import { errorBody, pageUrl } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import type { ApiError } from '@callhook/contract';
 import { expect } from 'vitest';
-import { hashSecret, randomAlphanumeric } from '../../src/auth/secrets.js';
 import type { Store } from '../../src/index.js';
+import { hashSecret, randomAlphanumeric } from '../../src/store/secrets.js';
 import type { TestServer } from '../harness.js';
 
 /** A second tenant made through the store, as an operator's admin command would. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { hashSecret } from '../../src/auth/secrets.js';
+import { hashSecret } from '../../src/store/secrets.js';
 import { callEvents } from '../events.js';
 import { startTestServer, type TestServer } from '../harness.js';
 import { type RawResponse, rawRequest } from '../raw.js';

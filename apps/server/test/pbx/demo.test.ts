@@ -3,7 +3,7 @@ import { beforeAll, expect, test } from 'vitest';
 import { ensureBuilt, root, runScript } from './built.js';
 
 /** `pnpm demo` as a newcomer runs it: the built script, a process of its own, its output. */
-const script = join(root, 'dist', 'pbx', 'demo.js');
+const script = join(root, 'dist', 'commands', 'demo.js');
 const run = (args: string[]) => runScript(script, args);
 
 beforeAll(() => ensureBuilt(script), 120_000);

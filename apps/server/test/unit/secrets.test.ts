@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { newDeliveryId, randomAlphanumeric } from '../../src/auth/secrets.js';
+import { newDeliveryId, randomAlphanumeric } from '../../src/store/secrets.js';
 
 describe('delivery ids', () => {
   test('match the spec pattern and carry the time as 8 sortable base62 digits', () => {
