@@ -15,6 +15,7 @@ export {
   StaleTimestampError,
   WebhookError,
 } from './errors.js';
+export { callLog, logStamp, requestLog } from './log.js';
 export {
   type AnyWebhookDelivery,
   type HeadersLike,

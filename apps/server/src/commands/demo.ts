@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PAGE_RING_US, PAGE_TALK_US } from '@callhook/pbx';
-import { SignatureVerifier } from '@callhook/receiver';
+import { requestLog, SignatureVerifier } from '@callhook/receiver';
 import type { RunningServer } from '../index.js';
 
 const HELP = `pnpm demo [--speed N]
@@ -19,16 +19,6 @@ each request like the page's show.php, subscribes the receiver to dial-out, answ
 extension 175 as the page does, makes the page's call from 000*099 to 00010005, shows the three
 events arriving, and exits. The call takes ~6 s (real time); --speed N plays it N times faster.
 `;
-
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const two = (n: number): string => String(n).padStart(2, '0');
-
-/** The web server's error-log stamp of the page's example: `[Thu Jul 06 17:03:59 2017]`. */
-function logStamp(date: Date): string {
-  const time = `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
-  return `[${DAYS[date.getDay()]} ${MONTHS[date.getMonth()]} ${two(date.getDate())} ${time} ${date.getFullYear()}]`;
-}
 
 /**
  * Which of `secrets` signed this request (the raw query for GET), checked by the receiver
@@ -87,9 +77,8 @@ async function startLogReceiver(): Promise<Receiver> {
       const target = req.url ?? '';
       const q = target.indexOf('?');
       const query = q === -1 ? '' : target.slice(q + 1).split('#')[0]!;
-      const stamp = logStamp(at);
-      const lines = [`${stamp}  ------`];
-      for (const [key, value] of new URLSearchParams(query)) lines.push(`${stamp}  ${key} => ${value}`);
+      // Logged as the receiver package logs it, the page's show.php way.
+      const lines = requestLog([...new URLSearchParams(query)].flat(), at);
       const who = signedBy(secrets, req.headers, query);
       if (who === undefined) {
         lines.push(
