@@ -1,12 +1,4 @@
-import type {
-  Attempt,
-  AttemptOutcome,
-  AttemptRequest,
-  Delivery,
-  DeliveryStatus,
-  EventType,
-  SubscriptionMethod,
-} from '@callhook/contract';
+import type { Attempt, AttemptRequest, Delivery, SubscriptionMethod } from '@callhook/contract';
 import type { Principal } from '../auth/tokens.js';
 import { getRequestUrl } from '../delivery/encoding.js';
 import type { AttemptRecord, DeliveryRecord } from '../store/index.js';
@@ -22,15 +14,15 @@ export function presentDelivery(d: DeliveryRecord): Delivery {
     id: d.id,
     subscription_id: d.subscriptionId,
     event_id: d.eventId,
-    event_type: d.eventType as EventType,
+    event_type: d.eventType,
     call_id: d.callId,
-    status: d.status as DeliveryStatus,
+    status: d.status,
     attempts: d.attempts,
     created_at: new Date(d.createdAt).toISOString(),
     next_attempt_at: open ? iso(d.nextAttemptAt) : null,
     last_attempt_at: iso(d.lastAttemptAt),
     last_status_code: d.lastStatusCode,
-    last_outcome: d.lastOutcome as AttemptOutcome | null,
+    last_outcome: d.lastOutcome,
   };
 }
 
@@ -59,7 +51,7 @@ export function presentAttempt(a: AttemptRecord, payload: string | null): Attemp
   }
   return {
     attempted_at: new Date(a.attemptedAt).toISOString(),
-    outcome: a.outcome as AttemptOutcome,
+    outcome: a.outcome,
     status_code: a.statusCode,
     latency_ms: a.latencyMs,
     error: a.error,

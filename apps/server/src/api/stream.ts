@@ -1,4 +1,4 @@
-import type { EventType, StreamEvent } from '@callhook/contract';
+import type { StreamEvent } from '@callhook/contract';
 import type { Response } from 'express';
 import type { StoredEvent } from '../store/index.js';
 import { resolveExtension, type ServerContext } from './context.js';
@@ -84,7 +84,7 @@ export class StreamHub {
 export function presentStreamEvent(e: StoredEvent): StreamEvent {
   return {
     id: e.id,
-    event_type: e.eventType as EventType,
+    event_type: e.eventType,
     call_id: e.callId,
     received_at: new Date(e.receivedAt).toISOString(),
     data: e.data,

@@ -1,4 +1,4 @@
-import type { EventType, Subscription, SubscriptionMethod } from '@callhook/contract';
+import type { Subscription } from '@callhook/contract';
 import { TargetRefusedError } from '../delivery/target.js';
 import { LimitReachedError, type SubscriptionSummary } from '../store/index.js';
 import { resolveExtension, type ServerContext } from './context.js';
@@ -9,8 +9,8 @@ import type { Handlers } from './typed.js';
 export function presentSubscription(s: SubscriptionSummary): Subscription {
   return {
     url: s.url,
-    method: s.method as SubscriptionMethod,
-    event_type: s.eventType as EventType,
+    method: s.method,
+    event_type: s.eventType,
     id: s.id,
     enabled: s.enabled,
     disabled_reason: s.disabledReason,

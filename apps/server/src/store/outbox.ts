@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { AttemptOutcome, DeliveryStatus, EventType, SubscriptionMethod } from '@callhook/contract';
 import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
 import { endpointOf } from './endpoints.js';
 import { refuseNul } from './input.js';
@@ -9,7 +10,7 @@ import { newDeliveryId } from './secrets.js';
 /** One event as the intake accepted it: which extension, which type, and its data. */
 export interface IncomingEvent {
   extensionId: number;
-  eventType: string;
+  eventType: EventType;
   callId: string | null;
   /** The event data, JSON-stored as received. */
   data: Record<string, unknown>;
@@ -29,21 +30,21 @@ export interface DeliveryRecord {
   eventId: number;
   clientId: number;
   extensionId: number;
-  eventType: string;
+  eventType: EventType;
   callId: string | null;
-  status: string;
+  status: DeliveryStatus;
   attempts: number;
   nextAttemptAt: number;
   createdAt: number;
   lastAttemptAt: number | null;
   lastStatusCode: number | null;
-  lastOutcome: string | null;
+  lastOutcome: AttemptOutcome | null;
   payload: string | null;
 }
 
 export interface AttemptRecord {
   attemptedAt: number;
-  outcome: string;
+  outcome: AttemptOutcome;
   statusCode: number | null;
   latencyMs: number;
   error: string | null;
@@ -55,7 +56,7 @@ export interface AttemptRecord {
 }
 
 export interface AttemptRequestRecord {
-  method: string;
+  method: SubscriptionMethod;
   /** The subscription's URL the request went to (a GET's event query is added when shown). */
   url: string;
   headers: Record<string, string>;
@@ -86,8 +87,8 @@ function parseJson<T>(text: string | null): T | null {
 
 /** The filters of an extension's delivery log (keyset-paged: `before` is a seq). */
 export interface ExtensionDeliveryFilter {
-  status?: string;
-  eventType?: string;
+  status?: DeliveryStatus;
+  eventType?: EventType;
   callId?: string;
   subscriptionId?: number;
   since?: number;
@@ -98,7 +99,7 @@ export interface ExtensionDeliveryFilter {
 
 export interface StoredEvent {
   id: number;
-  eventType: string;
+  eventType: EventType;
   callId: string | null;
   receivedAt: number;
   data: Record<string, unknown>;
@@ -107,7 +108,7 @@ export interface StoredEvent {
 /** What the dispatcher needs to send a claimed delivery: the delivery and its subscription now. */
 export interface ClaimedDelivery extends DeliveryRecord {
   url: string;
-  method: string;
+  method: SubscriptionMethod;
   /** Its endpoint's secret, the endpoint's previous one and the subscription's own from before 0008. */
   secret: string;
   previousSecret: string | null;
@@ -163,7 +164,7 @@ interface IntakeSubscription {
   id: number;
   client_id: number;
   url: string;
-  method: string;
+  method: SubscriptionMethod;
   enabled: number;
   secret: string;
   previous_secret: string | null;
@@ -512,7 +513,7 @@ export class OutboxStore {
 
   async list(
     subscriptionId: number,
-    opts: { status?: string; since?: number; page: number; perPage: number },
+    opts: { status?: DeliveryStatus; since?: number; page: number; perPage: number },
   ): Promise<{ items: DeliveryRecord[]; total: number }> {
     let q = this.db.selectFrom('deliveries').where('subscription_id', '=', subscriptionId);
     if (opts.status) q = q.where('status', '=', opts.status);
@@ -607,7 +608,7 @@ export class OutboxStore {
   ): Promise<StoredEvent[]> {
     let rows: Array<{
       id: number;
-      event_type: string;
+      event_type: EventType;
       call_id: string | null;
       received_at: number;
       data: string;

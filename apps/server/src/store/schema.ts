@@ -1,3 +1,4 @@
+import type { AttemptOutcome, DeliveryStatus, EventType, SubscriptionMethod } from '@callhook/contract';
 import type { Generated } from 'kysely';
 
 /** The SQL backends the store runs on. */
@@ -64,8 +65,8 @@ export interface SubscriptionsTable {
   client_id: number;
   extension_id: number;
   url: string;
-  method: string;
-  event_type: string;
+  method: SubscriptionMethod;
+  event_type: EventType;
   enabled: number;
   disabled_reason: string | null;
   /** The endpoint (client and URL without its query) whose signing secret this subscription uses. */
@@ -95,7 +96,7 @@ export interface EndpointsTable {
 export interface EventsTable {
   id: Generated<number>;
   extension_id: number;
-  event_type: string;
+  event_type: EventType;
   call_id: string | null;
   data: string;
   received_at: number;
@@ -112,11 +113,11 @@ export interface DeliveriesTable {
   event_id: number;
   client_id: number;
   extension_id: number;
-  event_type: string;
+  event_type: EventType;
   call_id: string | null;
   /** `<subscription>:<CallID>`: deliveries with the same key go one at a time, in seq order. */
   order_key: string | null;
-  status: string;
+  status: DeliveryStatus;
   attempts: number;
   next_attempt_at: number;
   lease_until: number | null;
@@ -124,7 +125,7 @@ export interface DeliveriesTable {
   created_at: number;
   last_attempt_at: number | null;
   last_status_code: number | null;
-  last_outcome: string | null;
+  last_outcome: AttemptOutcome | null;
   /** The form-encoded event data; null once retention has removed it. */
   payload: string | null;
 }
@@ -133,7 +134,7 @@ export interface AttemptsTable {
   id: Generated<number>;
   delivery_seq: number;
   attempted_at: number;
-  outcome: string;
+  outcome: AttemptOutcome;
   status_code: number | null;
   latency_ms: number;
   error: string | null;

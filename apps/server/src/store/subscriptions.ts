@@ -1,3 +1,4 @@
+import type { EventType, SubscriptionMethod } from '@callhook/contract';
 import { type Kysely, type Selectable, sql, type Transaction, type Updateable } from 'kysely';
 import {
   joinEndpoint,
@@ -15,8 +16,8 @@ export interface SubscriptionRecord {
   clientId: number;
   extensionId: number;
   url: string;
-  method: string;
-  eventType: string;
+  method: SubscriptionMethod;
+  eventType: EventType;
   enabled: boolean;
   disabledReason: string | null;
   /** The endpoint whose secret signs this subscription's deliveries, shared with its other subscriptions. */
@@ -39,8 +40,8 @@ export type SubscriptionSummary = Pick<
 
 export interface SubscriptionFields {
   url: string;
-  method: string;
-  eventType: string;
+  method: SubscriptionMethod;
+  eventType: EventType;
 }
 
 export interface Limits {

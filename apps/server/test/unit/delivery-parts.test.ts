@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { EventType } from '@callhook/contract';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FailureLimiter } from '../../src/auth/ratelimit.js';
@@ -166,7 +167,7 @@ describe('the outbox claim keeps per-call order per endpoint, and nothing else w
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const ev = (type: string, call: string) => ({
+  const ev = (type: EventType, call: string) => ({
     extensionId: 175,
     eventType: type,
     callId: call,
