@@ -10,15 +10,17 @@ import type {
   SubscriptionCreate,
   SubscriptionUpdate,
 } from '@callhook/contract';
+import { API_BASE_PATH, ROOT_PATHS } from '@callhook/contract/servers';
 import createClient, { type Client, type FetchResponse, type MaybeOptionalInit } from 'openapi-fetch';
 import { CallhookApiError, CallhookAuthError, CallhookError } from './errors.js';
 import { ClientCredentials, type CredentialsOptions, StaticToken, type TokenSource } from './token.js';
 import { createTransport, type FetchLike, type RetryOptions } from './transport.js';
 
-/** Where the API lives under the host (the spec's `servers`). */
-export const API_BASE_PATH = '/api/ver1.0';
-/** Operations the spec serves from the host root instead (their own `servers: [{url: /}]`). */
-export const ROOT_PATHS = ['/oauth/token', '/healthz'] as const satisfies readonly (keyof paths)[];
+/**
+ * Where the API lives under the host, and the paths served from the host root instead: generated
+ * from the spec's `servers` (the contract's `servers` entry, which loads nothing else).
+ */
+export { API_BASE_PATH, ROOT_PATHS };
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 const FORM = 'application/x-www-form-urlencoded';
@@ -129,7 +131,8 @@ export class CallhookClient {
   private readonly pbxKey: string | undefined;
 
   constructor(options: CallhookClientOptions) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '').replace(/\/api\/ver1\.0$/, '');
+    const host = options.baseUrl.replace(/\/+$/, '');
+    this.baseUrl = host.endsWith(API_BASE_PATH) ? host.slice(0, -API_BASE_PATH.length) : host;
     this.apiUrl = `${this.baseUrl}${API_BASE_PATH}`;
     this.pbxKey = options.pbxKey;
     const apiPrefix = `${this.apiUrl}/`;
