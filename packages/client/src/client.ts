@@ -10,15 +10,17 @@ import type {
   SubscriptionCreate,
   SubscriptionUpdate,
 } from '@callhook/contract';
-import createClient, { type Client } from 'openapi-fetch';
+import { API_BASE_PATH, ROOT_PATHS } from '@callhook/contract/servers';
+import createClient, { type Client, type FetchResponse, type MaybeOptionalInit } from 'openapi-fetch';
 import { CallhookApiError, CallhookAuthError, CallhookError } from './errors.js';
 import { ClientCredentials, type CredentialsOptions, StaticToken, type TokenSource } from './token.js';
 import { createTransport, type FetchLike, type RetryOptions } from './transport.js';
 
-/** Where the API lives under the host (the spec's `servers`). */
-export const API_BASE_PATH = '/api/ver1.0';
-/** Operations the spec serves from the host root instead (their own `servers: [{url: /}]`). */
-export const ROOT_PATHS = ['/oauth/token', '/healthz'] as const satisfies readonly (keyof paths)[];
+/**
+ * Where the API lives under the host, and the paths served from the host root instead: generated
+ * from the spec's `servers` (the contract's `servers` entry, which loads nothing else).
+ */
+export { API_BASE_PATH, ROOT_PATHS };
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 const FORM = 'application/x-www-form-urlencoded';
@@ -46,7 +48,34 @@ type ExtensionId = string | number;
 type Schemas = components['schemas'];
 type DeliveryQuery = NonNullable<operations['listDeliveries']['parameters']['query']>;
 type ExtensionDeliveryQuery = NonNullable<operations['listExtensionDeliveries']['parameters']['query']>;
-type Routed = Pick<Client<paths>, 'GET' | 'POST' | 'PUT' | 'DELETE'>;
+type Verb = 'GET' | 'POST' | 'PUT' | 'DELETE';
+type Routed = Pick<Client<paths>, Verb>;
+
+/** openapi-fetch's `init` argument: optional exactly when nothing in it is required. */
+type InitArg<Init> = undefined extends Init ? [init?: Init] : [init: Init];
+/** The spec's paths that have an operation for `method` (openapi-fetch's `PathsWithMethod`). */
+type PathsWith<Method extends string> = {
+  [P in keyof paths]: paths[P] extends { [M in Method]: object } ? P : never;
+}[keyof paths];
+/**
+ * openapi-fetch's method for one verb, resolving with the data of a 2xx answer (or throwing the
+ * typed error of any other) instead of `{ data, error, response }`.
+ */
+type DataMethod<V extends Verb> = <
+  Path extends PathsWith<Lowercase<V>>,
+  Init extends MaybeOptionalInit<paths[Path], Lowercase<V>>,
+>(
+  path: Path,
+  ...init: InitArg<Init>
+) => Promise<
+  NonNullable<
+    FetchResponse<
+      Extract<paths[Path][Lowercase<V>], Record<string, unknown>>,
+      Init,
+      `${string}/${string}`
+    >['data']
+  >
+>;
 
 /** What openapi-fetch resolves to, reduced to what `ok` needs. */
 interface Outcome<T> {
@@ -96,11 +125,14 @@ export class CallhookClient {
   readonly POST: Routed['POST'];
   readonly PUT: Routed['PUT'];
   readonly DELETE: Routed['DELETE'];
+  /** `GET`/`POST`/`PUT`/`DELETE` answering with the data (the named methods are made of these). */
+  private readonly call: { readonly [V in Verb]: DataMethod<V> };
   private readonly tokens: TokenSource;
   private readonly pbxKey: string | undefined;
 
   constructor(options: CallhookClientOptions) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '').replace(/\/api\/ver1\.0$/, '');
+    const host = options.baseUrl.replace(/\/+$/, '');
+    this.baseUrl = host.endsWith(API_BASE_PATH) ? host.slice(0, -API_BASE_PATH.length) : host;
     this.apiUrl = `${this.baseUrl}${API_BASE_PATH}`;
     this.pbxKey = options.pbxKey;
     const apiPrefix = `${this.apiUrl}/`;
@@ -126,6 +158,11 @@ export class CallhookClient {
     this.POST = route('POST');
     this.PUT = route('PUT');
     this.DELETE = route('DELETE');
+    const answer = <V extends Verb>(verb: V): DataMethod<V> => {
+      const send = this[verb] as unknown as (path: string, init?: object) => Promise<Outcome<unknown>>;
+      return ((path: string, init?: object) => ok(send(path, init), verb)) as unknown as DataMethod<V>;
+    };
+    this.call = { GET: answer('GET'), POST: answer('POST'), PUT: answer('PUT'), DELETE: answer('DELETE') };
 
     if (options.token !== undefined) {
       this.tokens = new StaticToken(options.token);
@@ -164,135 +201,92 @@ export class CallhookClient {
   /** Subscriptions of an extension to its events: the provider's six operations, and rotation. */
   readonly subscriptions = {
     list: (extension: ExtensionId) =>
-      ok(
-        this.GET('/extension/{extension_id}/event/', {
-          params: { path: { extension_id: String(extension) } },
-        }),
-        'GET',
-      ),
+      this.call.GET('/extension/{extension_id}/event/', {
+        params: { path: { extension_id: String(extension) } },
+      }),
     /** The answer carries the signing `secret`, shown this once. */
     create: (extension: ExtensionId, body: SubscriptionCreate) =>
-      ok(
-        this.POST('/extension/{extension_id}/event/', {
-          params: { path: { extension_id: String(extension) } },
-          body,
-        }),
-        'POST',
-      ),
+      this.call.POST('/extension/{extension_id}/event/', {
+        params: { path: { extension_id: String(extension) } },
+        body,
+      }),
     get: (extension: ExtensionId, id: number) =>
-      ok(
-        this.GET('/extension/{extension_id}/event/{id}', {
-          params: { path: { extension_id: String(extension), id } },
-        }),
-        'GET',
-      ),
+      this.call.GET('/extension/{extension_id}/event/{id}', {
+        params: { path: { extension_id: String(extension), id } },
+      }),
     update: (extension: ExtensionId, id: number, body: SubscriptionUpdate) =>
-      ok(
-        this.PUT('/extension/{extension_id}/event/{id}', {
-          params: { path: { extension_id: String(extension), id } },
-          body,
-        }),
-        'PUT',
-      ),
+      this.call.PUT('/extension/{extension_id}/event/{id}', {
+        params: { path: { extension_id: String(extension), id } },
+        body,
+      }),
     delete: async (extension: ExtensionId, id: number): Promise<void> => {
-      await ok(
-        this.DELETE('/extension/{extension_id}/event/{id}', {
-          params: { path: { extension_id: String(extension), id } },
-        }),
-        'DELETE',
-      );
+      await this.call.DELETE('/extension/{extension_id}/event/{id}', {
+        params: { path: { extension_id: String(extension), id } },
+      });
     },
     /** Deletes every subscription of the extension. */
     clear: async (extension: ExtensionId): Promise<void> => {
-      await ok(
-        this.DELETE('/extension/{extension_id}/event/', {
-          params: { path: { extension_id: String(extension) } },
-        }),
-        'DELETE',
-      );
+      await this.call.DELETE('/extension/{extension_id}/event/', {
+        params: { path: { extension_id: String(extension) } },
+      });
     },
     /** A new signing secret; the old one keeps signing beside it for `grace_seconds`. */
     rotateSecret: (extension: ExtensionId, id: number, body?: Schemas['SecretRotation']) =>
-      ok(
-        this.POST('/extension/{extension_id}/event/{id}/secret/rotate/', {
-          params: { path: { extension_id: String(extension), id } },
-          ...(body ? { body } : {}),
-        }),
-        'POST',
-      ),
+      this.call.POST('/extension/{extension_id}/event/{id}/secret/rotate/', {
+        params: { path: { extension_id: String(extension), id } },
+        ...(body ? { body } : {}),
+      }),
   };
 
   /** What was sent to a subscription, and replay. */
   readonly deliveries = {
     /** Every delivery of the extension, newest first, filtered; pass `next_cursor` as `cursor` for more. */
     log: (extension: ExtensionId, query: ExtensionDeliveryQuery = {}) =>
-      ok(
-        this.GET('/extension/{extension_id}/delivery/', {
-          params: { path: { extension_id: String(extension) }, query },
-        }),
-        'GET',
-      ),
+      this.call.GET('/extension/{extension_id}/delivery/', {
+        params: { path: { extension_id: String(extension) }, query },
+      }),
     list: (extension: ExtensionId, subscription: number, query: DeliveryQuery = {}) =>
-      ok(
-        this.GET('/extension/{extension_id}/event/{id}/delivery/', {
-          params: { path: { extension_id: String(extension), id: subscription }, query },
-        }),
-        'GET',
-      ),
+      this.call.GET('/extension/{extension_id}/event/{id}/delivery/', {
+        params: { path: { extension_id: String(extension), id: subscription }, query },
+      }),
     get: (extension: ExtensionId, subscription: number, delivery: string) =>
-      ok(
-        this.GET('/extension/{extension_id}/event/{id}/delivery/{delivery_id}', {
-          params: { path: { extension_id: String(extension), id: subscription, delivery_id: delivery } },
-        }),
-        'GET',
-      ),
+      this.call.GET('/extension/{extension_id}/event/{id}/delivery/{delivery_id}', {
+        params: { path: { extension_id: String(extension), id: subscription, delivery_id: delivery } },
+      }),
     retry: (extension: ExtensionId, subscription: number, delivery: string) =>
-      ok(
-        this.POST('/extension/{extension_id}/event/{id}/delivery/{delivery_id}/retry/', {
-          params: { path: { extension_id: String(extension), id: subscription, delivery_id: delivery } },
-        }),
-        'POST',
-      ),
+      this.call.POST('/extension/{extension_id}/event/{id}/delivery/{delivery_id}/retry/', {
+        params: { path: { extension_id: String(extension), id: subscription, delivery_id: delivery } },
+      }),
     recover: (extension: ExtensionId, subscription: number, body: Schemas['RecoverRequest']) =>
-      ok(
-        this.POST('/extension/{extension_id}/event/{id}/delivery/recover/', {
-          params: { path: { extension_id: String(extension), id: subscription } },
-          body,
-        }),
-        'POST',
-      ),
+      this.call.POST('/extension/{extension_id}/event/{id}/delivery/recover/', {
+        params: { path: { extension_id: String(extension), id: subscription } },
+        body,
+      }),
   };
 
   /** The client's extensions (`@me`: the token's client). */
   extensions(client: ExtensionId = '@me') {
-    return ok(
-      this.GET('/client/{client_id}/extension/', { params: { path: { client_id: String(client) } } }),
-      'GET',
-    );
+    return this.call.GET('/client/{client_id}/extension/', {
+      params: { path: { client_id: String(client) } },
+    });
   }
 
   /** Subscription limits of the client (`@me`: the token's) and its extensions. */
   limits(client: ExtensionId = '@me') {
-    return ok(
-      this.GET('/client/{client_id}/limit/', { params: { path: { client_id: String(client) } } }),
-      'GET',
-    );
+    return this.call.GET('/client/{client_id}/limit/', { params: { path: { client_id: String(client) } } });
   }
 
   /** Starts a call: rings `src_num`, then connects it to `dst_num`. */
   callback(extension: ExtensionId, body: CallbackRequest) {
-    return ok(
-      this.POST('/extension/{extension_id}/callback/', {
-        params: { path: { extension_id: String(extension) } },
-        body,
-      }),
-      'POST',
-    );
+    return this.call.POST('/extension/{extension_id}/callback/', {
+      params: { path: { extension_id: String(extension) } },
+      body,
+    });
   }
 
   /** Plays a call scenario on the server's simulated PBX (demo mode). */
   simulate(body: SimulationRequest) {
-    return ok(this.POST('/pbx/simulate/', { body }), 'POST');
+    return this.call.POST('/pbx/simulate/', { body });
   }
 
   /** Liveness and store check; a degraded server (503) answers with its Health too. */
@@ -306,12 +300,12 @@ export class CallhookClient {
   /** The PBX side (needs the `pbxKey` option): what a PBX service sends to the intake. */
   readonly pbx = {
     ingest: (event: IntakeEvent) =>
-      ok(this.POST('/pbx/event/', { body: event, headers: { 'X-PBX-Key': this.requirePbxKey() } }), 'POST'),
+      this.call.POST('/pbx/event/', { body: event, headers: { 'X-PBX-Key': this.requirePbxKey() } }),
     ingestBatch: (events: IntakeEvent[]) =>
-      ok(
-        this.POST('/pbx/event/batch/', { body: { events }, headers: { 'X-PBX-Key': this.requirePbxKey() } }),
-        'POST',
-      ),
+      this.call.POST('/pbx/event/batch/', {
+        body: { events },
+        headers: { 'X-PBX-Key': this.requirePbxKey() },
+      }),
   };
 
   private requirePbxKey(): string {

@@ -4,6 +4,8 @@
 //   src/hey/zod.gen.ts        zod schemas by @hey-api/openapi-ts
 //   src/security.gen.ts       each operation's security schemes, so the server's types can
 //                             require a principal exactly where the spec asks for credentials
+//   src/servers.gen.ts        where the paths are served (the spec's `servers`): the API's base
+//                             path and the paths served from the host root instead
 // With --check, generates into a scratch folder and fails if the committed files differ
 // (someone edited the spec without regenerating).
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,10 +42,39 @@ async function generate(outDir) {
   });
   // hey-api writes an index.ts re-exporting everything; our entry imports the files directly.
   rmSync(join(heyOut, 'index.ts'), { force: true });
-  writeFileSync(
-    join(outDir, 'security.gen.ts'),
-    HEADER + securityModule(parse(readFileSync(specPath, 'utf8'))),
-  );
+  const spec = parse(readFileSync(specPath, 'utf8'));
+  writeFileSync(join(outDir, 'security.gen.ts'), HEADER + securityModule(spec));
+  writeFileSync(join(outDir, 'servers.gen.ts'), HEADER + serversModule(spec));
+}
+
+/**
+ * `API_BASE_PATH` (the document's first server, a path on the host) and `ROOT_PATHS` (the paths
+ * whose own `servers` is the host root). openapi-typescript leaves servers out of its types. A
+ * server the clients could not reach relative to the host they are given (an absolute URL, a
+ * path-level server other than `/`) has no form here, so the generator refuses it.
+ */
+function serversModule(spec) {
+  const base = spec.servers?.[0]?.url;
+  if (typeof base !== 'string' || !base.startsWith('/')) {
+    throw new Error(`servers: the first server must be a path on the host (e.g. /api/v1), got ${base}`);
+  }
+  const rootPaths = [];
+  for (const [path, item] of Object.entries(spec.paths ?? {})) {
+    if (!item.servers) continue;
+    const urls = item.servers.map((s) => s.url);
+    if (urls.length !== 1 || urls[0] !== '/') {
+      throw new Error(`${path}: a path's own servers can only be the host root [{ url: / }], got ${urls}`);
+    }
+    rootPaths.push(path);
+  }
+  return `import type { paths } from './openapi.gen.js';
+
+/** Where the API's paths are served under the host (the spec's \`servers\`). */
+export const API_BASE_PATH = '${base.replace(/\/+$/, '')}';
+
+/** The paths served from the host root instead (their own \`servers: [{ url: / }]\`). */
+export const ROOT_PATHS = [${rootPaths.map((p) => `'${p}'`).join(', ')}] as const satisfies readonly (keyof paths)[];
+`;
 }
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];

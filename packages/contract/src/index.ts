@@ -9,6 +9,7 @@ export { DomainError, type DomainErrorKind } from './errors.js';
 export { type FieldKind, formFields } from './fields.js';
 export * as schemas from './hey/zod.gen.js';
 export { operationSecurity } from './security.gen.js';
+export { API_BASE_PATH, ROOT_PATHS } from './servers.gen.js';
 export type { components, operations, paths, webhooks };
 
 /** Every operation the API serves (its paths, not its webhooks), by the spec's operationId. */
