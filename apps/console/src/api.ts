@@ -1,10 +1,11 @@
 import { ClientCredentials } from '@callhook/client/token';
 import type { ApiError, paths } from '@callhook/contract';
+import { API_BASE_PATH } from '@callhook/contract/servers';
 import createFetchClient, { type Middleware } from 'openapi-fetch';
 import createQueryClient from 'openapi-react-query';
 
-/** The API's base path, as the spec's `servers` writes it. */
-export const API_BASE = '/api/ver1.0';
+/** The API's base path, from the spec's `servers` (generated into the contract). */
+export const API_BASE = API_BASE_PATH;
 
 // `credentials: 'omit'`: the console authenticates with its bearer token only. A browser that
 // sent its own (Basic) credentials would also show its native prompt on a 401 that names Basic.

@@ -9,6 +9,7 @@ import {
   type SimulationScenario,
   schemas,
 } from '@callhook/contract';
+import { API_BASE_PATH } from '@callhook/contract/servers';
 import {
   cryptoRandom,
   type LoadResult,
@@ -91,7 +92,7 @@ async function connect(server: string, clientId: string, clientSecret: string): 
   const token = (JSON.parse(tokenText) as { access_token: string }).access_token;
   return {
     async run(req) {
-      const res = await fetch(`${base}/api/ver1.0/pbx/simulate/`, {
+      const res = await fetch(`${base}${API_BASE_PATH}/pbx/simulate/`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify(req),

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { API_BASE_PATH } from '@callhook/contract/servers';
 import { sleep } from './tools.js';
 
 /** The callhook server as an operator runs it (the built CLI of apps/server), in demo mode. */
@@ -83,7 +84,7 @@ export async function startCallhook(opts: {
     body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'demo', client_secret: secret }),
   });
   const { access_token } = (await tokenRes.json()) as { access_token: string };
-  const apiUrl = `${url}/api/ver1.0`;
+  const apiUrl = `${url}${API_BASE_PATH}`;
   return {
     url,
     apiUrl,
