@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AttemptOutcome, DeliveryStatus, EventType, SubscriptionMethod } from '@callhook/contract';
-import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
+import { type Insertable, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { endpointOf } from './endpoints.js';
 import { refuseNul } from './input.js';
 import { OutboxSql, run } from './outbox-sql.js';
@@ -202,6 +202,153 @@ function toDelivery(
   };
 }
 
+type NewDelivery = Insertable<DeliveriesTable>;
+
+/** One delivery per subscription of each fresh event's extension and type, not yet stored. */
+async function deliveriesFor(
+  trx: Transaction<Database>,
+  q: OutboxSql,
+  events: readonly IncomingEvent[],
+  fresh: readonly number[],
+  eventIds: readonly number[],
+  now: number,
+): Promise<{ rows: NewDelivery[]; subscriptionOf: Map<string, IntakeSubscription> }> {
+  const matches = new Map<string, IntakeSubscription[]>();
+  const rows: NewDelivery[] = [];
+  const subscriptionOf = new Map<string, IntakeSubscription>();
+  for (const k of fresh) {
+    const ev = events[k]!;
+    const key = `${ev.extensionId}:${ev.eventType}`;
+    let subs = matches.get(key);
+    if (!subs) {
+      subs = await run<IntakeSubscription>(trx, q.subscriptionsFor(), [ev.extensionId, ev.eventType]);
+      matches.set(key, subs);
+    }
+    for (const sub of subs) {
+      const id = newDeliveryId(now);
+      subscriptionOf.set(id, sub);
+      rows.push({
+        id,
+        subscription_id: sub.id,
+        event_id: eventIds[k]!,
+        client_id: sub.client_id,
+        extension_id: ev.extensionId,
+        event_type: ev.eventType,
+        call_id: ev.callId,
+        order_key: ev.callId ? orderKey(sub.client_id, sub.url, ev.callId) : null,
+        // A disabled subscription's deliveries are logged as failed, never attempted, and
+        // can be recovered once it is enabled again.
+        status: sub.enabled === 1 ? 'pending' : 'failed',
+        attempts: 0,
+        next_attempt_at: now,
+        lease_until: null,
+        lease_owner: null,
+        created_at: now,
+        last_attempt_at: null,
+        last_status_code: null,
+        last_outcome: null,
+        payload: ev.payload,
+      });
+    }
+  }
+  return { rows, subscriptionOf };
+}
+
+/**
+ * Which new deliveries are ready (pending, and the first open delivery of their call at their
+ * endpoint) and, of those, which `lease` takes: they are stored leased, due when the lease ends.
+ */
+function markReady(
+  rows: readonly NewDelivery[],
+  busy: Set<string>,
+  subscriptionOf: ReadonlyMap<string, IntakeSubscription>,
+  lease: IngestLease | undefined,
+): { taken: Set<NewDelivery>; unleased: number } {
+  const taken = new Set<NewDelivery>();
+  let unleased = 0;
+  for (const r of rows) {
+    if (r.status !== 'pending') continue;
+    if (r.order_key) {
+      if (busy.has(r.order_key)) continue;
+      busy.add(r.order_key);
+    }
+    if (lease?.accept(subscriptionOf.get(r.id)!.url)) {
+      r.lease_owner = lease.owner;
+      r.lease_until = lease.until;
+      // A lease pushes the due time to its end (see `claim`).
+      r.next_attempt_at = lease.until;
+      taken.add(r);
+    } else unleased++;
+  }
+  return { taken, unleased };
+}
+
+/** Stores the new deliveries, 500 a statement; their seq by id. */
+async function insertDeliveries(
+  trx: Transaction<Database>,
+  q: OutboxSql,
+  rows: readonly NewDelivery[],
+): Promise<Map<string, number>> {
+  const inserted: Array<{ id: string; seq: number }> = [];
+  for (let i = 0; i < rows.length; i += 500) {
+    const chunk = rows.slice(i, i + 500);
+    const params: unknown[] = [];
+    for (const r of chunk) for (const c of OutboxSql.deliveryColumns) params.push(r[c] ?? null);
+    inserted.push(...(await run<{ id: string; seq: number }>(trx, q.insertDeliveries(chunk.length), params)));
+  }
+  return new Map(inserted.map((r) => [r.id, r.seq]));
+}
+
+/** A new delivery's row as `toDelivery` reads rows (the columns a select would return). */
+function deliveryRow(r: NewDelivery, now: number) {
+  return {
+    seq: 0,
+    id: r.id,
+    subscription_id: r.subscription_id,
+    event_id: r.event_id,
+    client_id: r.client_id,
+    extension_id: r.extension_id,
+    event_type: r.event_type,
+    call_id: r.call_id ?? null,
+    status: r.status,
+    attempts: r.attempts ?? 0,
+    next_attempt_at: r.next_attempt_at,
+    created_at: r.created_at ?? now,
+    last_attempt_at: null,
+    last_status_code: null,
+    last_outcome: null,
+    payload: r.payload ?? null,
+  };
+}
+
+/** A delivery and what sending needs of its subscription and endpoint: the one mapper. */
+function toClaimed(
+  d: DeliveryRecord,
+  sub: Pick<
+    IntakeSubscription,
+    | 'url'
+    | 'method'
+    | 'secret'
+    | 'previous_secret'
+    | 'previous_secret_expires_at'
+    | 'migrated_secret'
+    | 'migrated_secret_expires_at'
+    | 'failing_since'
+  >,
+): ClaimedDelivery {
+  return {
+    ...d,
+    url: sub.url,
+    method: sub.method,
+    secret: sub.secret,
+    previousSecret: sub.previous_secret,
+    previousSecretExpiresAt: sub.previous_secret_expires_at,
+    migratedSecret: sub.migrated_secret,
+    migratedSecretExpiresAt: sub.migrated_secret_expires_at,
+    failingSince: sub.failing_since,
+  };
+}
+
 /** The durable outbox: accepted events, one delivery per matching subscription, every attempt. */
 export class OutboxStore {
   private readonly sql: OutboxSql;
@@ -240,125 +387,14 @@ export class OutboxStore {
     return this.db.transaction().execute(async (trx) => {
       const { eventIds, fresh } = await insertEvents(trx, q, events, now);
       const repeats = events.length - fresh.length;
-
-      const matches = new Map<string, IntakeSubscription[]>();
-      const rows: Array<Insertable<DeliveriesTable>> = [];
-      const subscriptionOf = new Map<string, IntakeSubscription>();
-      for (const k of fresh) {
-        const ev = events[k]!;
-        const key = `${ev.extensionId}:${ev.eventType}`;
-        let subs = matches.get(key);
-        if (!subs) {
-          subs = await run<IntakeSubscription>(trx, q.subscriptionsFor(), [ev.extensionId, ev.eventType]);
-          matches.set(key, subs);
-        }
-        for (const sub of subs) {
-          const id = newDeliveryId(now);
-          subscriptionOf.set(id, sub);
-          rows.push({
-            id,
-            subscription_id: sub.id,
-            event_id: eventIds[k]!,
-            client_id: sub.client_id,
-            extension_id: ev.extensionId,
-            event_type: ev.eventType,
-            call_id: ev.callId,
-            order_key: ev.callId ? orderKey(sub.client_id, sub.url, ev.callId) : null,
-            // A disabled subscription's deliveries are logged as failed, never attempted, and
-            // can be recovered once it is enabled again.
-            status: sub.enabled === 1 ? 'pending' : 'failed',
-            attempts: 0,
-            next_attempt_at: now,
-            lease_until: null,
-            lease_owner: null,
-            created_at: now,
-            last_attempt_at: null,
-            last_status_code: null,
-            last_outcome: null,
-            payload: ev.payload,
-          });
-        }
-      }
+      const { rows, subscriptionOf } = await deliveriesFor(trx, q, events, fresh, eventIds, now);
       if (rows.length === 0) return { eventIds, deliveries: 0, leased: [], unleased: 0, repeats };
-
-      // Calls that already have an open delivery at an endpoint wait behind it.
-      const keys = [...new Set(rows.map((r) => r.order_key).filter((k): k is string => k != null))];
-      if (this.dialect === 'postgres' && keys.length > 0) {
-        // Two intakes of one call at once (two instances, or two requests to one) must not both
-        // find the call idle: each would take its event as ready and both would go out together.
-        // A transaction lock per call and endpoint makes the second wait for the first's commit;
-        // its check below then sees the first's open delivery. Taken in one sorted order, so two
-        // batches sharing calls cannot deadlock.
-        const locks = [...new Set(keys.map(lockKey))].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-        await sql`select pg_advisory_xact_lock(k) from unnest(${locks.map(String)}::bigint[]) as t(k)`.execute(
-          trx,
-        );
-      }
-      const busy = new Set<string>();
-      for (let i = 0; i < keys.length; i += 500) {
-        const chunk = keys.slice(i, i + 500);
-        const open = await run<{ order_key: string | null }>(trx, q.openOrderKeys(chunk.length), chunk);
-        for (const o of open) if (o.order_key) busy.add(o.order_key);
-      }
-
-      // Ready: pending, and the first open delivery of its call at its endpoint.
-      const taken = new Set<Insertable<DeliveriesTable>>();
-      let unleased = 0;
-      for (const r of rows) {
-        if (r.status !== 'pending') continue;
-        if (r.order_key) {
-          if (busy.has(r.order_key)) continue;
-          busy.add(r.order_key);
-        }
-        if (lease?.accept(subscriptionOf.get(r.id)!.url)) {
-          r.lease_owner = lease.owner;
-          r.lease_until = lease.until;
-          // A lease pushes the due time to its end (see `claim`).
-          r.next_attempt_at = lease.until;
-          taken.add(r);
-        } else unleased++;
-      }
-
-      const inserted: Array<{ id: string; seq: number }> = [];
-      for (let i = 0; i < rows.length; i += 500) {
-        const chunk = rows.slice(i, i + 500);
-        const params: unknown[] = [];
-        for (const r of chunk) for (const c of OutboxSql.deliveryColumns) params.push(r[c] ?? null);
-        inserted.push(
-          ...(await run<{ id: string; seq: number }>(trx, q.insertDeliveries(chunk.length), params)),
-        );
-      }
-      const seqOf = new Map(inserted.map((r) => [r.id, r.seq]));
-      const leased: ClaimedDelivery[] = [];
-      for (const r of taken) {
-        const sub = subscriptionOf.get(r.id)!;
-        leased.push({
-          seq: seqOf.get(r.id)!,
-          id: r.id,
-          subscriptionId: r.subscription_id,
-          eventId: r.event_id,
-          clientId: r.client_id,
-          extensionId: r.extension_id,
-          eventType: r.event_type,
-          callId: r.call_id ?? null,
-          status: 'pending',
-          attempts: 0,
-          nextAttemptAt: r.next_attempt_at,
-          createdAt: now,
-          lastAttemptAt: null,
-          lastStatusCode: null,
-          lastOutcome: null,
-          payload: r.payload ?? null,
-          url: sub.url,
-          method: sub.method,
-          secret: sub.secret,
-          previousSecret: sub.previous_secret,
-          previousSecretExpiresAt: sub.previous_secret_expires_at,
-          migratedSecret: sub.migrated_secret,
-          migratedSecretExpiresAt: sub.migrated_secret_expires_at,
-          failingSince: sub.failing_since,
-        });
-      }
+      const busy = await this.callsWaiting(trx, rows);
+      const { taken, unleased } = markReady(rows, busy, subscriptionOf, lease);
+      const seqOf = await insertDeliveries(trx, q, rows);
+      const leased = [...taken].map((r) =>
+        toClaimed(toDelivery({ ...deliveryRow(r, now), seq: seqOf.get(r.id)! }), subscriptionOf.get(r.id)!),
+      );
       return {
         eventIds,
         deliveries: rows.filter((r) => r.status === 'pending').length,
@@ -367,6 +403,32 @@ export class OutboxStore {
         repeats,
       };
     });
+  }
+
+  /**
+   * The order keys (call × endpoint) among `rows` that already have an open delivery: those calls
+   * wait behind it. On PostgreSQL, two intakes of one call at once (two instances, or two requests
+   * to one) must not both find the call idle, or both events would go out together: a transaction
+   * lock per key makes the second wait for the first's commit, and its check then sees the first's
+   * open delivery. The locks are taken in one sorted order, so two batches sharing calls cannot
+   * deadlock.
+   */
+  private async callsWaiting(trx: Transaction<Database>, rows: readonly NewDelivery[]): Promise<Set<string>> {
+    const q = this.sql;
+    const keys = [...new Set(rows.map((r) => r.order_key).filter((k): k is string => k != null))];
+    if (this.dialect === 'postgres' && keys.length > 0) {
+      const locks = [...new Set(keys.map(lockKey))].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+      await sql`select pg_advisory_xact_lock(k) from unnest(${locks.map(String)}::bigint[]) as t(k)`.execute(
+        trx,
+      );
+    }
+    const busy = new Set<string>();
+    for (let i = 0; i < keys.length; i += 500) {
+      const chunk = keys.slice(i, i + 500);
+      const open = await run<{ order_key: string | null }>(trx, q.openOrderKeys(chunk.length), chunk);
+      for (const o of open) if (o.order_key) busy.add(o.order_key);
+    }
+    return busy;
   }
 
   /**
@@ -413,17 +475,7 @@ export class OutboxStore {
             | 'failing_since'
           >
       >(trx, q.claimed(seqs.length), seqs);
-      return rows.map((r) => ({
-        ...toDelivery(r),
-        url: r.url,
-        method: r.method,
-        secret: r.secret,
-        previousSecret: r.previous_secret,
-        previousSecretExpiresAt: r.previous_secret_expires_at,
-        migratedSecret: r.migrated_secret,
-        migratedSecretExpiresAt: r.migrated_secret_expires_at,
-        failingSince: r.failing_since,
-      }));
+      return rows.map((r) => toClaimed(toDelivery(r), r));
     });
   }
 
