@@ -77,6 +77,27 @@ describe('runLoad', () => {
     expect((await done).started).toBe(10);
   });
 
+  test('a duration bounds the starts at rate × duration, even when timers fire early', async () => {
+    const { sim } = simulator();
+    // Timers that fire 2 ms before their time, as a loaded machine's sometimes do: the start due
+    // at the very end of the duration would otherwise slip in as one too many.
+    const early = (fn: () => void, ms: number) => {
+      const t = setTimeout(fn, Math.max(0, ms - 2));
+      return () => clearTimeout(t);
+    };
+    const done = runLoad({
+      simulator: sim,
+      extensions,
+      rate: 20,
+      durationMs: 500,
+      speed: 1000,
+      random: seeded(1),
+      setTimer: early,
+    });
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect((await done).started).toBe(10);
+  });
+
   test('an abort signal stops starting calls', async () => {
     const { sim } = simulator();
     const ac = new AbortController();

@@ -194,6 +194,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   };
 
   for (let i = 0; !over(); i++) {
+    // A start due at the end of the duration or later is not the run's: the count for a duration
+    // is at most rate × duration, however early a timer fires.
+    if (opts.durationMs !== undefined && i * interval >= opts.durationMs) break;
     const wait = t0 + i * interval - now();
     if (wait > 0) {
       await new Promise<void>((resolve) => {
