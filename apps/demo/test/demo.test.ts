@@ -1,12 +1,42 @@
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, expect, test } from 'vitest';
-import { ensureBuilt, root, runScript } from './built.js';
 
-/** `pnpm demo` as a newcomer runs it: the built script, a process of its own, its output. */
-const script = join(root, 'dist', 'commands', 'demo.js');
-const run = (args: string[]) => runScript(script, args);
+/** `npm run demo` as a newcomer runs it: the built script, a process of its own, its output. */
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const script = join(root, 'dist', 'demo.js');
 
-beforeAll(() => ensureBuilt(script), 120_000);
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill(), 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+// turbo builds a package before its tests (CI, npm test); a bare vitest run needs the build first.
+beforeAll(() => {
+  if (!existsSync(script))
+    throw new Error(`${script} is not built: npx pnpm@12.4.2 turbo run build --filter=@callhook/demo...`);
+});
 
 const STAMP = String.raw`\[(Sun|Mon|Tue|Wed|Thu|Fri|Sat) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{2} \d{2}:\d{2}:\d{2} \d{4}\]`;
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `pnpm demo`: the provider's page, end to end, in a few seconds. A server in demo mode and a
+// `npm run demo`: the provider's page, end to end, in a few seconds. A server in demo mode and a
 // receiver that logs like the page's show.php; the receiver is subscribed with the page's three
 // requests; extension 175 (000*099, Iggy Pop) calls 00010005; the three events arrive, signed.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PAGE_RING_US, PAGE_TALK_US } from '@callhook/pbx';
 import { requestLog, SignatureVerifier } from '@callhook/receiver';
-import type { RunningServer } from '../index.js';
+import type { RunningServer } from '@callhook/server';
 
-const HELP = `pnpm demo [--speed N]
+const HELP = `npm run demo -- [--speed N]
 
 Starts a callhook server in demo mode (SQLite in a temporary directory) and a receiver that logs
 each request like the page's show.php, subscribes the receiver to dial-out, answer and hangup of
@@ -174,7 +174,7 @@ async function demo(speed: number): Promise<number> {
   });
   try {
     // Loaded here, so that `--help` and a mistake in the arguments answer at once.
-    const { startServer } = await import('../index.js');
+    const { startServer } = await import('@callhook/server');
     server = await startServer({
       port: 0,
       host: '127.0.0.1',
