@@ -8,67 +8,15 @@
 // at once when its batch took longer), so several workers take turns. There is no per-call order.
 // Started with { url (a fresh database), target, concurrency } as JSON in argv[2]; reports { url }
 // over IPC and answers 'cpu' like server-child.mjs.
-import express from 'express';
 import PgBoss from 'pg-boss';
-import { Webhook } from 'standardwebhooks';
-import { Agent, request } from 'undici';
+import { opts, send, servePeer } from './peer-common.mjs';
 
-const opts = JSON.parse(process.argv[2]);
 const QUEUE = 'webhooks';
 const WORKERS = 4;
 const boss = new PgBoss({ connectionString: opts.url, max: 10 });
 boss.on('error', (err) => console.error('pg-boss:', err.message));
 await boss.start();
 await boss.createQueue(QUEUE);
-const secret = `whsec_${Buffer.from('bench-peer-secret-0123456789abcd').toString('base64')}`;
-const wh = new Webhook(secret);
-const agent = new Agent({ connections: opts.concurrency, headersTimeout: 10_000, bodyTimeout: 10_000 });
-
-function encode(data) {
-  const form = new URLSearchParams();
-  for (const [k, v] of Object.entries(data))
-    if (v !== null && v !== undefined && v !== '') form.append(k, String(v));
-  return form.toString();
-}
-
-let seq = 0;
-const app = express();
-app.use(express.json({ limit: '5mb' }));
-app.post('/api/ver1.0/pbx/event/batch/', async (req, res, next) => {
-  try {
-    const events = req.body?.events;
-    if (!Array.isArray(events)) return res.status(400).json({ message: 'events: an array is required' });
-    const jobs = events.map((ev) => ({
-      name: QUEUE,
-      data: { id: `msg_${process.pid}_${++seq}`, url: opts.target, payload: encode(ev.data) },
-      retryLimit: 8,
-      retryDelay: 1,
-      retryBackoff: true,
-    }));
-    await boss.insert(jobs);
-    res.status(202).json({ accepted: jobs.length });
-  } catch (err) {
-    next(err);
-  }
-});
-
-async function send({ id, url, payload }) {
-  const now = new Date();
-  const res = await request(url, {
-    method: 'POST',
-    dispatcher: agent,
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
-      'webhook-id': id,
-      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-      'webhook-signature': wh.sign(id, now, payload),
-    },
-    body: payload,
-    signal: AbortSignal.timeout(10_000),
-  });
-  await res.body.dump();
-  if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}`);
-}
 
 // Each worker sends its batch with concurrency / WORKERS requests in flight.
 const lanes = Math.max(1, Math.floor(opts.concurrency / WORKERS));
@@ -93,17 +41,10 @@ for (let w = 0; w < WORKERS; w++) {
   });
 }
 
-const server = app.listen(0, '127.0.0.1', () => {
-  process.send({ url: `http://127.0.0.1:${server.address().port}` });
-});
-process.on('message', async (msg) => {
-  if (msg === 'cpu') {
-    process.send({ cpu: process.cpuUsage(), rss: process.memoryUsage.rss() });
-  } else if (msg === 'exit') {
-    server.close();
-    await boss.stop({ graceful: true, wait: true, timeout: 5000 });
-    process.exit(0);
-  }
-});
-// The benchmark went away (finished or killed): so does this peer.
-process.on('disconnect', () => process.exit(0));
+servePeer(
+  (jobs) =>
+    boss.insert(
+      jobs.map((data) => ({ name: QUEUE, data, retryLimit: 8, retryDelay: 1, retryBackoff: true })),
+    ),
+  () => boss.stop({ graceful: true, wait: true, timeout: 5000 }),
+);
