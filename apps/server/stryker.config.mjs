@@ -21,7 +21,7 @@ export default {
     'src/auth/ratelimit.ts',
     // The outbox claim's ordering condition and the order key (URL without its query).
     'src/store/outbox.ts:150-160',
-    'src/store/outbox-sql.ts:106-118',
+    'src/store/outbox-sql.ts:111-123',
   ],
   coverageAnalysis: 'perTest',
   concurrency: 2,

@@ -12,6 +12,12 @@ import type { Database, Dialect } from './schema.js';
  * stays in Kysely. The open-status test is literal SQL so that the partial indexes
  * (`where status in ('pending', 'retrying')`) serve it.
  */
+/**
+ * The open statuses as SQL, written literally (never as parameters) so that the partial indexes
+ * `where status in ('pending', 'retrying')` serve the queries that test them.
+ */
+export const OPEN_STATUSES = "('pending', 'retrying')";
+
 export class OutboxSql {
   private readonly texts = new Map<string, string>();
 
@@ -68,7 +74,7 @@ export class OutboxSql {
   /** Which of `n` order keys have an open delivery. */
   openOrderKeys(n: number): string {
     return this.text(`open:${n}`, () => {
-      return `select distinct order_key from deliveries where order_key in (${this.params(1, n)}) and status in ('pending', 'retrying')`;
+      return `select distinct order_key from deliveries where order_key in (${this.params(1, n)}) and status in ${OPEN_STATUSES}`;
     });
   }
 
@@ -109,9 +115,9 @@ export class OutboxSql {
         excluded > 0 ? ` and d.subscription_id not in (${ps.slice(2, 2 + excluded).join(', ')})` : '';
       const lock = this.dialect === 'postgres' ? ' for update skip locked' : '';
       return `select d.seq from deliveries as d inner join subscriptions as s on s.id = d.subscription_id
-        where s.enabled = 1 and d.status in ('pending', 'retrying') and d.next_attempt_at <= ${ps[0]}
+        where s.enabled = 1 and d.status in ${OPEN_STATUSES} and d.next_attempt_at <= ${ps[0]}
           and (d.lease_until is null or d.lease_until < ${ps[1]})
-          and not exists (select p.seq from deliveries as p where p.order_key = d.order_key and p.seq < d.seq and p.status in ('pending', 'retrying'))${exclude}
+          and not exists (select p.seq from deliveries as p where p.order_key = d.order_key and p.seq < d.seq and p.status in ${OPEN_STATUSES})${exclude}
         order by d.next_attempt_at, d.seq limit ${ps[2 + excluded]}${lock}`;
     });
   }

@@ -3,7 +3,7 @@ import type { AttemptOutcome, DeliveryStatus, EventType, SubscriptionMethod } fr
 import { type Insertable, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { endpointOf } from './endpoints.js';
 import { refuseNul } from './input.js';
-import { OutboxSql, run } from './outbox-sql.js';
+import { OPEN_STATUSES, OutboxSql, run } from './outbox-sql.js';
 import type { Database, DeliveriesTable, Dialect } from './schema.js';
 import { newDeliveryId } from './secrets.js';
 
@@ -138,8 +138,8 @@ export type AttemptResult =
 // The open-status test is written as literal SQL so that the partial indexes (`where status in
 // ('pending', 'retrying')`) can serve it: a planner cannot match an index predicate against
 // bound parameters, and a full scan per claim made delivery crawl.
-const isOpen = (column: string) => sql<boolean>`${sql.ref(column)} in ('pending', 'retrying')`;
-const isClosed = (column: string) => sql<boolean>`${sql.ref(column)} not in ('pending', 'retrying')`;
+const isOpen = (column: string) => sql<boolean>`${sql.ref(column)} in ${sql.raw(OPEN_STATUSES)}`;
+const isClosed = (column: string) => sql<boolean>`${sql.ref(column)} not in ${sql.raw(OPEN_STATUSES)}`;
 
 /**
  * Per-call order is kept per receiving endpoint (the URL without its query), not per
@@ -299,24 +299,24 @@ async function insertDeliveries(
   return new Map(inserted.map((r) => [r.id, r.seq]));
 }
 
-/** A new delivery's row as `toDelivery` reads rows (the columns a select would return). */
-function deliveryRow(r: NewDelivery, now: number) {
+/** A new delivery, once stored with `seq`, as the record the dispatcher sends. */
+function storedRecord(r: NewDelivery, seq: number, now: number): DeliveryRecord {
   return {
-    seq: 0,
+    seq,
     id: r.id,
-    subscription_id: r.subscription_id,
-    event_id: r.event_id,
-    client_id: r.client_id,
-    extension_id: r.extension_id,
-    event_type: r.event_type,
-    call_id: r.call_id ?? null,
+    subscriptionId: r.subscription_id,
+    eventId: r.event_id,
+    clientId: r.client_id,
+    extensionId: r.extension_id,
+    eventType: r.event_type,
+    callId: r.call_id ?? null,
     status: r.status,
     attempts: r.attempts ?? 0,
-    next_attempt_at: r.next_attempt_at,
-    created_at: r.created_at ?? now,
-    last_attempt_at: null,
-    last_status_code: null,
-    last_outcome: null,
+    nextAttemptAt: r.next_attempt_at,
+    createdAt: r.created_at ?? now,
+    lastAttemptAt: null,
+    lastStatusCode: null,
+    lastOutcome: null,
     payload: r.payload ?? null,
   };
 }
@@ -393,7 +393,7 @@ export class OutboxStore {
       const { taken, unleased } = markReady(rows, busy, subscriptionOf, lease);
       const seqOf = await insertDeliveries(trx, q, rows);
       const leased = [...taken].map((r) =>
-        toClaimed(toDelivery({ ...deliveryRow(r, now), seq: seqOf.get(r.id)! }), subscriptionOf.get(r.id)!),
+        toClaimed(storedRecord(r, seqOf.get(r.id)!, now), subscriptionOf.get(r.id)!),
       );
       return {
         eventIds,
@@ -658,35 +658,17 @@ export class OutboxStore {
     extensionId: number,
     opts: { afterId?: number; latest?: number; limit: number },
   ): Promise<StoredEvent[]> {
-    let rows: Array<{
-      id: number;
-      event_type: EventType;
-      call_id: string | null;
-      received_at: number;
-      data: string;
-    }>;
-    const cols = ['id', 'event_type', 'call_id', 'received_at', 'data'] as const;
+    const base = this.db
+      .selectFrom('events')
+      .select(['id', 'event_type', 'call_id', 'received_at', 'data'])
+      .where('extension_id', '=', extensionId);
+    let rows: Awaited<ReturnType<typeof base.execute>>;
     if (opts.afterId !== undefined) {
-      rows = await this.db
-        .selectFrom('events')
-        .select(cols)
-        .where('extension_id', '=', extensionId)
-        .where('id', '>', opts.afterId)
-        .orderBy('id')
-        .limit(opts.limit)
-        .execute();
+      rows = await base.where('id', '>', opts.afterId).orderBy('id').limit(opts.limit).execute();
     } else {
       const n = Math.min(opts.latest ?? 0, opts.limit);
       if (n === 0) return [];
-      rows = (
-        await this.db
-          .selectFrom('events')
-          .select(cols)
-          .where('extension_id', '=', extensionId)
-          .orderBy('id', 'desc')
-          .limit(n)
-          .execute()
-      ).reverse();
+      rows = (await base.orderBy('id', 'desc').limit(n).execute()).reverse();
     }
     return rows.map((r) => ({
       id: Number(r.id),
