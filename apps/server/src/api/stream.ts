@@ -42,7 +42,10 @@ export class StreamHub {
 
   /** The intake stored events of these extensions: wake their streams. */
   stored(extensionIds: Iterable<number>): void {
-    for (const id of new Set(extensionIds)) {
+    // Every intake batch comes here; with no stream waiting there is nothing to do.
+    if (this.waiting.size === 0) return;
+    // An id seen twice finds nobody waiting the second time: its waiters were woken and removed.
+    for (const id of extensionIds) {
       const set = this.waiting.get(id);
       if (!set) continue;
       this.waiting.delete(id);
