@@ -50,6 +50,13 @@ const PLANS: Array<[RegExp, Plan]> = [
     { how: 'run', expect: /^Call [0-9a-f]{32}: 3 event\(s\) under way \(outgoing\)\.$/m },
   ],
   [
+    /^npm run callhook -- simulate --mix --rate 5 --count 20 --speed 10$/,
+    {
+      how: 'run',
+      expect: /^20 calls started in \d+\.\d s \(\d+\.\d\/s\), 0 refused, \d+ events$/m,
+    },
+  ],
+  [
     /^npm run callhook -- events add -e 175 /,
     { how: 'run', expect: /^72\s+dial-in\s+POST\s+http:\/\/localhost:3000\/hook\s+yes\s+whsec_/m },
   ],

@@ -24,7 +24,7 @@ const server = await startServer({
 async function passThrough() {
   const { outbox, subscriptions } = server.store;
   const [listed] = await subscriptions.list(175);
-  const sub = await subscriptions.byId(listed.id);
+  const sub = await subscriptions.get(175, listed.id);
   let seqs = 1;
   outbox.ingest = async (events, now) => ({
     eventIds: events.map(() => seqs),

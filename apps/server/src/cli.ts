@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { SIMULATE_HELP, simulateCommand } from './commands/simulate.js';
 import { ConfigError, loadConfig } from './config.js';
 import { type RunningServer, startServer } from './index.js';
 import { ListenError } from './listen.js';
@@ -28,7 +27,9 @@ Usage:
       extensions, enables the simulator and allows loopback targets.
 
 ${ADMIN_HELP}
-${SIMULATE_HELP}`;
+  Calls on the simulated PBX are played with the client's CLI: callhook simulate (one scenario)
+  and callhook simulate --mix (a random mix at a rate); see callhook --help.
+`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -38,7 +39,12 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'start') return start(rest);
   if (command === 'admin') return admin(rest);
-  if (command === 'simulate') return simulateCommand(rest);
+  if (command === 'simulate') {
+    process.stderr.write(
+      'callhook-server simulate is now the client CLI\'s "callhook simulate" (npm run callhook -- simulate --help).\n',
+    );
+    return 2;
+  }
   process.stderr.write(`Unknown command "${command}".\n\n${HELP}`);
   return 2;
 }

@@ -8,6 +8,7 @@ import type { operationSecurity } from './security.gen.js';
 export { DomainError, type DomainErrorKind } from './errors.js';
 export { type FieldKind, formFields } from './fields.js';
 export * as schemas from './hey/zod.gen.js';
+export { cryptoRandom, type Random, seededRandom } from './random.js';
 export { operationSecurity } from './security.gen.js';
 export { API_BASE_PATH, ROOT_PATHS } from './servers.gen.js';
 export type { components, operations, paths, webhooks };

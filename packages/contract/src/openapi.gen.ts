@@ -824,6 +824,8 @@ export interface components {
             /** @enum {string} */
             kind: "phone" | "ivr" | "queue";
             caller_id_name?: string | null;
+            /** @description A queue's agents (extension ids, in the order they are rung); absent for phones and IVRs. Additive. */
+            agents?: number[];
         };
         /** @description One message of the event stream (`streamExtensionEvents`). */
         StreamEvent: {

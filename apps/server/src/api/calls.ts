@@ -1,5 +1,5 @@
 import { resolveExtension, type ServerContext } from './context.js';
-import { HttpError, notFound } from './errors.js';
+import { HttpError } from './errors.js';
 import type { Handlers } from './typed.js';
 
 export function callHandlers(ctx: ServerContext) {
@@ -19,8 +19,13 @@ export function callHandlers(ctx: ServerContext) {
     },
 
     async simulateCall({ body, principal }) {
-      if (!ctx.pbx)
-        throw notFound('The simulator is off: start the server in demo mode or with CALLHOOK_SIMULATOR=true');
+      if (!ctx.pbx) {
+        throw new HttpError(
+          404,
+          'The simulator is off: start the server in demo mode or with CALLHOOK_SIMULATOR=true',
+          { code: 'no_simulator' },
+        );
+      }
       await resolveExtension(ctx, principal, String(body.extension_id));
       await ctx.pbx.refresh();
       return { status: 202, body: ctx.pbx.simulate(body) };

@@ -38,6 +38,7 @@ export function limitHandlers(ctx: ServerContext) {
           name: e.name,
           kind: e.kind,
           caller_id_name: e.callerIdName ?? null,
+          ...(e.kind === 'queue' ? { agents: e.agents ?? [] } : {}),
         })),
       };
     },

@@ -217,12 +217,6 @@ export class SubscriptionStore {
     return row && toSubscription(row);
   }
 
-  async byId(id: number): Promise<SubscriptionRecord | undefined> {
-    if (!isStorableId(id)) return undefined;
-    const row = await withSecrets(this.db).where('s.id', '=', id).executeTakeFirst();
-    return row && toSubscription(row);
-  }
-
   /**
    * Changes only the fields given; `enabled: true` also clears the failure streak. A new `url`
    * at another endpoint joins that endpoint's secret; at an endpoint without subscriptions the

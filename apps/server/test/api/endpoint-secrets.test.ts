@@ -160,17 +160,17 @@ describe('one signing secret per endpoint', () => {
     expect(res.status).toBe(200);
     const moved = (await res.json()) as Subscription;
     expect(moved).not.toHaveProperty('secret');
-    expect((await s.store.subscriptions.byId(here.id))?.secret).toBe(there.secret);
+    expect((await s.store.subscriptions.get(175, here.id))?.secret).toBe(there.secret);
 
     res = await s.api(`/extension/175/event/${there.id}`, { method: 'PUT', json: { url: `${rx.url}/new` } });
     expect(res.status).toBe(200);
-    expect((await s.store.subscriptions.byId(there.id))?.secret).toBe(there.secret);
+    expect((await s.store.subscriptions.get(175, there.id))?.secret).toBe(there.secret);
     // /there is still used by the first; /new is a second endpoint with a copy of the secret.
     const rotated = (await (
       await s.api(`/extension/175/event/${there.id}/secret/rotate/`, { method: 'POST' })
     ).json()) as SecretRotated;
     expect(rotated.subscription_ids).toEqual([there.id]);
-    expect((await s.store.subscriptions.byId(here.id))?.secret).toBe(there.secret);
+    expect((await s.store.subscriptions.get(175, here.id))?.secret).toBe(there.secret);
   });
 });
 
@@ -237,7 +237,7 @@ describe('migration 0008: existing subscriptions move to endpoint secrets', () =
     const database = await databaseBefore0008();
     const store = await openStore({ databaseUrl: database.url, dataDir: tmpdir(), poolSize: 2 });
     try {
-      const [a, b, c] = await Promise.all([72, 73, 74].map((id) => store.subscriptions.byId(id)));
+      const [a, b, c] = await Promise.all([72, 73, 74].map((id) => store.subscriptions.get(175, id)));
       expect(a?.endpointId).toBe(b?.endpointId);
       expect(c?.endpointId).not.toBe(a?.endpointId);
       expect([a?.secret, b?.secret, c?.secret]).toEqual([OLD.a, OLD.a, OLD.c]);
@@ -267,7 +267,7 @@ describe('migration 0008: existing subscriptions move to endpoint secrets', () =
       // Rotating the endpoint ends the old per-subscription secret with the rotation's grace.
       const rotated = await store.subscriptions.rotateSecret(175, 73, 0, now);
       expect(rotated?.subscriptionIds).toEqual([72, 73]);
-      const after = await store.subscriptions.byId(73);
+      const after = await store.subscriptions.get(175, 73);
       expect(activeSecrets(after!, now + 1)).toEqual([rotated!.secret]);
     } finally {
       await store.close();

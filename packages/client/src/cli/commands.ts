@@ -59,6 +59,13 @@ export const options = {
   'ring-ms': { type: 'string' },
   'talk-ms': { type: 'string' },
   speed: { type: 'string' },
+  mix: { type: 'boolean' },
+  rate: { type: 'string' },
+  count: { type: 'string' },
+  duration: { type: 'string' },
+  extensions: { type: 'string' },
+  seed: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
   forward: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   port: { type: 'string' },
@@ -403,8 +410,19 @@ deliveries list --subscription ID [--status S] [--since ISO] [--page N] [--per-p
       simulate: {
         help: `simulate --extension N [--scenario outgoing] [--number N] [--did N] [--forward-to N]
          [--outcome S] [--answered-by EXT] [--text T] [--ring-ms MS] [--talk-ms MS] [--speed X]
-                                             play a call on the demo server's simulated PBX`,
-        async run({ client, values, print }) {
+                                             play a call on the demo server's simulated PBX
+simulate --mix --rate CALLS_PER_S (--count N | --duration S) [--extensions 175,200]
+         [--speed X] [--seed N] [--quiet]    a random mix of every scenario over your
+                                             extensions, at a rate (Ctrl-C stops); a summary`,
+        async run(cli) {
+          const { client, values, print } = cli;
+          if (values.mix) {
+            const { simulateMix } = await import('./mix.js');
+            return simulateMix(cli);
+          }
+          for (const flag of ['rate', 'count', 'duration', 'extensions', 'seed'] as const) {
+            if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --mix`);
+          }
           const request = simulationRequest(values);
           const result = await client.simulate(request);
           print(

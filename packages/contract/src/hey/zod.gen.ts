@@ -237,7 +237,8 @@ export const zExtensionSummary = z.object({
         'ivr',
         'queue'
     ]),
-    caller_id_name: z.string().nullish()
+    caller_id_name: z.string().nullish(),
+    agents: z.array(z.int()).optional()
 });
 
 /**

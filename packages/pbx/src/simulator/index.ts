@@ -11,7 +11,6 @@ export {
   seededRandom,
   subCallId,
 } from './ids.js';
-export { type LoadOptions, type LoadResult, type LoadTarget, randomRequest, runLoad } from './load.js';
 export {
   type CallbackPlanOptions,
   type CallPlan,

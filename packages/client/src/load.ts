@@ -1,54 +1,53 @@
+// A random mix of calls at a rate, for demos and load: each call one `POST /pbx/simulate/` on a
+// server whose simulated PBX plays it. What `callhook simulate --mix` runs; usable from a script.
 import {
+  cryptoRandom,
+  type ExtensionSummary,
   type HangupStatus,
   hangupStatuses,
+  type Random,
   type SimulationRequest,
+  type SimulationResult,
   type SimulationScenario,
 } from '@callhook/contract';
-import type { PbxExtension } from './directory.js';
-import { cryptoRandom, type Random } from './ids.js';
-import { ScenarioError } from './scenarios.js';
-import { type SetTimer, type SimulationResult, type Simulator, systemTimer } from './simulator.js';
+import { CallhookApiError } from './errors.js';
 
-/**
- * What a load run starts calls on: the in-process simulator, or a server's `POST /pbx/simulate/`
- * (the CLI), whose answer comes later. Refusals are `ScenarioError`s (counted, the run goes on);
- * anything else, a 503 included (a stopped simulator), ends the run.
- */
+/** An extension calls are made for, as `GET /client/{client_id}/extension/` lists it. */
+export type LoadExtension = Pick<ExtensionSummary, 'id' | 'name' | 'kind' | 'agents'>;
+
+/** What starts each call: a `CallhookClient` (its `simulate`), or anything with its shape. */
 export interface LoadTarget {
-  run(req: SimulationRequest): SimulationResult | Promise<SimulationResult>;
-  /** Resolves once the calls started have played (or at once, when that cannot be known). */
-  idle(): Promise<void>;
+  simulate(req: SimulationRequest): Promise<SimulationResult>;
 }
 
 export interface LoadOptions {
-  simulator: Pick<Simulator, 'run' | 'idle'> | LoadTarget;
+  target: LoadTarget;
   /** The extensions calls are made for (each call picks one, and a scenario its kind allows). */
-  extensions: readonly PbxExtension[];
+  extensions: readonly LoadExtension[];
   /** Calls started per second. */
   rate: number;
   /** Stop after this many calls… */
   count?: number;
   /** …or after this long (whichever comes first; one of them is needed). */
   durationMs?: number;
-  /** Passed to every call: how much faster than real time calls run. Default 1. */
+  /** Passed to every call: how much faster than real time the server plays it. Default 1. */
   speed?: number;
   random?: Random;
   /** Milliseconds; for tests. */
   now?: () => number;
-  setTimer?: SetTimer;
+  /** Calls `fn` after `ms`; returns its cancel. For tests (`setTimeout` by default). */
+  setTimer?: (fn: () => void, ms: number) => () => void;
   /** Stops starting calls. */
   signal?: AbortSignal;
-  /** Wait until every started call has fed all its events (default true). */
-  wait?: boolean;
-  /** Told of each call once it started (or was refused: `result` is then the error). */
-  onCall?: (req: SimulationRequest, result: SimulationResult | ScenarioError) => void;
+  /** Told of each call once the server started it (or refused it: `result` is then the error). */
+  onCall?: (req: SimulationRequest, result: SimulationResult | CallhookApiError) => void;
 }
 
 export interface LoadResult {
   started: number;
-  /** Calls the simulator refused (a `ScenarioError`, e.g. an extension removed meanwhile). */
+  /** Calls the server refused (400, or 404 for an extension removed meanwhile). */
   refused: number;
-  /** Events the started calls generate. */
+  /** Events the started calls generate (the server plays them at the calls' own times). */
   events: number;
   byScenario: Partial<Record<SimulationScenario, number>>;
   byOutcome: Partial<Record<HangupStatus, number>>;
@@ -86,12 +85,13 @@ function randomOutcome(random: Random): HangupStatus {
 
 /**
  * One random scenario for `ext` that its kind allows, with realistic durations (ring 0.5–4.5 s,
- * talk 1–60 s) before `speed`. Outgoing calls sometimes go to another phone of the same client,
- * so internal calls are part of the mix.
+ * talk 1–60 s) before `speed`. Outgoing calls sometimes go to another phone of the same client
+ * (`all`), so internal calls are part of the mix; a forwarded call names the number it goes to,
+ * so it plays whatever forwarding rule the extension has.
  */
 export function randomRequest(
-  ext: PbxExtension,
-  all: readonly PbxExtension[],
+  ext: LoadExtension,
+  all: readonly LoadExtension[],
   random: Random,
   speed = 1,
 ): SimulationRequest {
@@ -113,7 +113,7 @@ export function randomRequest(
     [
       ['outgoing', 40],
       ['incoming', 30],
-      ['forward', ext.forwardTo ? 10 : 0],
+      ['forward', 10],
       ['voicemail', 8],
       ['message-in', 6],
       ['message-out', 6],
@@ -122,7 +122,7 @@ export function randomRequest(
   );
   switch (scenario) {
     case 'outgoing': {
-      const peers = all.filter((e) => e.clientId === ext.clientId && e.kind === 'phone' && e.id !== ext.id);
+      const peers = all.filter((e) => e.kind === 'phone' && e.id !== ext.id);
       const peer = random() < 0.2 ? pick(peers, random) : undefined;
       return {
         scenario,
@@ -132,6 +132,14 @@ export function randomRequest(
         ...timing,
       };
     }
+    case 'forward':
+      return {
+        scenario,
+        number: caller,
+        forward_to: outsideNumber(random),
+        outcome: randomOutcome(random),
+        ...base,
+      };
     case 'voicemail':
       return { scenario, number: caller, outcome: random() < 0.5 ? 'NOANSWER' : 'BUSY', ...base };
     case 'message-in':
@@ -143,8 +151,20 @@ export function randomRequest(
 }
 
 /**
+ * A refusal of one call (counted; the run goes on): the server found the request wrong (400), or
+ * the extension is gone (404). Anything else (the simulator off, the server unreachable or
+ * overloaded, a token refused) ends the run.
+ */
+function refusal(err: unknown): err is CallhookApiError {
+  return (
+    err instanceof CallhookApiError &&
+    (err.status === 400 || (err.status === 404 && err.code !== 'no_simulator'))
+  );
+}
+
+/**
  * Starts random calls at `rate` per second, evenly spaced, until `count` calls or `durationMs`
- * (or `signal`), then (by default) waits for them to finish. Counts what it started.
+ * (or `signal`); resolves once the server answered every start. Counts what it started.
  */
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   if (opts.count === undefined && opts.durationMs === undefined) {
@@ -155,7 +175,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   if (callers.length === 0) throw new Error('runLoad needs at least one extension');
   const random = opts.random ?? cryptoRandom;
   const now = opts.now ?? Date.now;
-  const setTimer = opts.setTimer ?? systemTimer;
+  const setTimer =
+    opts.setTimer ??
+    ((fn: () => void, ms: number) => {
+      const t = setTimeout(fn, ms);
+      return () => clearTimeout(t);
+    });
   const result: LoadResult = {
     started: 0,
     refused: 0,
@@ -183,9 +208,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     opts.onCall?.(req, res);
   };
   const failed = (req: SimulationRequest, err: unknown) => {
-    // A refused scenario is counted, not fatal: a load run goes on through a bad pick. Anything
-    // else (a stopped simulator, a server that went away) ends the run.
-    if (err instanceof ScenarioError && err.status !== 503) {
+    if (refusal(err)) {
       result.refused++;
       opts.onCall?.(req, err);
     } else {
@@ -202,40 +225,28 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       await new Promise<void>((resolve) => {
         const cancel = setTimer(done, wait);
         function done() {
-          opts.signal?.removeEventListener('abort', onAbort);
+          cancel();
+          opts.signal?.removeEventListener('abort', done);
           resolve();
         }
-        function onAbort() {
-          cancel();
-          done();
-        }
-        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        opts.signal?.addEventListener('abort', done, { once: true });
       });
       if (over()) break;
     }
     const req = randomRequest(pick(callers, random)!, callers, random, opts.speed ?? 1);
     issued++;
-    try {
-      const res = opts.simulator.run(req);
-      if (res instanceof Promise) {
-        // Over HTTP: the next call starts on time whatever this one's answer takes.
-        const settled: Promise<void> = res.then(
-          (r) => started(req, r),
-          (err: unknown) => failed(req, err),
-        );
-        pending.add(settled);
-        const forget = () => pending.delete(settled);
-        settled.then(forget, forget);
-      } else {
-        started(req, res);
-      }
-    } catch (err) {
-      failed(req, err);
-    }
+    // The next call starts on time whatever this one's answer takes.
+    const settled: Promise<void> = new Promise<SimulationResult>((resolve) =>
+      resolve(opts.target.simulate(req)),
+    ).then(
+      (r) => started(req, r),
+      (err: unknown) => failed(req, err),
+    );
+    pending.add(settled);
+    settled.then(() => pending.delete(settled));
   }
   await Promise.all([...pending]);
   if (fatal) throw fatal.err;
-  if (opts.wait ?? true) await opts.simulator.idle();
   result.elapsedMs = now() - t0;
   return result;
 }
