@@ -1,0 +1,75 @@
+// bench:isolation's receivers, in their own process: one HTTP server per endpoint, each on its own
+// port (so its own host to the dispatcher, as different integrators are). Each endpoint answers
+// 200 at once ('ok'), 500 at once ('fail'), or never ('hang': it reads the request and holds it).
+// Per endpoint it counts the 2xx it gave and records how long after its `Tag` (the send time, ms)
+// each request arrived. Driven over IPC.
+import { createServer } from 'node:http';
+
+const endpoints = [];
+
+function endpoint() {
+  const e = { mode: 'ok', count: 0, first: 0, last: 0, latencies: [], held: new Set() };
+  e.server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      if (e.mode === 'hang') {
+        e.held.add(res);
+        res.on('close', () => e.held.delete(res));
+        return;
+      }
+      if (e.mode === 'fail') {
+        res.writeHead(500).end('down for maintenance');
+        return;
+      }
+      const now = performance.timeOrigin + performance.now();
+      const body = Buffer.concat(chunks).toString();
+      const i = body.indexOf('Tag=');
+      if (i !== -1) {
+        const end = body.indexOf('&', i);
+        const sent = Number(body.slice(i + 4, end === -1 ? undefined : end));
+        if (sent > 0) e.latencies.push(now - sent);
+      }
+      if (e.count === 0) e.first = now;
+      e.last = now;
+      e.count++;
+      res.end('ok');
+    });
+  });
+  e.server.keepAliveTimeout = 10_000;
+  // A held request stays held: Node's own request timeout would answer it with 408.
+  e.server.requestTimeout = 0;
+  return e;
+}
+
+process.on('message', async (msg) => {
+  if (msg.setup !== undefined) {
+    for (let i = 0; i < msg.setup; i++) endpoints.push(endpoint());
+    await Promise.all(endpoints.map((e) => new Promise((r) => e.server.listen(0, '127.0.0.1', r))));
+    process.send({ ports: endpoints.map((e) => e.server.address().port) });
+  } else if (msg.modes !== undefined) {
+    // A new run: every held request let go, counts cleared, each endpoint its mode.
+    for (const [i, e] of endpoints.entries()) {
+      for (const res of e.held) res.destroy();
+      e.held.clear();
+      Object.assign(e, { mode: msg.modes[i], count: 0, first: 0, last: 0, latencies: [] });
+    }
+    process.send({ modesSet: true });
+  } else if (msg.clear !== undefined) {
+    // Between phases of one run: counts cleared, modes and held requests kept.
+    for (const e of endpoints) Object.assign(e, { count: 0, first: 0, last: 0, latencies: [] });
+    process.send({ cleared: true });
+  } else if (msg.stats !== undefined) {
+    process.send({
+      endpoints: endpoints.map((e) => ({
+        count: e.count,
+        first: e.first,
+        last: e.last,
+        latencies: msg.stats ? e.latencies : [],
+      })),
+    });
+  } else if (msg === 'exit') {
+    process.exit(0);
+  }
+});
+process.on('disconnect', () => process.exit(0));
