@@ -1,5 +1,5 @@
 import { isAscii } from 'node:buffer';
-import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { SignatureError, StaleTimestampError } from './errors.js';
 
 /** The Standard Webhooks headers of one delivery attempt, as received (absent when not sent). */
@@ -17,7 +17,16 @@ export interface VerifierOptions {
 }
 
 const DIGITS = /^[0-9]+$/;
-const SIGNATURE_BYTES = 32;
+/** A SHA-256 HMAC in base64: 32 bytes, 44 characters with its padding. */
+const SIGNATURE_CHARS = 44;
+
+/** Equality of two strings of the same (public) length, in time that does not depend on where they differ. */
+function sameText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
 
 function keyOf(secret: string): KeyObject {
   const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
@@ -88,12 +97,17 @@ export class SignatureVerifier {
       throw new StaleTimestampError(signedAt, now, this.toleranceSeconds);
     }
 
-    const candidates: Buffer[] = [];
-    for (const entry of signature.split(' ')) {
+    // The `v1` entries, as base64 text: they are compared as text with the expected signature's
+    // base64, as the Standard Webhooks reference libraries do (no decoding, no buffers).
+    const candidates: string[] = [];
+    for (let from = 0; from < signature.length; ) {
+      let end = signature.indexOf(' ', from);
+      if (end === -1) end = signature.length;
       // Other versions (`v1a,` for asymmetric keys) may come beside ours; they are not ours to judge.
-      if (!entry.startsWith('v1,')) continue;
-      const bytes = Buffer.from(entry.slice(3), 'base64');
-      if (bytes.length === SIGNATURE_BYTES) candidates.push(bytes);
+      if (end - from === SIGNATURE_CHARS + 3 && signature.startsWith('v1,', from)) {
+        candidates.push(signature.slice(from + 3, end));
+      }
+      from = end + 1;
     }
     if (candidates.length === 0) throw new SignatureError('webhook-signature has no v1 signature');
 
@@ -109,8 +123,8 @@ export class SignatureVerifier {
       const hmac = createHmac('sha256', key);
       if (text === undefined) hmac.update(prefix).update(payload);
       else hmac.update(prefix + text);
-      const expected = hmac.digest();
-      for (const candidate of candidates) if (timingSafeEqual(expected, candidate)) return;
+      const expected = hmac.digest('base64');
+      for (const candidate of candidates) if (sameText(expected, candidate)) return;
     }
     throw new SignatureError('no webhook-signature entry matches the secret');
   }

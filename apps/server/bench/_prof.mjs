@@ -1,0 +1,21 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
+const { startServer } = await import('../dist/index.js');
+const server = await startServer({ port: 0, host: '127.0.0.1', dataDir: mkdtempSync(join(tmpdir(),'p-')), demo: true, logLevel: 'silent',
+  config: { simulator: false, demoClientId: 'bench', demoClientSecret: 'bench-secret-bench-secret', extensionSubscriptionLimit: 100000 }, env: {} });
+const { access_token: token } = await (await fetch(`${server.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'bench', client_secret: 'bench-secret-bench-secret' }) })).json();
+for (let i = 0; i < 20; i++) await fetch(`${server.apiUrl}/extension/175/event/`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: `https://somehost.com/fordel/show.php?myid=175&n=${i}`, method: 'POST', event_type: 'hangup' }) });
+const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+const cannon = (d) => new Promise((r) => execFile(process.execPath, [bin, '-j', '-c', '10', '-d', String(d), '-H', `authorization=Bearer ${token}`, `${server.apiUrl}/extension/175/event/`], { maxBuffer: 1 << 24 }, (e, out) => r(JSON.parse(out))));
+await cannon(2);
+const s = new Session(); s.connect(); await s.post('Profiler.enable'); await s.post('Profiler.start');
+const r = await cannon(6);
+const { profile } = await s.post('Profiler.stop');
+writeFileSync('/tmp/api.cpuprofile', JSON.stringify(profile));
+console.log('req/s', r.requests.average);
+await server.close(); process.exit(0);
