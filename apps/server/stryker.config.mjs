@@ -20,7 +20,7 @@ export default {
     // Token throttling.
     'src/auth/ratelimit.ts',
     // The outbox claim's ordering condition and the order key (URL without its query).
-    'src/store/outbox.ts:150-160',
+    'src/store/outbox.ts:43-53',
     'src/store/outbox-sql.ts:111-123',
   ],
   coverageAnalysis: 'perTest',

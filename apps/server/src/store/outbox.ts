@@ -1,139 +1,32 @@
 import { createHash } from 'node:crypto';
-import type { AttemptOutcome, DeliveryStatus, EventType, SubscriptionMethod } from '@callhook/contract';
-import { type Insertable, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import type { DeliveryStatus } from '@callhook/contract';
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { endpointOf } from './endpoints.js';
 import { refuseNul } from './input.js';
+import {
+  type AttemptRecord,
+  type AttemptRequestRecord,
+  type AttemptResponseRecord,
+  type AttemptResult,
+  type ClaimedDelivery,
+  type DeliveryRecord,
+  type ExtensionDeliveryFilter,
+  type IncomingEvent,
+  type IngestLease,
+  type IntakeSubscription,
+  type NewDelivery,
+  parseJson,
+  type StoredEvent,
+  storable,
+  storedRecord,
+  toClaimed,
+  toDelivery,
+} from './outbox-records.js';
 import { OPEN_STATUSES, OutboxSql, run } from './outbox-sql.js';
 import type { Database, DeliveriesTable, Dialect } from './schema.js';
 import { newDeliveryId } from './secrets.js';
 
-/** One event as the intake accepted it: which extension, which type, and its data. */
-export interface IncomingEvent {
-  extensionId: number;
-  eventType: EventType;
-  callId: string | null;
-  /** The event data, JSON-stored as received. */
-  data: Record<string, unknown>;
-  /** The data form-encoded, as every subscriber will receive it. */
-  payload: string;
-  /**
-   * The source's own id for the event. An event whose key is stored already, or came earlier in
-   * the same batch, is a repeat: it is not stored again and makes no deliveries.
-   */
-  key?: string | null;
-}
-
-export interface DeliveryRecord {
-  seq: number;
-  id: string;
-  subscriptionId: number;
-  eventId: number;
-  clientId: number;
-  extensionId: number;
-  eventType: EventType;
-  callId: string | null;
-  status: DeliveryStatus;
-  attempts: number;
-  nextAttemptAt: number;
-  createdAt: number;
-  lastAttemptAt: number | null;
-  lastStatusCode: number | null;
-  lastOutcome: AttemptOutcome | null;
-  payload: string | null;
-}
-
-export interface AttemptRecord {
-  attemptedAt: number;
-  outcome: AttemptOutcome;
-  statusCode: number | null;
-  latencyMs: number;
-  error: string | null;
-  responseBody: string | null;
-  /** The request as sent, signatures redacted (absent when none was sent, or on older attempts). */
-  request?: AttemptRequestRecord | null;
-  /** The response's headers and whether its body was cut (absent when no response came). */
-  response?: AttemptResponseRecord | null;
-}
-
-export interface AttemptRequestRecord {
-  method: SubscriptionMethod;
-  /** The subscription's URL the request went to (a GET's event query is added when shown). */
-  url: string;
-  headers: Record<string, string>;
-}
-
-export interface AttemptResponseRecord {
-  headers: Record<string, string>;
-  truncated: boolean;
-}
-
-/**
- * Text from a receiver as the store can keep it on every backend: PostgreSQL's text refuses NUL
- * (an attempt holding one could never be recorded, and was tried again for ever), so NUL is
- * kept as U+FFFD, the character that already stands for the bytes that were not UTF-8.
- */
-export function storable(text: string | null): string | null {
-  return text === null ? null : text.replaceAll('\u0000', '\ufffd');
-}
-
-function parseJson<T>(text: string | null): T | null {
-  if (text === null) return null;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return null;
-  }
-}
-
-/** The filters of an extension's delivery log (keyset-paged: `before` is a seq). */
-export interface ExtensionDeliveryFilter {
-  status?: DeliveryStatus;
-  eventType?: EventType;
-  callId?: string;
-  subscriptionId?: number;
-  since?: number;
-  until?: number;
-  before?: number;
-  limit: number;
-}
-
-export interface StoredEvent {
-  id: number;
-  eventType: EventType;
-  callId: string | null;
-  receivedAt: number;
-  data: Record<string, unknown>;
-}
-
-/** What the dispatcher needs to send a claimed delivery: the delivery and its subscription now. */
-export interface ClaimedDelivery extends DeliveryRecord {
-  url: string;
-  method: SubscriptionMethod;
-  /** Its endpoint's secret, the endpoint's previous one and the subscription's own from before 0008. */
-  secret: string;
-  previousSecret: string | null;
-  previousSecretExpiresAt: number | null;
-  migratedSecret: string | null;
-  migratedSecretExpiresAt: number | null;
-  failingSince: number | null;
-}
-
-/**
- * How an instance takes fresh deliveries at intake, in the intake's own transaction: ready
- * deliveries whose URL it `accept`s are stored already leased to `owner` until `until`.
- */
-export interface IngestLease {
-  owner: string;
-  until: number;
-  accept(url: string): boolean;
-}
-
-export type AttemptResult =
-  | { kind: 'succeeded'; attempt: AttemptRecord }
-  | { kind: 'retry'; attempt: AttemptRecord; nextAttemptAt: number }
-  | { kind: 'failed'; attempt: AttemptRecord }
-  /** The subscription is disabled now (410, or failing for too long); the delivery fails with it. */
-  | { kind: 'disable'; attempt: AttemptRecord; reason: string };
+export * from './outbox-records.js';
 
 // The open-status test is written as literal SQL so that the partial indexes (`where status in
 // ('pending', 'retrying')`) can serve it: a planner cannot match an index predicate against
@@ -159,50 +52,10 @@ export function orderKey(clientId: number, url: string, callId: string): string 
 /** Subscription URL → its endpoint's hash in order keys (the same few URLs, every event). */
 const endpointHashes = new Map<string, string>();
 
-/** The subscription columns the intake needs, with its endpoint's secrets (OutboxSql.subscriptionsFor). */
-interface IntakeSubscription {
-  id: number;
-  client_id: number;
-  url: string;
-  method: SubscriptionMethod;
-  enabled: number;
-  secret: string;
-  previous_secret: string | null;
-  previous_secret_expires_at: number | null;
-  migrated_secret: string | null;
-  migrated_secret_expires_at: number | null;
-  failing_since: number | null;
-}
-
 /** A PostgreSQL advisory lock key (signed 64-bit) for an order key. */
 function lockKey(orderKey: string): bigint {
   return createHash('sha1').update(orderKey).digest().readBigInt64BE(0);
 }
-
-function toDelivery(
-  row: Omit<Selectable<DeliveriesTable>, 'order_key' | 'lease_until' | 'lease_owner'>,
-): DeliveryRecord {
-  return {
-    seq: row.seq,
-    id: row.id,
-    subscriptionId: row.subscription_id,
-    eventId: row.event_id,
-    clientId: row.client_id,
-    extensionId: row.extension_id,
-    eventType: row.event_type,
-    callId: row.call_id,
-    status: row.status,
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-    createdAt: row.created_at,
-    lastAttemptAt: row.last_attempt_at,
-    lastStatusCode: row.last_status_code,
-    lastOutcome: row.last_outcome,
-    payload: row.payload,
-  };
-}
-
-type NewDelivery = Insertable<DeliveriesTable>;
 
 /** One delivery per subscription of each fresh event's extension and type, not yet stored. */
 async function deliveriesFor(
@@ -297,56 +150,6 @@ async function insertDeliveries(
     inserted.push(...(await run<{ id: string; seq: number }>(trx, q.insertDeliveries(chunk.length), params)));
   }
   return new Map(inserted.map((r) => [r.id, r.seq]));
-}
-
-/** A new delivery, once stored with `seq`, as the record the dispatcher sends. */
-function storedRecord(r: NewDelivery, seq: number, now: number): DeliveryRecord {
-  return {
-    seq,
-    id: r.id,
-    subscriptionId: r.subscription_id,
-    eventId: r.event_id,
-    clientId: r.client_id,
-    extensionId: r.extension_id,
-    eventType: r.event_type,
-    callId: r.call_id ?? null,
-    status: r.status,
-    attempts: r.attempts ?? 0,
-    nextAttemptAt: r.next_attempt_at,
-    createdAt: r.created_at ?? now,
-    lastAttemptAt: null,
-    lastStatusCode: null,
-    lastOutcome: null,
-    payload: r.payload ?? null,
-  };
-}
-
-/** A delivery and what sending needs of its subscription and endpoint: the one mapper. */
-function toClaimed(
-  d: DeliveryRecord,
-  sub: Pick<
-    IntakeSubscription,
-    | 'url'
-    | 'method'
-    | 'secret'
-    | 'previous_secret'
-    | 'previous_secret_expires_at'
-    | 'migrated_secret'
-    | 'migrated_secret_expires_at'
-    | 'failing_since'
-  >,
-): ClaimedDelivery {
-  return {
-    ...d,
-    url: sub.url,
-    method: sub.method,
-    secret: sub.secret,
-    previousSecret: sub.previous_secret,
-    previousSecretExpiresAt: sub.previous_secret_expires_at,
-    migratedSecret: sub.migrated_secret,
-    migratedSecretExpiresAt: sub.migrated_secret_expires_at,
-    failingSince: sub.failing_since,
-  };
 }
 
 /** The durable outbox: accepted events, one delivery per matching subscription, every attempt. */
