@@ -15,13 +15,13 @@
 // Redis this benchmark starts with AOF fsync every second → a worker that signs with
 // standardwebhooks and posts with undici), same events, batches, concurrency and receiver.
 // --peer pgboss: the same with pg-boss on PostgreSQL (bench/peer-pgboss.mjs).
-import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
+import { hangupEvent, median, pct, round, child as spawnChild } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -49,68 +49,22 @@ if (!['sqlite', 'postgres', 'none'].includes(values.store))
   throw new Error('--store is sqlite, postgres or none');
 if (PEER !== undefined && !['bullmq', 'pgboss'].includes(PEER)) throw new Error('--peer is bullmq or pgboss');
 
-/** A child process and a request/answer over IPC: `ask(msg, key)` waits for a message with `key`. */
+/** A child process of the benchmark; the servers write a CPU profile with --prof. */
 function child(file, args = [], env = process.env) {
   const execArgv =
     values.prof && file === './server-child.mjs'
       ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${values.prof}`]
       : process.execArgv;
-  const proc = fork(new URL(file, import.meta.url), args, { env, execArgv });
-  const ask = (msg, key) =>
-    new Promise((resolve, reject) => {
-      const on = (m) => {
-        if (key in m) {
-          proc.off('message', on);
-          proc.off('exit', gone);
-          resolve(m);
-        }
-      };
-      const gone = (code) => reject(new Error(`${file} exited (${code}) before answering ${key}`));
-      proc.on('message', on);
-      proc.once('exit', gone);
-      if (msg) proc.send(msg);
-    });
-  return { proc, ask };
+  return spawnChild(file, args, { env, execArgv });
 }
 
 const rx = child('./receiver-child.mjs');
 const { port } = await rx.ask(null, 'port');
 const target = `http://127.0.0.1:${port}`;
 
-const pct = (xs, p) => {
-  if (xs.length === 0) return Number.NaN;
-  const s = Float64Array.from(xs).sort();
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const cpuMicros = (u) => u.user + u.system;
 
-function eventBody(tag, i) {
-  return {
-    event_type: 'hangup',
-    extension_id: 175,
-    data: {
-      SubCallID: `175-${i.toString(16).padStart(32, '0')}`,
-      EventTime: 1499349846331075 + i,
-      CalledNumber: '00010005',
-      EventType: 'hangup',
-      CallerIDNum: '000*099',
-      CallerExtensionID: 175,
-      CallerExtension: '000*099@sip.domain',
-      CallFlow: 'out',
-      CallAPIID: '3584705177-31845fca-8562-4b7a-94cf-7b4036fd6d52',
-      CallerIDName: 'Iggy Pop',
-      Duration: 4239900,
-      CallStatus: 'ANSWER',
-      CallID: i.toString(16).padStart(32, '0'),
-      Tag: String(tag),
-    },
-  };
-}
+const eventBody = hangupEvent;
 
 // ---- Baseline: the receiver driven directly, C requests in flight, no storage.
 async function baseline() {

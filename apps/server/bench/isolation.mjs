@@ -12,12 +12,12 @@
 // delivery), then the p99 ingest → 2xx at a fixed rate (half the healthy run's max rate, batches
 // of 10). Targets (issue 16): hang and fail ≥ 0.9× the healthy run's throughput, p99 within 2×.
 // Median of --runs rounds; ends with one JSON line.
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { child, hangupEvent, median, pct, round } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -34,66 +34,14 @@ const BAD = Math.max(1, Math.round(E * Number(values.bad)));
 const HEALTHY = Array.from({ length: E }, (_, i) => i).filter((i) => i >= BAD);
 const LATENCY_EVENTS = Math.max(200, Math.round(N / 2));
 
-const pct = (xs, p) => {
-  if (xs.length === 0) return Number.NaN;
-  const s = Float64Array.from(xs).sort();
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const clock = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** A child process and a request/answer over IPC: `ask(msg, key)` waits for a message with `key`. */
-function child(file, args = []) {
-  const proc = fork(new URL(file, import.meta.url), args);
-  const ask = (msg, key) =>
-    new Promise((resolve, reject) => {
-      const on = (m) => {
-        if (key in m) {
-          proc.off('message', on);
-          proc.off('exit', gone);
-          resolve(m);
-        }
-      };
-      const gone = (code) => reject(new Error(`${file} exited (${code}) before answering ${key}`));
-      proc.on('message', on);
-      proc.once('exit', gone);
-      if (msg) proc.send(msg);
-    });
-  return { proc, ask };
-}
 
 const rx = child('./isolation-receivers.mjs');
 const { ports } = await rx.ask({ setup: E }, 'ports');
 const dir = mkdtempSync(join(tmpdir(), 'callhook-isolation-'));
 
-function event(i, tag) {
-  const callId = i.toString(16).padStart(32, '0');
-  return {
-    event_type: 'hangup',
-    extension_id: 175,
-    data: {
-      SubCallID: `175-${callId}`,
-      EventTime: 1499349846331075 + i,
-      CalledNumber: '00010005',
-      EventType: 'hangup',
-      CallerIDNum: '000*099',
-      CallerExtensionID: 175,
-      CallerExtension: '000*099@sip.domain',
-      CallFlow: 'out',
-      CallAPIID: '3584705177-31845fca-8562-4b7a-94cf-7b4036fd6d52',
-      CallerIDName: 'Iggy Pop',
-      Duration: 4239900,
-      CallStatus: 'ANSWER',
-      CallID: callId,
-      Tag: String(tag),
-    },
-  };
-}
+const event = (i, tag) => hangupEvent(tag, i);
 
 /** Healthy endpoints' deliveries so far, and the time of the last one. */
 async function healthyStats(withLatencies = false) {

@@ -141,17 +141,19 @@ export async function rotateEndpoint(
   return { secret, previousExpiresAt, subscriptionIds: subs.map((s) => s.id) };
 }
 
+/** What signs a subscription's deliveries: its endpoint's secrets, and its own from before 0008. */
+export interface SigningSecrets {
+  /** The endpoint's secret, shared by its subscriptions. */
+  secret: string;
+  previousSecret: string | null;
+  previousSecretExpiresAt: number | null;
+  /** The subscription's own secret from before 0008, while it still signs beside the endpoint's. */
+  migratedSecret: string | null;
+  migratedSecretExpiresAt: number | null;
+}
+
 /** The secrets a delivery is signed with at `now`: the endpoint's, and those still in their grace. */
-export function activeSecrets(
-  s: {
-    secret: string;
-    previousSecret: string | null;
-    previousSecretExpiresAt: number | null;
-    migratedSecret: string | null;
-    migratedSecretExpiresAt: number | null;
-  },
-  now: number,
-): string[] {
+export function activeSecrets(s: SigningSecrets, now: number): string[] {
   const secrets = [s.secret];
   if (s.previousSecret && s.previousSecretExpiresAt !== null && s.previousSecretExpiresAt > now)
     secrets.push(s.previousSecret);

@@ -2,6 +2,7 @@
 // the one mapper from each stored row to its record. outbox.ts stores and reads them.
 import type { AttemptOutcome, DeliveryStatus, EventType, SubscriptionMethod } from '@callhook/contract';
 import type { Insertable, Selectable } from 'kysely';
+import type { SigningSecrets } from './endpoints.js';
 import type { DeliveriesTable } from './schema.js';
 
 /** One event as the intake accepted it: which extension, which type, and its data. */
@@ -103,15 +104,9 @@ export interface StoredEvent {
 }
 
 /** What the dispatcher needs to send a claimed delivery: the delivery and its subscription now. */
-export interface ClaimedDelivery extends DeliveryRecord {
+export interface ClaimedDelivery extends DeliveryRecord, SigningSecrets {
   url: string;
   method: SubscriptionMethod;
-  /** Its endpoint's secret, the endpoint's previous one and the subscription's own from before 0008. */
-  secret: string;
-  previousSecret: string | null;
-  previousSecretExpiresAt: number | null;
-  migratedSecret: string | null;
-  migratedSecretExpiresAt: number | null;
   failingSince: number | null;
 }
 
@@ -194,21 +189,11 @@ export function storedRecord(r: NewDelivery, seq: number, now: number): Delivery
   };
 }
 
+/** The subscription and endpoint columns sending needs, as the intake and a claim read them. */
+export type SendingColumns = Omit<IntakeSubscription, 'id' | 'client_id' | 'enabled'>;
+
 /** A delivery and what sending needs of its subscription and endpoint: the one mapper. */
-export function toClaimed(
-  d: DeliveryRecord,
-  sub: Pick<
-    IntakeSubscription,
-    | 'url'
-    | 'method'
-    | 'secret'
-    | 'previous_secret'
-    | 'previous_secret_expires_at'
-    | 'migrated_secret'
-    | 'migrated_secret_expires_at'
-    | 'failing_since'
-  >,
-): ClaimedDelivery {
+export function toClaimed(d: DeliveryRecord, sub: SendingColumns): ClaimedDelivery {
   return {
     ...d,
     url: sub.url,

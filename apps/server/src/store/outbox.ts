@@ -16,13 +16,14 @@ import {
   type IntakeSubscription,
   type NewDelivery,
   parseJson,
+  type SendingColumns,
   type StoredEvent,
   storable,
   storedRecord,
   toClaimed,
   toDelivery,
 } from './outbox-records.js';
-import { OPEN_STATUSES, OutboxSql, run } from './outbox-sql.js';
+import { OPEN_STATUSES, OutboxSql, run, shapedChunks, shapedList } from './outbox-sql.js';
 import type { Database, DeliveriesTable, Dialect } from './schema.js';
 import { newDeliveryId } from './secrets.js';
 
@@ -136,15 +137,14 @@ function markReady(
   return { taken, unleased };
 }
 
-/** Stores the new deliveries, 500 a statement; their seq by id. */
+/** Stores the new deliveries, up to 256 a statement; their seq by id. */
 async function insertDeliveries(
   trx: Transaction<Database>,
   q: OutboxSql,
   rows: readonly NewDelivery[],
 ): Promise<Map<string, number>> {
   const inserted: Array<{ id: string; seq: number }> = [];
-  for (let i = 0; i < rows.length; i += 500) {
-    const chunk = rows.slice(i, i + 500);
+  for (const chunk of shapedChunks(rows, 256)) {
     const params: unknown[] = [];
     for (const r of chunk) for (const c of OutboxSql.deliveryColumns) params.push(r[c] ?? null);
     inserted.push(...(await run<{ id: string; seq: number }>(trx, q.insertDeliveries(chunk.length), params)));
@@ -226,8 +226,8 @@ export class OutboxStore {
       );
     }
     const busy = new Set<string>();
-    for (let i = 0; i < keys.length; i += 500) {
-      const chunk = keys.slice(i, i + 500);
+    for (let i = 0; i < keys.length; i += 512) {
+      const chunk = shapedList(keys.slice(i, i + 512));
       const open = await run<{ order_key: string | null }>(trx, q.openOrderKeys(chunk.length), chunk);
       for (const o of open) if (o.order_key) busy.add(o.order_key);
     }
@@ -255,28 +255,18 @@ export class OutboxStore {
     const q = this.sql;
     return this.db.transaction().execute(async (trx) => {
       // Deliveries of a disabled subscription wait, and go out once it is enabled again.
-      const due = await run<{ seq: number }>(trx, q.claimDue(excludeSubscriptions.length), [
+      const excluded = excludeSubscriptions.length > 0 ? shapedList(excludeSubscriptions) : [];
+      const due = await run<{ seq: number }>(trx, q.claimDue(excluded.length), [
         now,
         now,
-        ...excludeSubscriptions,
+        ...excluded,
         limit,
       ]);
       if (due.length === 0) return [];
-      const seqs = due.map((r) => r.seq);
+      const seqs = shapedList(due.map((r) => r.seq));
       await run(trx, q.lease(seqs.length), [leaseUntil, owner, leaseUntil, ...seqs]);
       const rows = await run<
-        Omit<Selectable<DeliveriesTable>, 'order_key' | 'lease_until' | 'lease_owner'> &
-          Pick<
-            IntakeSubscription,
-            | 'url'
-            | 'method'
-            | 'secret'
-            | 'previous_secret'
-            | 'previous_secret_expires_at'
-            | 'migrated_secret'
-            | 'migrated_secret_expires_at'
-            | 'failing_since'
-          >
+        Omit<Selectable<DeliveriesTable>, 'order_key' | 'lease_until' | 'lease_owner'> & SendingColumns
       >(trx, q.claimed(seqs.length), seqs);
       return rows.map((r) => toClaimed(toDelivery(r), r));
     });
@@ -291,8 +281,7 @@ export class OutboxStore {
     if (results.length === 0) return;
     const q = this.sql;
     await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < results.length; i += 300) {
-        const chunk = results.slice(i, i + 300);
+      for (const chunk of shapedChunks(results, 256)) {
         const attempts: unknown[] = [];
         // One statement for the whole chunk: UPDATE ... FROM (VALUES ...), on both backends.
         const updates: unknown[] = [];
@@ -331,9 +320,15 @@ export class OutboxStore {
           await failOpen(trx, delivery.subscriptionId);
         }
       }
-      if (succeededSubs.size > 0) await run(trx, q.clearFailing(succeededSubs.size), [...succeededSubs]);
+      if (succeededSubs.size > 0) {
+        const ids = shapedList([...succeededSubs]);
+        await run(trx, q.clearFailing(ids.length), ids);
+      }
       const stillFailing = [...failingSubs].filter((s) => !succeededSubs.has(s));
-      if (stillFailing.length > 0) await run(trx, q.markFailing(stillFailing.length), [now, ...stillFailing]);
+      if (stillFailing.length > 0) {
+        const ids = shapedList(stillFailing);
+        await run(trx, q.markFailing(ids.length), [now, ...ids]);
+      }
     });
   }
 
@@ -585,8 +580,7 @@ async function insertEvents(
     if (ev.key == null) unkeyed.push(i);
     else if (!firstOfKey.has(ev.key)) firstOfKey.set(ev.key, i);
   }
-  for (let i = 0; i < unkeyed.length; i += 200) {
-    const chunk = unkeyed.slice(i, i + 200);
+  for (const chunk of shapedChunks(unkeyed, 128)) {
     const params: unknown[] = [];
     for (const k of chunk) {
       const ev = events[k]!;

@@ -4,6 +4,7 @@ import {
   joinEndpoint,
   pruneEndpoints,
   rotateEndpoint,
+  type SigningSecrets,
   type SubscriptionRow,
   withSecrets,
 } from './endpoints.js';
@@ -11,7 +12,7 @@ import { refuseNul } from './input.js';
 import { failOpen } from './outbox.js';
 import type { Database, Dialect, SubscriptionsTable } from './schema.js';
 
-export interface SubscriptionRecord {
+export interface SubscriptionRecord extends SigningSecrets {
   id: number;
   clientId: number;
   extensionId: number;
@@ -22,12 +23,6 @@ export interface SubscriptionRecord {
   disabledReason: string | null;
   /** The endpoint whose secret signs this subscription's deliveries, shared with its other subscriptions. */
   endpointId: number;
-  secret: string;
-  previousSecret: string | null;
-  previousSecretExpiresAt: number | null;
-  /** The subscription's own secret from before 0008, while it still signs beside the endpoint's. */
-  migratedSecret: string | null;
-  migratedSecretExpiresAt: number | null;
   failingSince: number | null;
   createdAt: number;
 }

@@ -1,0 +1,62 @@
+// What the delivery benchmarks share: child processes spoken to over IPC, the statistics, and
+// the page's hangup event as the intake takes it.
+import { fork } from 'node:child_process';
+
+/**
+ * A child process (a file next to this one) and a request/answer over IPC: `ask(msg, key)` sends
+ * `msg` (if any) and waits for a message with `key`. `execArgv` adds Node flags (a CPU profile).
+ */
+export function child(file, args = [], { env = process.env, execArgv = process.execArgv } = {}) {
+  const proc = fork(new URL(file, import.meta.url), args, { env, execArgv });
+  const ask = (msg, key) =>
+    new Promise((resolve, reject) => {
+      const on = (m) => {
+        if (key in m) {
+          proc.off('message', on);
+          proc.off('exit', gone);
+          resolve(m);
+        }
+      };
+      const gone = (code) => reject(new Error(`${file} exited (${code}) before answering ${key}`));
+      proc.on('message', on);
+      proc.once('exit', gone);
+      if (msg) proc.send(msg);
+    });
+  return { proc, ask };
+}
+
+export const pct = (xs, p) => {
+  if (xs.length === 0) return Number.NaN;
+  const s = Float64Array.from(xs).sort();
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+export const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** The page's hangup of extension 175 as the intake takes it: call number `i`, `Tag` = `tag`. */
+export function hangupEvent(tag, i) {
+  const callId = i.toString(16).padStart(32, '0');
+  return {
+    event_type: 'hangup',
+    extension_id: 175,
+    data: {
+      SubCallID: `175-${callId}`,
+      EventTime: 1499349846331075 + i,
+      CalledNumber: '00010005',
+      EventType: 'hangup',
+      CallerIDNum: '000*099',
+      CallerExtensionID: 175,
+      CallerExtension: '000*099@sip.domain',
+      CallFlow: 'out',
+      CallAPIID: '3584705177-31845fca-8562-4b7a-94cf-7b4036fd6d52',
+      CallerIDName: 'Iggy Pop',
+      Duration: 4239900,
+      CallStatus: 'ANSWER',
+      CallID: callId,
+      Tag: String(tag),
+    },
+  };
+}

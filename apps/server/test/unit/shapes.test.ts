@@ -1,0 +1,43 @@
+import fc from 'fast-check';
+import { expect, test } from 'vitest';
+import { OutboxSql, shapedChunks, shapedList } from '../../src/store/outbox-sql.js';
+
+// Batched statements come in power-of-two shapes, so SQLite keeps a few prepared statements per
+// kind instead of one per batch size (hundreds of megabytes: bench/statements.mjs).
+test('shapedChunks: every item once, in order, in chunks of powers of two up to the maximum', () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer(), { maxLength: 1200 }), fc.constantFrom(1, 2, 128, 256), (items, max) => {
+      const chunks = shapedChunks(items, max);
+      expect(chunks.flat()).toEqual(items);
+      for (const c of chunks) {
+        expect(c.length).toBeGreaterThan(0);
+        expect(c.length).toBeLessThanOrEqual(max);
+        expect(c.length & (c.length - 1)).toBe(0);
+      }
+    }),
+  );
+  expect(shapedChunks([1, 2, 3, 4, 5, 6, 7], 4).map((c) => c.length)).toEqual([4, 2, 1]);
+});
+
+test('shapedList: the same set at the next power of two, padded with its last item (never null)', () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer(), { minLength: 1, maxLength: 600 }), (items) => {
+      const list = shapedList(items);
+      expect(list.length & (list.length - 1)).toBe(0);
+      expect(list.length).toBeLessThan(2 * items.length);
+      expect(list.slice(0, items.length)).toEqual(items);
+      expect(new Set(list)).toEqual(new Set(items));
+    }),
+  );
+  expect(shapedList([7, 8, 9])).toEqual([7, 8, 9, 9]);
+});
+
+test('intakes of every size from 1 to 500 use at most ten statement texts per kind', () => {
+  const q = new OutboxSql('sqlite');
+  const texts = new Set<string>();
+  for (let n = 1; n <= 500; n++) {
+    for (const chunk of shapedChunks(Array(n).fill(0), 256)) texts.add(q.insertDeliveries(chunk.length));
+    texts.add(q.lease(shapedList(Array.from({ length: n }, (_, i) => i)).length));
+  }
+  expect(texts.size).toBeLessThanOrEqual(20);
+});
