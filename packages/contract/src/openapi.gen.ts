@@ -398,7 +398,7 @@ export interface paths {
          * Run a call scenario on the simulated PBX (demo mode)
          * @description Plays a scenario for one of the token's extensions, generating the events the provider's
          *     generation rules give, through the same intake as a real PBX. Available when the server
-         *     runs with the simulator enabled (demo mode); 404 otherwise.
+         *     runs with the simulator enabled (demo mode); 404 with `code` `no_simulator` otherwise.
          */
         post: operations["simulateCall"];
         delete?: never;

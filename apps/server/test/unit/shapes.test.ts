@@ -6,15 +6,19 @@ import { OutboxSql, shapedChunks, shapedList } from '../../src/store/outbox-sql.
 // kind instead of one per batch size (hundreds of megabytes: bench/statements.mjs).
 test('shapedChunks: every item once, in order, in chunks of powers of two up to the maximum', () => {
   fc.assert(
-    fc.property(fc.array(fc.integer(), { maxLength: 1200 }), fc.constantFrom(1, 2, 128, 256), (items, max) => {
-      const chunks = shapedChunks(items, max);
-      expect(chunks.flat()).toEqual(items);
-      for (const c of chunks) {
-        expect(c.length).toBeGreaterThan(0);
-        expect(c.length).toBeLessThanOrEqual(max);
-        expect(c.length & (c.length - 1)).toBe(0);
-      }
-    }),
+    fc.property(
+      fc.array(fc.integer(), { maxLength: 1200 }),
+      fc.constantFrom(1, 2, 128, 256),
+      (items, max) => {
+        const chunks = shapedChunks(items, max);
+        expect(chunks.flat()).toEqual(items);
+        for (const c of chunks) {
+          expect(c.length).toBeGreaterThan(0);
+          expect(c.length).toBeLessThanOrEqual(max);
+          expect(c.length & (c.length - 1)).toBe(0);
+        }
+      },
+    ),
   );
   expect(shapedChunks([1, 2, 3, 4, 5, 6, 7], 4).map((c) => c.length)).toEqual([4, 2, 1]);
 });
