@@ -139,21 +139,47 @@ const samples = [];
 let sampling = true;
 const sampler = (async () => {
   while (sampling) {
-    const { rss } = await ask('cpu', 'cpu');
+    const { rss, heapUsed } = await ask('cpu', 'cpu');
     samples.push({
       s: (performance.now() - t0) / 1000,
       phase,
       mb: rss / 2 ** 20,
+      heapMb: heapUsed / 2 ** 20,
       received,
       queued: ingested,
     });
+    // Live, every 30 s, so a long run shows its course (and what it reached, if it is stopped).
+    if (samples.length % 30 === 1) {
+      const x = samples[samples.length - 1];
+      console.error(
+        `  ${round(x.s, 0)} s ${x.phase}: RSS ${round(x.mb, 0)} MB (JS heap ${round(x.heapMb, 0)} MB), queued ${x.queued}, received ${x.received}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 1000));
   }
 })();
 
 let ingested = 0;
 let callBase = 0;
-const intake = new Pool(info.url, { connections: 4 });
+// As many connections as requests in flight: none sits idle for the server to close under it.
+const intake = new Pool(info.url, { connections: 2 });
+/** One intake request; a connection the server reset before answering is tried again. */
+async function post(body) {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await intake.request({
+        path: '/api/ver1.0/pbx/event/batch/',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-pbx-key': info.pbxKey },
+        body,
+      });
+    } catch (err) {
+      if (err.code !== 'ECONNRESET' || tries >= 3) throw err;
+      resets++;
+    }
+  }
+}
+let resets = 0;
 /** `count` events: calls of PER_CALL events, each event numbered within its call (Tag). */
 async function ingestEvents(count) {
   let sent = 0;
@@ -187,12 +213,7 @@ async function ingestEvents(count) {
             },
           });
         }
-        const res = await intake.request({
-          path: '/api/ver1.0/pbx/event/batch/',
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-pbx-key': info.pbxKey },
-          body: JSON.stringify({ events }),
-        });
+        const res = await post(JSON.stringify({ events }));
         if (res.statusCode !== 202) throw new Error(`intake ${res.statusCode}: ${await res.body.text()}`);
         await res.body.dump();
         ingested += k * E;
@@ -250,19 +271,19 @@ console.log(
   `backlog benchmark (${values.store}, ${EVENTS * E} deliveries = ${EVENTS} events × ${E} endpoints, calls of ${PER_CALL} events, server in its own process)`,
 );
 console.log('  server RSS over time:');
-console.log('    time s  phase   RSS MB  queued    received');
+console.log('    time s  phase   RSS MB  heap MB  queued    received');
 const step = Math.max(1, Math.ceil(samples.length / 24));
 for (let i = 0; i < samples.length; i += step) {
   const x = samples[i];
   console.log(
-    `    ${String(round(x.s, 0)).padStart(6)}  ${x.phase.padEnd(6)}  ${String(round(x.mb, 0)).padStart(6)}  ${String(x.queued).padStart(8)}  ${String(x.received).padStart(8)}`,
+    `    ${String(round(x.s, 0)).padStart(6)}  ${x.phase.padEnd(6)}  ${String(round(x.mb, 0)).padStart(6)}  ${String(round(x.heapMb, 0)).padStart(7)}  ${String(x.queued).padStart(8)}  ${String(x.received).padStart(8)}`,
   );
 }
 console.log(
   `  normal max rate ${round(normalRate, 0)} deliveries/s; queued in ${round(queueSeconds, 0)} s; drained at ${round(drainRate, 0)} deliveries/s = ${round(drainRate / normalRate, 2)}x normal (target ≥ 0.8x)`,
 );
 console.log(
-  `  peak RSS ${round(peak, 0)} MB (target ≤ 256 MB); lost ${lost}, doubled ${doubled}, out of order ${outOfOrder}`,
+  `  peak RSS ${round(peak, 0)} MB (target ≤ 256 MB); lost ${lost}, doubled ${doubled}, out of order ${outOfOrder}; intake requests sent again after a connection reset: ${resets}`,
 );
 console.log(
   JSON.stringify({

@@ -65,7 +65,8 @@ async function passThrough() {
 
 process.on('message', async (msg) => {
   if (msg === 'cpu') {
-    process.send({ cpu: process.cpuUsage(), rss: process.memoryUsage.rss() });
+    const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
+    process.send({ cpu: process.cpuUsage(), rss, heapUsed, external: external + arrayBuffers });
   } else if (msg === 'pass-through') {
     await passThrough();
     process.send({ passThrough: true });
