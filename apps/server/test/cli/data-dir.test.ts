@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { defaultDataDir, loadConfig } from '../../src/config.js';
-import { ensureBuilt, type Ran, root } from '../pbx/built.js';
+import { ensureBuilt, type Ran, root, runScript } from '../pbx/built.js';
 
 const cli = join(root, 'dist', 'cli.js');
 const repo = join(root, '..', '..');
@@ -12,25 +11,9 @@ let elsewhere: string;
 
 /** The admin CLI as the README shows it, run from `cwd`, with no data settings of its own. */
 function admin(args: string[], cwd: string): Promise<Ran> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  for (const name of ['CALLHOOK_DATA_DIR', 'DATABASE_URL', 'CALLHOOK_CONFIG']) delete env[name];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'admin', ...args], {
-      cwd,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  const baseEnv: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of ['CALLHOOK_DATA_DIR', 'DATABASE_URL', 'CALLHOOK_CONFIG']) delete baseEnv[name];
+  return runScript(cli, ['admin', ...args], {}, { cwd, baseEnv });
 }
 
 beforeAll(async () => {

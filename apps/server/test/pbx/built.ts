@@ -53,12 +53,26 @@ export interface Ran {
   stderr: string;
 }
 
+export interface RunOptions {
+  /** Default: apps/server. */
+  cwd?: string;
+  /** The environment `env` is added to (default: this process's). */
+  baseEnv?: NodeJS.ProcessEnv;
+  /** Killed after this long (default 30 s). */
+  timeoutMs?: number;
+}
+
 /** Runs a built script as a process of its own, as a person at a terminal would. */
-export function runScript(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
+export function runScript(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  { cwd = root, baseEnv = process.env, timeoutMs = 30_000 }: RunOptions = {},
+): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: '1', ...env },
+      cwd,
+      env: { ...baseEnv, NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -69,7 +83,7 @@ export function runScript(script: string, args: string[], env: NodeJS.ProcessEnv
     child.stderr.on('data', (d: Buffer) => {
       stderr += d;
     });
-    const timer = setTimeout(() => child.kill(), 30_000);
+    const timer = setTimeout(() => child.kill(), timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { expect, test } from 'vitest';
+import { runScript } from '../pbx/built.js';
 import { pgAdminUrl } from '../pg.js';
 import { describeSip } from './world.js';
 
@@ -9,23 +9,7 @@ const script = createRequire(import.meta.url)
   .resolve('@callhook/kamailio/lab')
   .replace(/index\.js$/, 'demo.js');
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [script, ...args], {
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[]) => runScript(script, args, {}, { timeoutMs: 600_000 });
 
 describeSip('npm run demo:sip', () => {
   // The demo keeps its own SQLite store: the PostgreSQL pass would only run it again.
