@@ -3,7 +3,7 @@
 // intake batches come in every size from 1 to 500 rows (18 columns), each in a fresh process with
 // the server's statement cache (one prepared statement per SQL text, store/db.ts):
 //   per size   one multi-row insert text per batch size (the outbox before statement shapes)
-//   shaped     the outbox's shapedChunks: 1, 2, 4, … 256 rows a statement
+//   shaped     the outbox's shapedChunks: a multiple of 16 rows (up to 256), then the remainder
 // Prints the RSS growth of each and one JSON line.
 import { execFileSync } from 'node:child_process';
 
@@ -43,7 +43,7 @@ if (process.argv[2] === 'child') {
     `  one insert text per batch size   ${perSize.statements} statements  RSS +${perSize.mb.toFixed(0)} MB`,
   );
   console.log(
-    `  shaped (1, 2, 4, ... 256 rows)     ${shaped.statements} statements  RSS +${shaped.mb.toFixed(0)} MB`,
+    `  shaped (16k rows + remainder)     ${shaped.statements} statements  RSS +${shaped.mb.toFixed(0)} MB`,
   );
   console.log(
     JSON.stringify({

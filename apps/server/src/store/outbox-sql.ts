@@ -191,19 +191,21 @@ export class OutboxSql {
 }
 
 /**
- * Batched statements come in a few shapes only: `n` rows or list items for `n` a power of two.
- * SQLite keeps a prepared statement per text (db.ts), and a multi-row insert holds most of a
- * megabyte there; with one text per batch size, intakes of every size from 1 to 500 made the
- * cache hold over 200 MB (`node bench/statements.mjs`). With shapes, each kind has at most ten.
+ * Batched statements come in a few shapes only. SQLite keeps a prepared statement per text
+ * (db.ts), and a multi-row insert holds most of a megabyte there; with one text per batch size,
+ * intakes of every size from 1 to 500 made the cache hold over 200 MB (`bench/statements.mjs`).
+ * Chunks are a multiple of `step` rows (up to `max`) and then the remainder, fewer than `step`:
+ * at most two statements for any batch up to `max`, and at most max/step + step - 1 texts per kind.
  */
-export function shapedChunks<T>(items: readonly T[], max: number): T[][] {
+export function shapedChunks<T>(items: readonly T[], max: number, step = 16): T[][] {
   const out: T[][] = [];
-  for (let i = 0; i < items.length; ) {
-    let size = max;
-    while (size > items.length - i) size >>= 1;
+  let i = 0;
+  while (items.length - i >= step) {
+    const size = Math.min(max, Math.floor((items.length - i) / step) * step);
     out.push(items.slice(i, i + size));
     i += size;
   }
+  if (i < items.length) out.push(items.slice(i));
   return out;
 }
 
