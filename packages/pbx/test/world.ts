@@ -3,7 +3,9 @@ import { createRequire } from 'node:module';
 import {
   type AnyWebhookPayload,
   type IntakeEvent,
+  type Random,
   schemas,
+  seededRandom,
   type WebhookPayload,
   webhookPayloadSchemas,
 } from '@callhook/contract';
@@ -11,7 +13,6 @@ import { expect } from 'vitest';
 import { parse } from 'yaml';
 import type * as z from 'zod';
 import { createDirectory, type PbxExtension } from '../src/simulator/directory.js';
-import { type Random, seededRandom } from '../src/simulator/ids.js';
 import type { CallPlan, PlannedEvent } from '../src/simulator/scenarios.js';
 
 /** The page's extension 175 and a small PBX around it (one client), plus another client's phone. */

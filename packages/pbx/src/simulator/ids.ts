@@ -1,7 +1,5 @@
 import type { Random } from '@callhook/contract';
 
-export { cryptoRandom, type Random, seededRandom } from '@callhook/contract';
-
 const UINT32 = 2 ** 32;
 
 function randomHex(random: Random, bytes: number): number[] {

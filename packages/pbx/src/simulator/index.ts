@@ -2,13 +2,10 @@
 // Pure (it depends only on the contract): the server hosts it behind a thin adapter.
 export { createDirectory, type ExtensionKind, extensionAddress, type PbxDirectory } from './directory.js';
 export {
-  cryptoRandom,
   dashedUuid,
   newCallApiId,
   newCallId,
-  type Random,
   recId,
-  seededRandom,
   subCallId,
 } from './ids.js';
 export {

@@ -6,13 +6,15 @@ import {
   type CallEventType,
   type CallFlow,
   type components,
+  cryptoRandom,
   DomainError,
   type HangupStatus,
   type IntakeEvent,
+  type Random,
   type SimulationRequest,
 } from '@callhook/contract';
 import { extensionAddress, type PbxDirectory, type PbxExtension } from './directory.js';
-import { cryptoRandom, dashedUuid, newCallApiId, newCallId, type Random, recId, subCallId } from './ids.js';
+import { dashedUuid, newCallApiId, newCallId, recId, subCallId } from './ids.js';
 
 type CallEventFields = components['schemas']['CallEventFields'];
 

@@ -1,12 +1,13 @@
-import type {
-  CallbackRequest,
-  CallbackResponse,
-  components,
-  IntakeEvent,
-  SimulationRequest,
+import {
+  type CallbackRequest,
+  type CallbackResponse,
+  type components,
+  cryptoRandom,
+  type IntakeEvent,
+  type Random,
+  type SimulationRequest,
 } from '@callhook/contract';
 import type { PbxDirectory } from './directory.js';
-import { cryptoRandom, type Random } from './ids.js';
 import { type CallPlan, type CallTiming, planCallback, planScenario, ScenarioError } from './scenarios.js';
 
 export type SimulationResult = components['schemas']['SimulationResult'];

@@ -1,7 +1,6 @@
-import type { CallbackRequest, CallbackResponse, SimulationRequest } from '@callhook/contract';
+import type { CallbackRequest, CallbackResponse, Random, SimulationRequest } from '@callhook/contract';
 import type { EventSource, SourceContext } from '../source.js';
 import { createDirectory, type PbxDirectory } from './directory.js';
-import type { Random } from './ids.js';
 import type { CallTiming } from './scenarios.js';
 import { type SetTimer, type SimulationResult, Simulator } from './simulator.js';
 
