@@ -55,7 +55,7 @@ export class OutboxSql {
 
   /** Unkeyed events, `n` rows of (extension_id, event_type, call_id, data, received_at, key); returns id. */
   insertEvents(n: number): string {
-    return this.text(`events:${n}`, () => {
+    return this.text(`events:${rowShape(n)}`, () => {
       return `insert into events (extension_id, event_type, call_id, data, received_at, key) values ${this.rows(1, n, 6)} returning id`;
     });
   }
@@ -73,7 +73,7 @@ export class OutboxSql {
 
   /** Which of `n` order keys have an open delivery. */
   openOrderKeys(n: number): string {
-    return this.text(`open:${n}`, () => {
+    return this.text(`open:${listShape(n)}`, () => {
       return `select distinct order_key from deliveries where order_key in (${this.params(1, n)}) and status in ${OPEN_STATUSES}`;
     });
   }
@@ -98,7 +98,7 @@ export class OutboxSql {
 
   /** `n` deliveries of `deliveryColumns`; returns id, seq. */
   insertDeliveries(n: number): string {
-    return this.text(`deliveries:${n}`, () => {
+    return this.text(`deliveries:${rowShape(n)}`, () => {
       const cols = OutboxSql.deliveryColumns;
       return `insert into deliveries (${cols.join(', ')}) values ${this.rows(1, n, cols.length)} returning id, seq`;
     });
@@ -109,7 +109,7 @@ export class OutboxSql {
    * OutboxStore.claim for what "due" means.
    */
   claimDue(excluded: number): string {
-    return this.text(`claim:${excluded}`, () => {
+    return this.text(`claim:${excluded === 0 ? 0 : listShape(excluded)}`, () => {
       const ps = this.params(1, 3 + excluded).split(', ');
       const exclude =
         excluded > 0 ? ` and d.subscription_id not in (${ps.slice(2, 2 + excluded).join(', ')})` : '';
@@ -124,7 +124,7 @@ export class OutboxSql {
 
   /** Leases `n` deliveries (params: lease_until, owner, next_attempt_at, then the seqs). */
   lease(n: number): string {
-    return this.text(`lease:${n}`, () => {
+    return this.text(`lease:${listShape(n)}`, () => {
       const ps = this.params(1, 3 + n).split(', ');
       return `update deliveries set lease_until = ${ps[0]}, lease_owner = ${ps[1]}, next_attempt_at = ${ps[2]} where seq in (${ps.slice(3).join(', ')})`;
     });
@@ -132,7 +132,7 @@ export class OutboxSql {
 
   /** `n` claimed deliveries with what sending needs of their subscriptions, by seq. */
   claimed(n: number): string {
-    return this.text(`claimed:${n}`, () => {
+    return this.text(`claimed:${listShape(n)}`, () => {
       return `select d.seq, d.id, d.subscription_id, d.event_id, d.client_id, d.extension_id, d.event_type, d.call_id,
           d.status, d.attempts, d.next_attempt_at, d.created_at, d.last_attempt_at, d.last_status_code, d.last_outcome, d.payload,
           s.url, s.method, e.secret, e.previous_secret, e.previous_secret_expires_at,
@@ -148,7 +148,7 @@ export class OutboxSql {
    * response_body, request, response).
    */
   insertAttempts(n: number): string {
-    return this.text(`attempts:${n}`, () => {
+    return this.text(`attempts:${rowShape(n)}`, () => {
       return `insert into attempts (delivery_seq, attempted_at, outcome, status_code, latency_ms, error, response_body, request, response) values ${this.rows(1, n, 9)}`;
     });
   }
@@ -158,7 +158,7 @@ export class OutboxSql {
    * status_code, outcome), then the owner whose leases they must still be.
    */
   recordResults(n: number): string {
-    return this.text(`record:${n}`, () => {
+    return this.text(`record:${rowShape(n)}`, () => {
       const casts = ['bigint', 'text', 'bigint', 'bigint', 'integer', 'text'];
       return `update deliveries set
           status = v.column2,
@@ -176,28 +176,33 @@ export class OutboxSql {
 
   /** Subscriptions (n ids) that succeeded again: no longer failing. */
   clearFailing(n: number): string {
-    return this.text(`clear:${n}`, () => {
+    return this.text(`clear:${listShape(n)}`, () => {
       return `update subscriptions set failing_since = null where id in (${this.params(1, n)}) and failing_since is not null`;
     });
   }
 
   /** Subscriptions (param: now, then n ids) whose failing began now. */
   markFailing(n: number): string {
-    return this.text(`mark:${n}`, () => {
+    return this.text(`mark:${listShape(n)}`, () => {
       const ps = this.params(1, 1 + n).split(', ');
       return `update subscriptions set failing_since = ${ps[0]} where id in (${ps.slice(1).join(', ')}) and failing_since is null`;
     });
   }
 }
 
+const ROW_STEP = 16;
+const MAX_ROWS = 256;
+
 /**
  * Batched statements come in a few shapes only. SQLite keeps a prepared statement per text
  * (db.ts), and a multi-row insert holds most of a megabyte there; with one text per batch size,
  * intakes of every size from 1 to 500 made the cache hold over 200 MB (`bench/statements.mjs`).
- * Chunks are a multiple of `step` rows (up to `max`) and then the remainder, fewer than `step`:
- * at most two statements for any batch up to `max`, and at most max/step + step - 1 texts per kind.
+ * Chunks are a multiple of 16 rows (up to `max`, itself a multiple of 16 up to 256) and then the
+ * remainder, fewer than 16: at most two statements for any batch up to `max`, and at most 31 texts
+ * per kind. The statement builders refuse any other row count (`rowShape`).
  */
-export function shapedChunks<T>(items: readonly T[], max: number, step = 16): T[][] {
+export function shapedChunks<T>(items: readonly T[], max = MAX_ROWS): T[][] {
+  const step = ROW_STEP;
   const out: T[][] = [];
   let i = 0;
   while (items.length - i >= step) {
@@ -219,6 +224,18 @@ export function shapedList<T>(items: readonly T[]): T[] {
   const out = [...items];
   while (out.length < size) out.push(items[items.length - 1]!);
   return out;
+}
+
+/** `n` rows as `shapedChunks` makes them: fewer than the step, or a multiple of it up to the maximum. */
+function rowShape(n: number): number {
+  if (n >= 1 && (n < ROW_STEP || (n % ROW_STEP === 0 && n <= MAX_ROWS))) return n;
+  throw new Error(`${n} rows is not a statement shape: pass shapedChunks' chunks`);
+}
+
+/** `n` list items as `shapedList` makes them: a power of two. */
+function listShape(n: number): number {
+  if (n >= 1 && (n & (n - 1)) === 0) return n;
+  throw new Error(`${n} items is not a statement shape: pass a shapedList`);
 }
 
 /** Runs one of the fixed statements in `db` (a transaction, usually). */

@@ -144,7 +144,7 @@ async function insertDeliveries(
   rows: readonly NewDelivery[],
 ): Promise<Map<string, number>> {
   const inserted: Array<{ id: string; seq: number }> = [];
-  for (const chunk of shapedChunks(rows, 256)) {
+  for (const chunk of shapedChunks(rows)) {
     const params: unknown[] = [];
     for (const r of chunk) for (const c of OutboxSql.deliveryColumns) params.push(r[c] ?? null);
     inserted.push(...(await run<{ id: string; seq: number }>(trx, q.insertDeliveries(chunk.length), params)));
@@ -281,7 +281,7 @@ export class OutboxStore {
     if (results.length === 0) return;
     const q = this.sql;
     await this.db.transaction().execute(async (trx) => {
-      for (const chunk of shapedChunks(results, 256)) {
+      for (const chunk of shapedChunks(results)) {
         const attempts: unknown[] = [];
         // One statement for the whole chunk: UPDATE ... FROM (VALUES ...), on both backends.
         const updates: unknown[] = [];
@@ -594,8 +594,8 @@ async function insertEvents(
   const keys = [...firstOfKey.keys()].sort();
   const stored = new Map<string, number>();
   const freshKeys = new Set<string>();
-  for (let i = 0; i < keys.length; i += 200) {
-    const chunk = keys.slice(i, i + 200);
+  // In statement shapes too (see shapedChunks): a switch's batches come in every size.
+  for (const chunk of shapedChunks(keys, 128)) {
     const inserted = await trx
       .insertInto('events')
       .values(chunk.map((key) => row(events[firstOfKey.get(key)!]!)))
@@ -611,7 +611,7 @@ async function insertEvents(
       for (const r of await trx
         .selectFrom('events')
         .select(['id', 'key'])
-        .where('key', 'in', before)
+        .where('key', 'in', shapedList(before))
         .execute()) {
         stored.set(r.key!, r.id);
       }

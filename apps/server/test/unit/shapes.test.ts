@@ -45,3 +45,16 @@ test('intakes of every size from 1 to 500 use a few dozen statement texts, not o
   // Deliveries: 16 multiples of 16 and 15 remainders; lease lists: 10 powers of two.
   expect(texts.size).toBeLessThanOrEqual(41);
 });
+
+test('the statement builders refuse a count that is not a shape, so no caller can bring one text per size back', () => {
+  const q = new OutboxSql('postgres');
+  expect(() => q.insertDeliveries(100)).toThrow(/100 rows is not a statement shape/);
+  expect(() => q.insertEvents(300)).toThrow(/not a statement shape/);
+  expect(() => q.recordResults(0)).toThrow(/not a statement shape/);
+  expect(() => q.lease(3)).toThrow(/3 items is not a statement shape/);
+  expect(() => q.claimDue(5)).toThrow(/not a statement shape/);
+  expect(q.insertDeliveries(96)).toContain('insert into deliveries');
+  expect(q.insertAttempts(15)).toContain('insert into attempts');
+  expect(q.claimDue(0)).toContain('limit $3');
+  expect(q.markFailing(4)).toContain('$5');
+});
