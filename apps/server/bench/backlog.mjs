@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
+import { hangupEvent } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -191,27 +192,7 @@ async function ingestEvents(count) {
         const k = Math.min(100, count - sent);
         const events = [];
         for (let j = 0; j < k; j++, sent++) {
-          const call = first + Math.floor(sent / PER_CALL);
-          events.push({
-            event_type: 'hangup',
-            extension_id: 175,
-            data: {
-              SubCallID: `175-${call.toString(16).padStart(32, '0')}`,
-              EventTime: 1499349846331075 + sent,
-              CalledNumber: '00010005',
-              EventType: 'hangup',
-              CallerIDNum: '000*099',
-              CallerExtensionID: 175,
-              CallerExtension: '000*099@sip.domain',
-              CallFlow: 'out',
-              CallAPIID: '3584705177-31845fca-8562-4b7a-94cf-7b4036fd6d52',
-              CallerIDName: 'Iggy Pop',
-              Duration: 4239900,
-              CallStatus: 'ANSWER',
-              CallID: call.toString(16).padStart(32, '0'),
-              Tag: String(sent % PER_CALL),
-            },
-          });
+          events.push(hangupEvent(sent % PER_CALL, sent, first + Math.floor(sent / PER_CALL)));
         }
         const res = await post(JSON.stringify({ events }));
         if (res.statusCode !== 202) throw new Error(`intake ${res.statusCode}: ${await res.body.text()}`);

@@ -36,9 +36,12 @@ export const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** The page's hangup of extension 175 as the intake takes it: call number `i`, `Tag` = `tag`. */
-export function hangupEvent(tag, i) {
-  const callId = i.toString(16).padStart(32, '0');
+/**
+ * The page's hangup of extension 175 as the intake takes it: event number `i` (its EventTime),
+ * of call number `call` (by default one call per event), with `Tag` = `tag`.
+ */
+export function hangupEvent(tag, i, call = i) {
+  const callId = call.toString(16).padStart(32, '0');
   return {
     event_type: 'hangup',
     extension_id: 175,
@@ -59,4 +62,13 @@ export function hangupEvent(tag, i) {
       Tag: String(tag),
     },
   };
+}
+
+/** The send time (ms) a receiver reads from a delivery's `Tag` field, or undefined. */
+export function sentAt(body) {
+  const i = body.indexOf('Tag=');
+  if (i === -1) return undefined;
+  const end = body.indexOf('&', i);
+  const sent = Number(body.slice(i + 4, end === -1 ? undefined : end));
+  return sent > 0 ? sent : undefined;
 }

@@ -4,6 +4,7 @@
 // Per endpoint it counts the 2xx it gave and records how long after its `Tag` (the send time, ms)
 // each request arrived. Driven over IPC.
 import { createServer } from 'node:http';
+import { sentAt } from './common.mjs';
 
 const endpoints = [];
 
@@ -24,12 +25,8 @@ function endpoint() {
       }
       const now = performance.timeOrigin + performance.now();
       const body = Buffer.concat(chunks).toString();
-      const i = body.indexOf('Tag=');
-      if (i !== -1) {
-        const end = body.indexOf('&', i);
-        const sent = Number(body.slice(i + 4, end === -1 ? undefined : end));
-        if (sent > 0) e.latencies.push(now - sent);
-      }
+      const sent = sentAt(body);
+      if (sent !== undefined) e.latencies.push(now - sent);
       if (e.count === 0) e.first = now;
       e.last = now;
       e.count++;

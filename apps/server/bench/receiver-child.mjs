@@ -1,6 +1,7 @@
 // The benchmark's receiver, in its own process: answers 200 at once and records, per request,
 // how long after its `Tag` (the send time, ms) it arrived. Reports over IPC when asked.
 import { createServer } from 'node:http';
+import { sentAt } from './common.mjs';
 
 let latencies = [];
 let count = 0;
@@ -12,12 +13,8 @@ const server = createServer((req, res) => {
   req.on('end', () => {
     const now = performance.timeOrigin + performance.now();
     const body = Buffer.concat(chunks).toString();
-    const i = body.indexOf('Tag=');
-    if (i !== -1) {
-      const end = body.indexOf('&', i);
-      const sent = Number(body.slice(i + 4, end === -1 ? undefined : end));
-      if (sent > 0) latencies.push(now - sent);
-    }
+    const sent = sentAt(body);
+    if (sent !== undefined) latencies.push(now - sent);
     if (count === 0) first = now;
     last = now;
     count++;
