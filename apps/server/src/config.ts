@@ -106,6 +106,13 @@ export const configSchema = z.object({
   deliveryBatchSize: int(1, 5000).default(200),
   deliveryLeaseSeconds: seconds.default(60),
   deliveryPollMs: int(5, 60000).default(250),
+  /**
+   * Consecutive unreachable attempts (refused, reset, timed out) after which a receiving host's
+   * deliveries are held and the host is probed with one attempt at a time; 0: never.
+   */
+  breakerFailures: int(0, 10000).default(5),
+  /** The longest wait between two probes of a held host, in seconds (the first is 1 s, then doubling). */
+  breakerMaxSeconds: seconds.default(30),
   retentionDays: z.coerce.number().positive().default(30),
   dispatcher: bool.default(true),
   /** A Kamailio switch's call events, through NATS JetStream (deploy/kamailio): off when empty. */
@@ -158,6 +165,8 @@ const ENV: Record<keyof Config, string> = {
   deliveryBatchSize: 'CALLHOOK_DELIVERY_BATCH',
   deliveryLeaseSeconds: 'CALLHOOK_DELIVERY_LEASE',
   deliveryPollMs: 'CALLHOOK_DELIVERY_POLL_MS',
+  breakerFailures: 'CALLHOOK_BREAKER_FAILURES',
+  breakerMaxSeconds: 'CALLHOOK_BREAKER_MAX_WAIT',
   retentionDays: 'CALLHOOK_RETENTION_DAYS',
   dispatcher: 'CALLHOOK_DISPATCHER',
   kamailioNatsUrl: 'CALLHOOK_KAMAILIO_NATS_URL',

@@ -86,6 +86,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const metrics = new Metrics({
     queueDepth: async () => (await store.outbox.stats()).open,
     inFlight: () => dispatcher?.active ?? 0,
+    heldHosts: () => dispatcher?.heldHosts.length ?? 0,
   });
   const sender = new Sender({
     targets,

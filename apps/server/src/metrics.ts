@@ -35,7 +35,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(gauges: { queueDepth: () => Promise<number>; inFlight: () => number }) {
+  constructor(gauges: {
+    queueDepth: () => Promise<number>;
+    inFlight: () => number;
+    heldHosts: () => number;
+  }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'callhook_' });
     new Gauge({
       name: 'callhook_delivery_queue_depth',
@@ -51,6 +55,14 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(gauges.inFlight());
+      },
+    });
+    new Gauge({
+      name: 'callhook_delivery_hosts_held',
+      help: 'Receiving hosts that stopped answering: their deliveries wait while one probe at a time tries them',
+      registers: [this.registry],
+      collect() {
+        this.set(gauges.heldHosts());
       },
     });
   }

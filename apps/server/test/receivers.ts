@@ -22,7 +22,11 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(reply: Reply = (_r, res) => void res.end('ok')): Promise<Receiver> {
+/** `port`: listen there (a port that refused connections until now); a free one by default. */
+export async function startReceiver(
+  reply: Reply = (_r, res) => void res.end('ok'),
+  port = 0,
+): Promise<Receiver> {
   const received: ReceivedRequest[] = [];
   const waiters: Array<() => void> = [];
   const receiver: Receiver = {
@@ -71,7 +75,7 @@ export async function startReceiver(reply: Reply = (_r, res) => void res.end('ok
       void receiver.reply(r, res);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return receiver;
 }

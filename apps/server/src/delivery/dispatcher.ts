@@ -9,6 +9,27 @@ import type { Sender } from './sender.js';
 
 /** How long attempt results may gather before they are written together. */
 const FLUSH_MS = 5;
+/** The first wait before a held host is probed; it doubles up to `breakerMaxSeconds`. */
+const FIRST_PROBE_MS = 1000;
+
+/**
+ * A receiving host that stopped answering. After `breakerFailures` unreachable attempts in a
+ * row its deliveries are held (none is attempted, each stays due at `until`) and one attempt at a
+ * time probes it: an answer of any kind lets the rest go, another failure holds them longer.
+ */
+interface Breaker {
+  /** Unreachable attempts in a row. */
+  failures: number;
+  /** While held: no attempt before this time (ms); 0 while the host is only counted. */
+  until: number;
+  /** The current wait between probes. */
+  waitMs: number;
+  /** The delivery (seq) probing the host now: nothing else of it goes until that is answered. */
+  probe: number | null;
+}
+
+/** Outcomes that say the host did not answer at all (an HTTP status, whatever it is, is an answer). */
+const UNREACHABLE = new Set<string>(['connection_error', 'timeout']);
 
 export interface DispatcherOptions {
   outbox: OutboxStore;
@@ -37,6 +58,10 @@ export class Dispatcher {
   private readonly hosts = new Map<string, { sending: number; queue: ClaimedDelivery[] }>();
   /** Which host each subscription with work here sends to, to leave saturated hosts unclaimed. */
   private readonly subscriptionHost = new Map<number, string>();
+  /** Hosts whose attempts fail unreachable, counted and, past the threshold, held. */
+  private readonly breakers = new Map<string, Breaker>();
+  /** Held deliveries being handed back to the store (stop waits for these). */
+  private readonly parking = new Set<Promise<void>>();
   private pending: Array<{ delivery: ClaimedDelivery; result: AttemptResult }> = [];
   private flushing: Promise<void> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -51,6 +76,11 @@ export class Dispatcher {
 
   get active(): number {
     return this.inFlight;
+  }
+
+  /** Receiving hosts held back now (their circuit is open), for metrics and tests. */
+  get heldHosts(): string[] {
+    return [...this.breakers].filter(([, b]) => b.until > 0).map(([host]) => host);
   }
 
   async start(): Promise<void> {
@@ -77,10 +107,15 @@ export class Dispatcher {
       until: now + this.opts.config.deliveryLeaseSeconds * 1000,
       accept: (url) => {
         const host = hostOf(url);
+        if (this.hostHeld(host, now)) return false;
         const extra = added.get(host) ?? 0;
         if (this.hostLoad(host) + extra >= this.hostCap()) return false;
         added.set(host, extra + 1);
         return true;
+      },
+      heldUntil: (url) => {
+        const b = this.breakers.get(hostOf(url));
+        return b !== undefined && b.until > now ? b.until : undefined;
       },
     };
   }
@@ -110,8 +145,9 @@ export class Dispatcher {
       for (const d of h.queue) this.held.delete(d.seq);
       h.queue = [];
     }
-    while (this.inFlight > 0 || this.pending.length > 0 || this.flushing) {
+    while (this.inFlight > 0 || this.pending.length > 0 || this.flushing || this.parking.size > 0) {
       await this.flush();
+      await Promise.all(this.parking);
       if (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
     }
     await this.opts.outbox.releaseLeases(this.owner);
@@ -171,8 +207,10 @@ export class Dispatcher {
 
   private readyBacklog(): number {
     let n = 0;
-    for (const h of this.hosts.values()) {
-      if (h.sending < this.opts.config.deliveryPerHostConcurrency) n += h.queue.length;
+    const now = Date.now();
+    for (const [host, h] of this.hosts) {
+      if (h.sending < this.opts.config.deliveryPerHostConcurrency && !this.hostHeld(host, now))
+        n += h.queue.length;
     }
     return n;
   }
@@ -180,10 +218,18 @@ export class Dispatcher {
   private async claim(limit: number): Promise<number> {
     const { outbox, config } = this.opts;
     const now = Date.now();
-    const full = [...this.subscriptionHost].filter(([, host]) => this.hostFull(host)).map(([sub]) => sub);
+    const full = [...this.subscriptionHost]
+      .filter(([, host]) => this.hostFull(host) || this.hostHeld(host, now))
+      .map(([sub]) => sub);
     const batch = await outbox.claim(this.owner, now, now + config.deliveryLeaseSeconds * 1000, limit, full);
     for (const d of batch) this.schedule(d);
     return batch.length;
+  }
+
+  /** A held host takes nothing now: its wait is not over, or its probe is not answered yet. */
+  private hostHeld(host: string, now = Date.now()): boolean {
+    const b = this.breakers.get(host);
+    return b !== undefined && b.until > 0 && (b.probe !== null || b.until > now);
   }
 
   /** Queues a delivery behind its host and starts what the host and global caps allow. */
@@ -192,6 +238,13 @@ export class Dispatcher {
     this.held.add(d.seq);
     const host = hostOf(d.url);
     this.subscriptionHost.set(d.subscriptionId, host);
+    const b = this.breakers.get(host);
+    if (b !== undefined && b.until > Date.now()) {
+      // Held (taken from an intake that committed just before the host was held): due again
+      // when the host may be tried.
+      this.park([d], b.until);
+      return;
+    }
     let h = this.hosts.get(host);
     if (!h) {
       h = { sending: 0, queue: [] };
@@ -213,8 +266,14 @@ export class Dispatcher {
       for (const [host, h] of this.hosts) {
         if (this.inFlight >= deliveryConcurrency) break;
         if (h.sending >= deliveryPerHostConcurrency) continue;
+        // A held host sends one probe at a time, and nothing before its wait is over.
+        const b = this.breakers.get(host);
+        if (b !== undefined && b.until > 0) {
+          if (b.probe !== null || b.until > Date.now() || h.queue.length === 0) continue;
+        }
         const d = h.queue.shift();
         if (!d) continue;
+        if (b !== undefined && b.until > 0) b.probe = d.seq;
         h.sending++;
         this.inFlight++;
         started = true;
@@ -231,6 +290,81 @@ export class Dispatcher {
     }
     this.inFlight--;
     this.pump();
+  }
+
+  /**
+   * Counts an attempt's outcome against its host. Unreachable `breakerFailures` times in a row,
+   * the host is held: its queued deliveries go back to the store due after the wait, and none is
+   * attempted but one probe per wait. Any answer (an HTTP status of any kind) lets it go.
+   */
+  private observe(host: string, seq: number, outcome: string): void {
+    const { breakerFailures, breakerMaxSeconds } = this.opts.config;
+    if (breakerFailures === 0) return;
+    let b = this.breakers.get(host);
+    const probe = b !== undefined && b.probe === seq;
+    if (b !== undefined && probe) b.probe = null;
+    // refused_target and invalid_url never reached the host: they say nothing of it (a probe
+    // that ends so leaves the next delivery to probe).
+    if (outcome === 'refused_target' || outcome === 'invalid_url') return;
+    if (!UNREACHABLE.has(outcome)) {
+      if (b === undefined) return;
+      this.breakers.delete(host);
+      if (b.until > 0) {
+        this.opts.logger.info({ host }, `receiving host ${host} answers again: its deliveries go on`);
+        this.claimWanted = true;
+        this.wake?.();
+      }
+      return;
+    }
+    if (b === undefined) {
+      b = { failures: 0, until: 0, waitMs: Math.min(FIRST_PROBE_MS, breakerMaxSeconds * 1000), probe: null };
+      this.breakers.set(host, b);
+    }
+    b.failures++;
+    if (b.until > 0) {
+      // Held already: a failed probe doubles the wait; an attempt that began before the host was
+      // held changes nothing.
+      if (!probe) return;
+      b.waitMs = Math.min(b.waitMs * 2, breakerMaxSeconds * 1000);
+    } else if (b.failures < breakerFailures) return;
+    b.until = Date.now() + b.waitMs;
+    this.opts.logger.warn(
+      { host, failures: b.failures, retryInMs: b.waitMs },
+      `receiving host ${host} does not answer (${b.failures} attempts in a row): its deliveries wait, one probe in ${b.waitMs / 1000} s`,
+    );
+    const h = this.hosts.get(host);
+    if (h && h.queue.length > 0) {
+      const waiting = h.queue;
+      h.queue = [];
+      if (h.sending === 0) this.hosts.delete(host);
+      this.park(waiting, b.until);
+    }
+    // The dispatcher must look again when the wait is over, even with nothing else to do.
+    setTimeout(() => {
+      this.claimWanted = true;
+      this.wake?.();
+    }, b.waitMs + 5).unref();
+  }
+
+  /** Hands held deliveries back to the store, due at `until`, so that nothing waits here. */
+  private park(deliveries: ClaimedDelivery[], until: number): void {
+    const seqs = deliveries.map((d) => d.seq);
+    const p = this.opts.outbox
+      .releaseLeases(this.owner, until, seqs)
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.opts.logger.warn(
+            { err },
+            'handing back held deliveries failed; they come due when their leases end',
+          );
+        },
+      )
+      .finally(() => {
+        for (const s of seqs) this.held.delete(s);
+        this.parking.delete(p);
+      });
+    this.parking.add(p);
   }
 
   private async attempt(d: ClaimedDelivery, host: string): Promise<void> {
@@ -287,8 +421,10 @@ export class Dispatcher {
         line,
       );
     }
+    this.observe(host, d.seq, result.attempt.outcome);
     this.release(host);
-    if (!this.hosts.has(host)) this.subscriptionHost.delete(d.subscriptionId);
+    // A held host's subscriptions stay known, so that claims leave them out while it is held.
+    if (!this.hosts.has(host) && !this.breakers.has(host)) this.subscriptionHost.delete(d.subscriptionId);
     this.pending.push({ delivery: d, result });
     // Results are written in groups: a commit per attempt was most of the cost of a delivery.
     // A group goes when it is big, or after a few milliseconds, whichever comes first.

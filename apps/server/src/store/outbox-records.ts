@@ -118,6 +118,11 @@ export interface IngestLease {
   owner: string;
   until: number;
   accept(url: string): boolean;
+  /**
+   * When the dispatcher holds this URL's host back (it stopped answering): the time its
+   * deliveries may be tried again. They are stored due then, not now, and not leased.
+   */
+  heldUntil?(url: string): number | undefined;
 }
 
 export type AttemptResult =

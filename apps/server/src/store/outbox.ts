@@ -122,11 +122,17 @@ function markReady(
   let unleased = 0;
   for (const r of rows) {
     if (r.status !== 'pending') continue;
+    const url = subscriptionOf.get(r.id)!.url;
+    // A held host's deliveries, the first of a call and those behind it, come due when it may
+    // be tried again: until then no claim has to step over them.
+    const held = lease?.heldUntil?.(url);
+    if (held !== undefined) r.next_attempt_at = Math.max(r.next_attempt_at, held);
     if (r.order_key) {
       if (busy.has(r.order_key)) continue;
       busy.add(r.order_key);
     }
-    if (lease?.accept(subscriptionOf.get(r.id)!.url)) {
+    if (held !== undefined) continue;
+    if (lease?.accept(url)) {
       r.lease_owner = lease.owner;
       r.lease_until = lease.until;
       // A lease pushes the due time to its end (see `claim`).
@@ -334,7 +340,8 @@ export class OutboxStore {
 
   /**
    * Lets go of this instance's leases (clean shutdown, or a restart of the only instance), or of
-   * the given deliveries' only. Only due deliveries are ever leased, so they are due again now.
+   * the given deliveries' only. Only due deliveries are ever leased, so they are due again at
+   * `now` (a later time for deliveries of a receiver the dispatcher holds back).
    */
   async releaseLeases(owner?: string, now = Date.now(), seqs?: number[]): Promise<number> {
     if (seqs?.length === 0) return 0;
