@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // pnpm bench:delivery [--store sqlite|postgres|none] [--events N] [--runs 3] [--instances 1|2]
-//                     [--peer bullmq|pgboss]
+//                     [--peer bullmq|pgboss] [--send-threads N]
 // Events/s delivered end to end (intake → receiver 2xx), latency, and what it costs: the
 // server's own CPU µs per delivered event (its process.cpuUsage over the max-rate phase ÷ events),
 // beside a raw baseline: the same receiver driven directly by undici at the same concurrency, with
@@ -15,6 +15,8 @@
 // Redis this benchmark starts with AOF fsync every second → a worker that signs with
 // standardwebhooks and posts with undici), same events, batches, concurrency and receiver.
 // --peer pgboss: the same with pg-boss on PostgreSQL (bench/peer-pgboss.mjs).
+// --send-threads N: callhook with CALLHOOK_SEND_THREADS=N (sending on N worker threads) measured
+// in turns with callhook sending on its main thread: what a second core gives one process.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     against: { type: 'string' },
     // A directory: the server processes write a CPU profile there (node --cpu-prof) as they exit.
     prof: { type: 'string' },
+    'send-threads': { type: 'string' },
   },
 });
 const N = Number(values.events);
@@ -127,7 +130,7 @@ async function freshDatabase(tag) {
   return u.toString();
 }
 
-async function startCallhook(name = 'callhook', dist = undefined) {
+async function startCallhook(name = 'callhook', dist = undefined, extra = {}) {
   const env = dist ? { ...process.env, CALLHOOK_BENCH_DIST: dist } : process.env;
   const dataDir = mkdtempSync(join(dir, 'server-'));
   const databaseUrl = values.store === 'postgres' ? await freshDatabase('callhook') : '';
@@ -138,6 +141,7 @@ async function startCallhook(name = 'callhook', dist = undefined) {
     deliveryConcurrency: C,
     demoClientId: 'bench',
     demoClientSecret: 'bench-secret',
+    ...extra,
   };
   const procs = [];
   for (let k = 0; k < I; k++) {
@@ -325,6 +329,10 @@ async function stop(sys) {
 const systems = [await startCallhook()];
 if (PEER) systems.push(await startPeer());
 if (values.against) systems.push(await startCallhook('callhook@against', values.against));
+const THREADS = values['send-threads'] === undefined ? undefined : Number(values['send-threads']);
+if (THREADS !== undefined) {
+  systems.push(await startCallhook('callhook@threads', undefined, { sendThreads: THREADS }));
+}
 await baseline(); // warm up the receiver and the baseline client
 for (const sys of systems) await maxRate(sys); // warm up each system (JIT, caches, pools)
 
@@ -381,6 +389,8 @@ line('callhook (intake → 2xx)', ch);
 if (peer) line(`${PEER} peer (intake → 2xx)`, peer);
 const against = values.against ? summary('callhook@against') : undefined;
 if (against) line('callhook, --against build', against);
+const threaded = THREADS !== undefined ? summary('callhook@threads') : undefined;
+if (threaded) line(`callhook, ${THREADS} sending threads`, threaded);
 const target3 = { sqlite: 0.35, postgres: 0.25, none: 0.5 }[values.store];
 const p99Target = { sqlite: 10, postgres: 15, none: 10 }[values.store];
 console.log(
@@ -401,6 +411,17 @@ if (against) {
       med((r) => r['callhook@against'].max.cpu_us / r.callhook.max.cpu_us),
       2,
     )}x less CPU per event (${values.against})`,
+  );
+}
+if (threaded) {
+  console.log(
+    `  ${THREADS} sending threads / sending on the main thread: ${round(
+      med((r) => r['callhook@threads'].max.per_s / r.callhook.max.per_s),
+      2,
+    )}x events/s, ${round(
+      med((r) => r['callhook@threads'].max.cpu_us / r.callhook.max.cpu_us),
+      2,
+    )}x the CPU per event (all threads), p99 at half rate ${round(threaded.half_p99_ms, 2)} vs ${round(ch.half_p99_ms, 2)} ms`,
   );
 }
 const json = (s) => ({
@@ -430,6 +451,16 @@ console.log(
           peer_result: json(peer),
           vs_peer: round(
             med((r) => r.callhook.max.per_s / r[PEER].max.per_s),
+            2,
+          ),
+        }
+      : {}),
+    ...(threaded
+      ? {
+          send_threads: THREADS,
+          threaded: json(threaded),
+          vs_main_thread_per_s: round(
+            med((r) => r['callhook@threads'].max.per_s / r.callhook.max.per_s),
             2,
           ),
         }

@@ -107,6 +107,11 @@ export const configSchema = z.object({
   deliveryLeaseSeconds: seconds.default(60),
   deliveryPollMs: int(5, 60000).default(250),
   /**
+   * Worker threads that send deliveries (sign, check the target, HTTP), leaving the main thread
+   * the intake, the store and the dispatcher; 0: send on the main thread.
+   */
+  sendThreads: int(0, 64).default(0),
+  /**
    * Consecutive unreachable attempts (refused, reset, timed out) after which a receiving host's
    * deliveries are held and the host is probed with one attempt at a time; 0: never.
    */
@@ -165,6 +170,7 @@ const ENV: Record<keyof Config, string> = {
   deliveryBatchSize: 'CALLHOOK_DELIVERY_BATCH',
   deliveryLeaseSeconds: 'CALLHOOK_DELIVERY_LEASE',
   deliveryPollMs: 'CALLHOOK_DELIVERY_POLL_MS',
+  sendThreads: 'CALLHOOK_SEND_THREADS',
   breakerFailures: 'CALLHOOK_BREAKER_FAILURES',
   breakerMaxSeconds: 'CALLHOOK_BREAKER_MAX_WAIT',
   retentionDays: 'CALLHOOK_RETENTION_DAYS',

@@ -6,9 +6,10 @@ import { loadApiSpec } from './api/routes.js';
 import { StreamHub } from './api/stream.js';
 import { createApp } from './app.js';
 import { TokenService } from './auth/tokens.js';
-import { type Config, type ConfigInput, loadConfig } from './config.js';
+import { type Config, ConfigError, type ConfigInput, loadConfig } from './config.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { Intake } from './delivery/intake.js';
+import { type SendPort, ThreadedSender } from './delivery/send-threads.js';
 import { Sender } from './delivery/sender.js';
 import { type Resolver, TargetPolicy } from './delivery/target.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
@@ -73,6 +74,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     ? ['127.0.0.0/8', '::1/128', 'localhost', ...config.allowTargets]
     : config.allowTargets;
   const targets = new TargetPolicy(allow, opts.resolve);
+  if (config.sendThreads > 0 && opts.resolve) {
+    throw new ConfigError('CALLHOOK_SEND_THREADS: a custom resolver cannot be used by sending threads');
+  }
 
   const store = await openStore({
     dataDir: config.dataDir,
@@ -88,12 +92,15 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     inFlight: () => dispatcher?.active ?? 0,
     heldHosts: () => dispatcher?.heldHosts.length ?? 0,
   });
-  const sender = new Sender({
-    targets,
+  const sending = {
     connectTimeoutMs: config.deliveryConnectTimeoutSeconds * 1000,
     timeoutMs: config.deliveryTimeoutSeconds * 1000,
     perHostConnections: config.deliveryPerHostConcurrency,
-  });
+  };
+  const sender: SendPort =
+    config.sendThreads > 0
+      ? new ThreadedSender(config.sendThreads, { ...sending, allow })
+      : new Sender({ targets, ...sending });
   if (config.dispatcher) {
     dispatcher = new Dispatcher({
       outbox: store.outbox,

@@ -5,7 +5,7 @@ import type { Metrics } from '../metrics.js';
 import type { AttemptResult, ClaimedDelivery, IngestLease, OutboxStore } from '../store/index.js';
 import { outcomeLine } from './outcome.js';
 import { nextDelayMs } from './schedule.js';
-import type { Sender } from './sender.js';
+import type { SendPort } from './send-threads.js';
 
 /** How long attempt results may gather before they are written together. */
 const FLUSH_MS = 5;
@@ -33,7 +33,7 @@ const UNREACHABLE = new Set<string>(['connection_error', 'timeout']);
 
 export interface DispatcherOptions {
   outbox: OutboxStore;
-  sender: Sender;
+  sender: SendPort;
   config: Config;
   metrics: Metrics;
   logger: Logger;
@@ -303,9 +303,9 @@ export class Dispatcher {
     let b = this.breakers.get(host);
     const probe = b !== undefined && b.probe === seq;
     if (b !== undefined && probe) b.probe = null;
-    // refused_target and invalid_url never reached the host: they say nothing of it (a probe
-    // that ends so leaves the next delivery to probe).
-    if (outcome === 'refused_target' || outcome === 'invalid_url') return;
+    // refused_target and invalid_url never reached the host, and a crashed attempt may not have:
+    // they say nothing of it (a probe that ends so leaves the next delivery to probe).
+    if (outcome === 'refused_target' || outcome === 'invalid_url' || outcome === 'crashed') return;
     if (!UNREACHABLE.has(outcome)) {
       if (b === undefined) return;
       this.breakers.delete(host);
@@ -370,6 +370,8 @@ export class Dispatcher {
   private async attempt(d: ClaimedDelivery, host: string): Promise<void> {
     const { sender, config, metrics } = this.opts;
     let result: AttemptResult;
+    /** The attempt itself failed (not the receiver): it says nothing of the host. */
+    let crashed = false;
     try {
       const now = Date.now();
       const sent = await sender.send(d, now);
@@ -400,6 +402,7 @@ export class Dispatcher {
     } catch (err) {
       // Sending never throws by design; if it does, try again later rather than lose the delivery.
       this.opts.logger.error({ err, delivery: d.id }, 'delivery attempt crashed');
+      crashed = true;
       result = {
         kind: 'retry',
         attempt: {
@@ -421,7 +424,7 @@ export class Dispatcher {
         line,
       );
     }
-    this.observe(host, d.seq, result.attempt.outcome);
+    this.observe(host, d.seq, crashed ? 'crashed' : result.attempt.outcome);
     this.release(host);
     // A held host's subscriptions stay known, so that claims leave them out while it is held.
     if (!this.hosts.has(host) && !this.breakers.has(host)) this.subscriptionHost.delete(d.subscriptionId);

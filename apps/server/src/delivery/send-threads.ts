@@ -1,0 +1,112 @@
+import { Worker } from 'node:worker_threads';
+import type { ClaimedDelivery } from '../store/index.js';
+import type { SendResult } from './sender.js';
+
+/** What the dispatcher needs of a sender: one attempt per call, and a close. */
+export interface SendPort {
+  send(d: ClaimedDelivery, now?: number): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
+/** What each sending thread builds its `Sender` from (no functions: they do not cross threads). */
+export interface SendThreadSettings {
+  /** CIDRs and host names allowed as targets though not global (`TargetPolicy`). */
+  allow: string[];
+  connectTimeoutMs: number;
+  timeoutMs: number;
+  perHostConnections: number;
+}
+
+interface Waiting {
+  resolve(r: SendResult): void;
+  reject(err: Error): void;
+}
+
+interface Thread {
+  worker: Worker;
+  /** Attempts sent to this thread and not answered yet. */
+  waiting: Map<number, Waiting>;
+  /** It has not exited (a message to an exited thread would never be answered). */
+  alive: boolean;
+}
+
+/** A thread that dies sooner than this after it started is replaced only after as long again. */
+const RESPAWN_MS = 1000;
+
+/**
+ * Sends deliveries on `threads` worker threads, each with its own `Sender` (signing, the target
+ * check and undici's sockets), so that a second core takes the HTTP side of delivery while the
+ * main thread takes the intake, the store and the dispatcher. Each attempt goes to the thread
+ * with the fewest under way. A thread that dies fails its attempts under way (the dispatcher
+ * records them as connection errors and retries them: nothing is lost) and is replaced.
+ */
+export class ThreadedSender implements SendPort {
+  private readonly threads: Thread[] = [];
+  private next = 0;
+  private closing = false;
+
+  constructor(
+    threads: number,
+    private readonly settings: SendThreadSettings,
+  ) {
+    for (let i = 0; i < threads; i++) this.threads.push(this.spawn());
+  }
+
+  private spawn(): Thread {
+    const worker = new Worker(new URL('./send-worker.js', import.meta.url), { workerData: this.settings });
+    const thread: Thread = { worker, waiting: new Map(), alive: true };
+    const started = Date.now();
+    worker.on('message', (m: { id: number; result?: SendResult; error?: string }) => {
+      const w = thread.waiting.get(m.id);
+      thread.waiting.delete(m.id);
+      if (m.result) w?.resolve(m.result);
+      else w?.reject(new Error(m.error ?? 'the sending thread gave no result'));
+    });
+    const fail = (err: Error) => {
+      for (const w of thread.waiting.values()) w.reject(err);
+      thread.waiting.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      thread.alive = false;
+      fail(new Error(`sending thread exited (${code})`));
+      if (this.closing) return;
+      // One that cannot even start (its file missing) must not be restarted in a tight loop.
+      const replace = () => {
+        const i = this.threads.indexOf(thread);
+        if (i !== -1 && !this.closing) this.threads[i] = this.spawn();
+      };
+      if (Date.now() - started < RESPAWN_MS) setTimeout(replace, RESPAWN_MS).unref();
+      else replace();
+    });
+    return thread;
+  }
+
+  send(d: ClaimedDelivery, now = Date.now()): Promise<SendResult> {
+    let best: Thread | undefined;
+    for (const t of this.threads) if (t.alive && (!best || t.waiting.size < best.waiting.size)) best = t;
+    // The dispatcher retries an attempt that throws (nothing is lost).
+    if (!best) return Promise.reject(new Error('no sending thread is running'));
+    const thread = best;
+    const id = ++this.next;
+    return new Promise((resolve, reject) => {
+      thread.waiting.set(id, { resolve, reject });
+      thread.worker.postMessage({ id, d, now });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(
+      this.threads
+        .filter((t) => t.alive)
+        .map(
+          (t) =>
+            new Promise<void>((resolve) => {
+              t.worker.once('exit', () => resolve());
+              t.worker.postMessage('close');
+            }),
+        ),
+    );
+  }
+}
