@@ -265,14 +265,17 @@ function procCpu(pid) {
 
 async function serverCpu(sys) {
   let total = 0;
+  let main = 0;
   let rss = 0;
   for (const pid of sys.extraPids ?? []) total += procCpu(pid);
   for (const p of sys.procs) {
     const m = await p.ask('cpu', 'cpu');
     total += cpuMicros(m.cpu);
+    // The server's main thread alone (the rest: sending threads, libuv's pool, V8's helpers).
+    main += m.mainCpu ?? Number.NaN;
     rss = Math.max(rss, m.rss);
   }
-  return { cpu: total, rss };
+  return { cpu: total, main, rss };
 }
 
 /** As fast as it goes: N events in batches of 100, 2 batches in flight. */
@@ -298,6 +301,7 @@ async function maxRate(sys) {
     p99_ms: pct(s.latencies, 99),
     delivered: s.count,
     cpu_us: (after.cpu - before.cpu) / s.count,
+    main_cpu_us: (after.main - before.main) / s.count,
     rss_mb: after.rss / 2 ** 20,
   };
 }
@@ -365,6 +369,7 @@ const summary = (name) => ({
   per_s: med((r) => r[name].max.per_s),
   max_p99_ms: med((r) => r[name].max.p99_ms),
   cpu_us: med((r) => r[name].max.cpu_us),
+  main_cpu_us: med((r) => r[name].max.main_cpu_us),
   rss_mb: med((r) => r[name].max.rss_mb),
   half_per_s: med((r) => r[name].half.per_s),
   half_p50_ms: med((r) => r[name].half.p50_ms),
@@ -401,6 +406,12 @@ if (peer) {
   console.log(
     `  callhook / ${PEER}: ${round(vs, 2)}x events/s (target ≥ 1.5x), ${round(peer.cpu_us / ch.cpu_us, 2)}x less CPU per event, p99 at half rate ${round(ch.half_p99_ms, 2)} vs ${round(peer.half_p99_ms, 2)} ms`,
   );
+  if (THREADS !== undefined) {
+    const tvs = med((r) => r['callhook@threads'].max.per_s / r[PEER].max.per_s);
+    console.log(
+      `  callhook with ${THREADS} sending threads / ${PEER}: ${round(tvs, 2)}x events/s, ${round(peer.cpu_us / summary('callhook@threads').cpu_us, 2)}x less CPU per event, p99 at half rate ${round(summary('callhook@threads').half_p99_ms, 2)} vs ${round(peer.half_p99_ms, 2)} ms`,
+    );
+  }
 }
 if (against) {
   console.log(
@@ -422,6 +433,11 @@ if (threaded) {
       med((r) => r['callhook@threads'].max.cpu_us / r.callhook.max.cpu_us),
       2,
     )}x the CPU per event (all threads), p99 at half rate ${round(threaded.half_p99_ms, 2)} vs ${round(ch.half_p99_ms, 2)} ms`,
+  );
+  // Where one process stops scaling, however many cores: its main thread (intake, store,
+  // dispatcher) busy all the time. A bound computed from this run, not a measurement.
+  console.log(
+    `  main thread: ${round(ch.main_cpu_us, 1)} µs/event sending on it, ${round(threaded.main_cpu_us, 1)} µs/event with ${THREADS} sending threads (all threads ${round(threaded.cpu_us, 1)}); one process with enough cores tops out near ${round(1e6 / threaded.main_cpu_us, -2)} events/s (1 s ÷ the main thread's µs/event)`,
   );
 }
 const json = (s) => ({
@@ -458,7 +474,17 @@ console.log(
     ...(threaded
       ? {
           send_threads: THREADS,
+          main_cpu_us_per_event: round(ch.main_cpu_us, 1),
+          threaded_main_cpu_us_per_event: round(threaded.main_cpu_us, 1),
           threaded: json(threaded),
+          ...(PEER
+            ? {
+                threaded_vs_peer: round(
+                  med((r) => r['callhook@threads'].max.per_s / r[PEER].max.per_s),
+                  2,
+                ),
+              }
+            : {}),
           vs_main_thread_per_s: round(
             med((r) => r['callhook@threads'].max.per_s / r.callhook.max.per_s),
             2,

@@ -2,6 +2,7 @@
 // as JSON in argv[2]; reports { url, apiUrl, pbxKey } over IPC, and answers 'cpu' with its
 // process.cpuUsage() (µs) and RSS so the benchmark can charge the server's own CPU to the events.
 // --store none (mode 'none'): the outbox is replaced by a pass-through (see delivery.mjs).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -63,10 +64,27 @@ async function passThrough() {
   outbox.claim = async () => [];
 }
 
+/** The main thread's own CPU in µs (Linux: its task's utime + stime, clock ticks of 10 ms). */
+function mainThreadCpu() {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return null;
+  }
+}
+
 process.on('message', async (msg) => {
   if (msg === 'cpu') {
     const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
-    process.send({ cpu: process.cpuUsage(), rss, heapUsed, external: external + arrayBuffers });
+    process.send({
+      cpu: process.cpuUsage(),
+      mainCpu: mainThreadCpu(),
+      rss,
+      heapUsed,
+      external: external + arrayBuffers,
+    });
   } else if (msg === 'pass-through') {
     await passThrough();
     process.send({ passThrough: true });
