@@ -26,6 +26,8 @@ interface Breaker {
   waitMs: number;
   /** The delivery (seq) probing the host now: nothing else of it goes until that is answered. */
   probe: number | null;
+  /** When its last unreachable attempt ended (ms). */
+  last: number;
 }
 
 /** Outcomes that say the host did not answer at all (an HTTP status, whatever it is, is an answer). */
@@ -218,12 +220,29 @@ export class Dispatcher {
   private async claim(limit: number): Promise<number> {
     const { outbox, config } = this.opts;
     const now = Date.now();
+    this.prune(now);
     const full = [...this.subscriptionHost]
       .filter(([, host]) => this.hostFull(host) || this.hostHeld(host, now))
       .map(([sub]) => sub);
     const batch = await outbox.claim(this.owner, now, now + config.deliveryLeaseSeconds * 1000, limit, full);
     for (const d of batch) this.schedule(d);
     return batch.length;
+  }
+
+  /**
+   * Forgets hosts that have had nothing to try for a whole longest wait: failures counted long
+   * ago, or a hold whose wait ended with nothing of the host left to probe (its subscriptions
+   * deleted, disabled, or taken by another instance). Should work for one come back, it is
+   * tried and counted afresh.
+   */
+  private prune(now: number): void {
+    const stale = now - this.opts.config.breakerMaxSeconds * 1000;
+    for (const [host, b] of this.breakers) {
+      if (b.probe !== null || this.hosts.has(host)) continue;
+      if ((b.until > 0 ? b.until : b.last) >= stale) continue;
+      this.breakers.delete(host);
+      for (const [sub, to] of this.subscriptionHost) if (to === host) this.subscriptionHost.delete(sub);
+    }
   }
 
   /** A held host takes nothing now: its wait is not over, or its probe is not answered yet. */
@@ -317,10 +336,17 @@ export class Dispatcher {
       return;
     }
     if (b === undefined) {
-      b = { failures: 0, until: 0, waitMs: Math.min(FIRST_PROBE_MS, breakerMaxSeconds * 1000), probe: null };
+      b = {
+        failures: 0,
+        until: 0,
+        waitMs: Math.min(FIRST_PROBE_MS, breakerMaxSeconds * 1000),
+        probe: null,
+        last: 0,
+      };
       this.breakers.set(host, b);
     }
     b.failures++;
+    b.last = Date.now();
     if (b.until > 0) {
       // Held already: a failed probe doubles the wait; an attempt that began before the host was
       // held changes nothing.
@@ -332,6 +358,12 @@ export class Dispatcher {
       { host, failures: b.failures, retryInMs: b.waitMs },
       `receiving host ${host} does not answer (${b.failures} attempts in a row): its deliveries wait, one probe in ${b.waitMs / 1000} s`,
     );
+    // Every subscription of the host is failing, not only the one whose delivery was tried, so
+    // that failing for too long disables each of them (their deliveries are not attempted now).
+    const subs = [...this.subscriptionHost].filter(([, to]) => to === host).map(([sub]) => sub);
+    this.opts.outbox.markFailing(subs).catch((err: unknown) => {
+      this.opts.logger.warn({ err }, 'marking the subscriptions of a held host failing failed');
+    });
     const h = this.hosts.get(host);
     if (h && h.queue.length > 0) {
       const waiting = h.queue;
@@ -427,7 +459,9 @@ export class Dispatcher {
     this.observe(host, d.seq, crashed ? 'crashed' : result.attempt.outcome);
     this.release(host);
     // A held host's subscriptions stay known, so that claims leave them out while it is held.
-    if (!this.hosts.has(host) && !this.breakers.has(host)) this.subscriptionHost.delete(d.subscriptionId);
+    if (!this.hosts.has(host) && !(this.breakers.get(host)?.until ?? 0)) {
+      this.subscriptionHost.delete(d.subscriptionId);
+    }
     this.pending.push({ delivery: d, result });
     // Results are written in groups: a commit per attempt was most of the cost of a delivery.
     // A group goes when it is big, or after a few milliseconds, whichever comes first.

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ClaimedDelivery } from '../store/index.js';
 import type { SendResult } from './sender.js';
@@ -30,6 +32,9 @@ interface Thread {
   alive: boolean;
 }
 
+/** The sending thread's script, beside this module once built. */
+const WORKER = new URL('./send-worker.js', import.meta.url);
+
 /** A thread that dies sooner than this after it started is replaced only after as long again. */
 const RESPAWN_MS = 1000;
 
@@ -49,11 +54,16 @@ export class ThreadedSender implements SendPort {
     threads: number,
     private readonly settings: SendThreadSettings,
   ) {
+    // Threads run JavaScript: from the sources (a test runner's TypeScript) there is none to run,
+    // and every attempt would fail. Say so at start instead.
+    if (!existsSync(WORKER)) {
+      throw new Error(`sending threads need the built server: ${fileURLToPath(WORKER)} is missing`);
+    }
     for (let i = 0; i < threads; i++) this.threads.push(this.spawn());
   }
 
   private spawn(): Thread {
-    const worker = new Worker(new URL('./send-worker.js', import.meta.url), { workerData: this.settings });
+    const worker = new Worker(WORKER, { workerData: this.settings });
     const thread: Thread = { worker, waiting: new Map(), alive: true };
     const started = Date.now();
     worker.on('message', (m: { id: number; result?: SendResult; error?: string }) => {
@@ -67,6 +77,9 @@ export class ThreadedSender implements SendPort {
       thread.waiting.clear();
     };
     worker.on('error', fail);
+    // A result that cannot be read back: which attempt it was is unknown, so all of the
+    // thread's are failed (and retried) rather than left waiting for ever.
+    worker.on('messageerror', fail);
     worker.on('exit', (code) => {
       thread.alive = false;
       fail(new Error(`sending thread exited (${code})`));

@@ -181,6 +181,20 @@ export class OutboxSql {
     });
   }
 
+  /**
+   * Every subscription sharing an endpoint with the n given (param: now, then the ids) that has
+   * deliveries waiting: its failing began now (the endpoint's calls wait behind the one delivery
+   * tried, per-call order). One with nothing waiting is left alone: no success would clear it.
+   */
+  markEndpointsFailing(n: number): string {
+    return this.text(`mark-endpoints:${listShape(n)}`, () => {
+      const ps = this.params(1, 1 + n).split(', ');
+      return `update subscriptions set failing_since = ${ps[0]} where failing_since is null
+        and endpoint_id in (select o.endpoint_id from subscriptions as o where o.id in (${ps.slice(1).join(', ')}))
+        and exists (select 1 from deliveries as d where d.subscription_id = subscriptions.id and d.status in ${OPEN_STATUSES})`;
+    });
+  }
+
   /** Subscriptions (param: now, then n ids) whose failing began now. */
   markFailing(n: number): string {
     return this.text(`mark:${listShape(n)}`, () => {

@@ -339,6 +339,19 @@ export class OutboxStore {
   }
 
   /**
+   * Subscriptions whose receiver does not answer, though their own deliveries may not have been
+   * attempted (the dispatcher holds the host and probes it with one delivery; the calls of an
+   * endpoint wait behind the one tried): these and every subscription sharing an endpoint with
+   * them are failing since `now`, unless they already were, so that failing for too long disables
+   * each of them, not only the one probed.
+   */
+  async markFailing(subscriptionIds: readonly number[], now = Date.now()): Promise<void> {
+    if (subscriptionIds.length === 0) return;
+    const ids = shapedList([...subscriptionIds]);
+    await run(this.db, this.sql.markEndpointsFailing(ids.length), [now, ...ids]);
+  }
+
+  /**
    * Lets go of this instance's leases (clean shutdown, or a restart of the only instance), or of
    * the given deliveries' only. Only due deliveries are ever leased, so they are due again at
    * `now` (a later time for deliveries of a receiver the dispatcher holds back).

@@ -48,21 +48,22 @@ async function setUp(breakerFailures: number) {
   });
   open.push(s);
   const deadPort = await freePort();
-  for (const type of TYPES) await s.subscribe(`http://127.0.0.1:${deadPort}/hook`, type);
+  const dead: number[] = [];
+  for (const type of TYPES) dead.push((await s.subscribe(`http://127.0.0.1:${deadPort}/hook`, type)).id);
   const healthy = await startReceiver();
   open.push(healthy);
   await s.subscribe(`${healthy.url}/other`, 'hangup');
   const events: IntakeEvent[] = [];
   for (let i = 0; i < CALLS; i++) events.push(...callEvents(175, 3, 'held-'));
   await s.ingest(events);
-  return { s, deadPort, healthy, events };
+  return { s, deadPort, dead, healthy, events };
 }
 
 describe('a receiving host that stops answering is held and probed', () => {
   test('held after 5 unreachable attempts: one probe per wait, others unaffected, all delivered once and in order when it answers', {
     timeout: 60_000,
   }, async () => {
-    const { s, deadPort, healthy, events } = await setUp(5);
+    const { s, deadPort, dead, healthy, events } = await setUp(5);
     // The healthy host gets its 40 hangups while the dead one fails.
     await healthy.waitFor(CALLS, 10_000);
     await until(async () => (await metric(s, 'callhook_delivery_hosts_held')) === 1);
@@ -74,6 +75,10 @@ describe('a receiving host that stops answering is held and probed', () => {
     expect(a2 - a1).toBeLessThanOrEqual(6);
     expect(a2 - a1).toBeGreaterThanOrEqual(1); // it is probed, not forgotten
     expect(a2).toBeLessThan(CALLS);
+    // Every subscription of the held host is failing (toward being disabled), though the probes
+    // may all have been one subscription's deliveries.
+    for (const id of dead)
+      expect((await s.store.subscriptions.get(175, id))?.failingSince).toEqual(expect.any(Number));
 
     // Still held, a new call's deliveries wait too, and the healthy host still gets its own.
     const late = callEvents(175, 3, 'held-');
@@ -98,6 +103,23 @@ describe('a receiving host that stops answering is held and probed', () => {
     expect(seen.size).toBe(CALLS + 1);
     for (const tags of seen.values()) expect(tags).toEqual([0, 1, 2]);
     await until(async () => (await metric(s, 'callhook_delivery_hosts_held')) === 0);
+    // Delivered: none of them is failing any more.
+    await until(async () => {
+      for (const id of dead)
+        if ((await s.store.subscriptions.get(175, id))?.failingSince !== null) return false;
+      return true;
+    });
+  });
+
+  test('a held host with nothing left to send (its subscriptions deleted) is forgotten after a longest wait', {
+    timeout: 60_000,
+  }, async () => {
+    const { s, dead, healthy } = await setUp(5);
+    await healthy.waitFor(CALLS, 10_000);
+    await until(async () => (await metric(s, 'callhook_delivery_hosts_held')) === 1);
+    for (const id of dead)
+      expect((await s.api(`/extension/175/event/${id}`, { method: 'DELETE' })).status).toBe(204);
+    await until(async () => (await metric(s, 'callhook_delivery_hosts_held')) === 0, 5000);
   });
 
   test('CALLHOOK_BREAKER_FAILURES=0: never held, every call is attempted again and again', {
