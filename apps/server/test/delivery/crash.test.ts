@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IntakeEvent } from '@callhook/contract';
 import { afterAll, expect, test } from 'vitest';
-import { freePort, killAll, startServerProcess } from '../children.js';
+import { demoServerEnv, demoToken, freePort, killAll, startServerProcess } from '../children.js';
 import { callEvents } from '../events.js';
 import { freshDatabase, pgAdminUrl } from '../pg.js';
 import { startReceiver } from '../receivers.js';
@@ -33,32 +33,19 @@ test('kill -9 mid-way: every accepted event arrives, duplicates keep their webho
   const url = `http://127.0.0.1:${port}`;
   // CALLHOOK_TEST_DATABASE_URL: the same test on a fresh PostgreSQL database.
   const database = pgAdminUrl ? await freshDatabase() : undefined;
-  const env = {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    CALLHOOK_DATA_DIR: dir,
-    CALLHOOK_DEMO: 'true',
-    CALLHOOK_SIMULATOR: 'false',
-    CALLHOOK_DEMO_CLIENT_ID: 'demo',
-    CALLHOOK_DEMO_CLIENT_SECRET: 'crash-test-secret',
-    CALLHOOK_PBX_KEY: 'crash-test-pbx-key-0123456789',
-    LOG_LEVEL: 'error',
-    DATABASE_URL: database?.url ?? '',
+  const pbxKey = 'crash-test-pbx-key-0123456789';
+  const env = demoServerEnv({
+    port,
+    dir,
+    secret: 'crash-test-secret',
+    pbxKey,
+    ...(database ? { databaseUrl: database.url } : {}),
     // Several instances may share PostgreSQL, so a restart waits out the dead one's leases: keep them short.
-    ...(database ? { CALLHOOK_DELIVERY_LEASE: '5' } : {}),
-  };
+    extra: database ? { CALLHOOK_DELIVERY_LEASE: '5' } : {},
+  });
   let server = await startServerProcess(env, url);
   try {
-    const tok = await fetch(`${url}/oauth/token`, {
-      method: 'POST',
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: 'demo',
-        client_secret: 'crash-test-secret',
-      }),
-    });
-    const { access_token } = (await tok.json()) as { access_token: string };
+    const access_token = await demoToken(url, 'crash-test-secret');
     for (const type of ['dial-out', 'answer', 'hangup']) {
       const res = await fetch(`${url}/api/ver1.0/extension/175/event/`, {
         method: 'POST',
@@ -82,7 +69,7 @@ test('kill -9 mid-way: every accepted event arrives, duplicates keep their webho
     const send = (batch: IntakeEvent[]) =>
       fetch(`${url}/api/ver1.0/pbx/event/batch/`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-pbx-key': env.CALLHOOK_PBX_KEY },
+        headers: { 'content-type': 'application/json', 'x-pbx-key': pbxKey },
         body: JSON.stringify({ events: batch }),
       }).then(
         (r) => r.status === 202,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { IntakeEvent, SubscriptionCreated } from '@callhook/contract';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, expect, test } from 'vitest';
-import { freePort, killAll, startServerProcess } from '../children.js';
+import { demoServerEnv, demoToken, freePort, killAll, startServerProcess } from '../children.js';
 import { callEvents } from '../events.js';
 import { startReceiver } from '../receivers.js';
 
@@ -18,31 +18,17 @@ test('deliveries sent from worker threads arrive once, signed, in order', { time
   const rx = await startReceiver();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const env = {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    CALLHOOK_DATA_DIR: dir,
-    CALLHOOK_DEMO: 'true',
-    CALLHOOK_SIMULATOR: 'false',
-    CALLHOOK_DEMO_CLIENT_ID: 'demo',
-    CALLHOOK_DEMO_CLIENT_SECRET: 'threads-test-secret',
-    CALLHOOK_PBX_KEY: 'threads-test-pbx-key-0123456789',
-    CALLHOOK_SEND_THREADS: '2',
-    LOG_LEVEL: 'error',
-    DATABASE_URL: '',
-  };
+  const pbxKey = 'threads-test-pbx-key-0123456789';
+  const env = demoServerEnv({
+    port,
+    dir,
+    secret: 'threads-test-secret',
+    pbxKey,
+    extra: { CALLHOOK_SEND_THREADS: '2' },
+  });
   const server = await startServerProcess(env, url);
   try {
-    const tok = await fetch(`${url}/oauth/token`, {
-      method: 'POST',
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: 'demo',
-        client_secret: 'threads-test-secret',
-      }),
-    });
-    const { access_token } = (await tok.json()) as { access_token: string };
+    const access_token = await demoToken(url, 'threads-test-secret');
     const secrets = new Map<string, string>();
     for (const [type, method, path] of [
       ['dial-out', 'POST', '/post'],
@@ -66,7 +52,7 @@ test('deliveries sent from worker threads arrive once, signed, in order', { time
     for (let i = 0; i < events.length; i += 100) {
       const res = await fetch(`${url}/api/ver1.0/pbx/event/batch/`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-pbx-key': env.CALLHOOK_PBX_KEY },
+        headers: { 'content-type': 'application/json', 'x-pbx-key': pbxKey },
         body: JSON.stringify({ events: events.slice(i, i + 100) }),
       });
       expect(res.status).toBe(202);

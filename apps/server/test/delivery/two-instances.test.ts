@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IntakeEvent } from '@callhook/contract';
 import { afterAll, expect, test } from 'vitest';
-import { freePort, killAll, startServerProcess } from '../children.js';
+import { demoServerEnv, demoToken, freePort, killAll, startServerProcess } from '../children.js';
 import { callEvents } from '../events.js';
 import { freshDatabase, pgAdminUrl } from '../pg.js';
 import { startReceiver } from '../receivers.js';
@@ -29,35 +29,20 @@ interface Instance {
 async function startInstance(databaseUrl: string, dataDir: string): Promise<Instance> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const env = {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    CALLHOOK_DATA_DIR: dataDir,
-    DATABASE_URL: databaseUrl,
-    CALLHOOK_DEMO: 'true',
-    CALLHOOK_SIMULATOR: 'false',
-    CALLHOOK_DEMO_CLIENT_ID: 'demo',
-    CALLHOOK_DEMO_CLIENT_SECRET: 'two-instance-secret',
-    CALLHOOK_PBX_KEY: PBX_KEY,
+  const env = demoServerEnv({
+    port,
+    dir: dataDir,
+    secret: 'two-instance-secret',
+    pbxKey: PBX_KEY,
+    databaseUrl,
     // A dead instance's claims go to the other one after this many seconds.
-    CALLHOOK_DELIVERY_LEASE: '3',
-    LOG_LEVEL: 'error',
-  };
+    extra: { CALLHOOK_DELIVERY_LEASE: '3' },
+  });
   return { url, child: await startServerProcess(env, url) };
 }
 
 async function token(url: string): Promise<string> {
-  const res = await fetch(`${url}/oauth/token`, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: 'demo',
-      client_secret: 'two-instance-secret',
-    }),
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { access_token: string }).access_token;
+  return demoToken(url, 'two-instance-secret');
 }
 
 test.skipIf(!pgAdminUrl)(

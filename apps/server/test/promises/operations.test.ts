@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeliveryDetail, DeliveryPage } from '@callhook/contract';
 import { afterAll, describe, expect, test, vi } from 'vitest';
-import { freePort, killAll, startServerProcess } from '../children.js';
+import { demoServerEnv, demoToken, freePort, killAll, startServerProcess } from '../children.js';
 import { until, withStore } from '../direct.js';
 import { callEvents, pageCall } from '../events.js';
 import { startTestServer, type TestServer } from '../harness.js';
@@ -237,30 +237,17 @@ describe('SIGTERM', () => {
     const database = pgAdminUrl ? await freshDatabase() : undefined;
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const env = {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      CALLHOOK_DATA_DIR: dir,
-      CALLHOOK_DEMO: 'true',
-      CALLHOOK_SIMULATOR: 'false',
-      CALLHOOK_DEMO_CLIENT_ID: 'demo',
-      CALLHOOK_DEMO_CLIENT_SECRET: 'sigterm-test-secret',
-      CALLHOOK_PBX_KEY: 'sigterm-test-pbx-key-0123456789',
-      LOG_LEVEL: 'error',
-      DATABASE_URL: database?.url ?? '',
-    };
+    const pbxKey = 'sigterm-test-pbx-key-0123456789';
+    const env = demoServerEnv({
+      port,
+      dir,
+      secret: 'sigterm-test-secret',
+      pbxKey,
+      ...(database ? { databaseUrl: database.url } : {}),
+    });
     const server = await startServerProcess(env, url);
     try {
-      const tok = await fetch(`${url}/oauth/token`, {
-        method: 'POST',
-        body: new URLSearchParams({
-          grant_type: 'client_credentials',
-          client_id: 'demo',
-          client_secret: 'sigterm-test-secret',
-        }),
-      });
-      const { access_token } = (await tok.json()) as { access_token: string };
+      const access_token = await demoToken(url, 'sigterm-test-secret');
       const sub = await fetch(`${url}/api/ver1.0/extension/175/event/`, {
         method: 'POST',
         headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
@@ -271,7 +258,7 @@ describe('SIGTERM', () => {
       const events = Array.from({ length: N }, () => callEvents(175, 1)[0]!);
       const intake = await fetch(`${url}/api/ver1.0/pbx/event/batch/`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-pbx-key': env.CALLHOOK_PBX_KEY },
+        headers: { 'content-type': 'application/json', 'x-pbx-key': pbxKey },
         body: JSON.stringify({ events }),
       });
       expect(intake.status).toBe(202);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dropConsumer, streamMessages } from '@callhook/kamailio/lab';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { freePort, killAll, startServerProcess } from '../children.js';
+import { demoServerEnv, demoToken, freePort, killAll, startServerProcess } from '../children.js';
 import { freshDatabase, pgAdminUrl } from '../pg.js';
 import { type Receiver, startReceiver } from '../receivers.js';
 import { describeSip, fieldsOf, natsUrl, type SipWorld, startSipWorld, until } from './world.js';
@@ -36,35 +36,23 @@ describeSip('callhook restarted while calls are placed', () => {
     database = pgAdminUrl ? await freshDatabase() : undefined;
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    env = {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      CALLHOOK_DATA_DIR: dir,
-      CALLHOOK_DEMO: 'true',
-      CALLHOOK_SIMULATOR: 'false',
-      CALLHOOK_DEMO_CLIENT_ID: 'demo',
-      CALLHOOK_DEMO_CLIENT_SECRET: 'sip-restart-secret',
-      LOG_LEVEL: 'error',
-      DATABASE_URL: database?.url ?? '',
-      // A restarted PostgreSQL instance waits out the dead one's delivery leases: keep them short.
-      CALLHOOK_DELIVERY_LEASE: '3',
-      CALLHOOK_KAMAILIO_NATS_URL: natsUrl,
-      CALLHOOK_KAMAILIO_STREAM: world.stream,
-      CALLHOOK_KAMAILIO_SUBJECT: world.subject,
-      // What the killed process held unacknowledged comes again after this many seconds.
-      CALLHOOK_KAMAILIO_ACK_WAIT: '2',
-    };
-    server = await startServerProcess(env, url);
-    const tok = await fetch(`${url}/oauth/token`, {
-      method: 'POST',
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: 'demo',
-        client_secret: 'sip-restart-secret',
-      }),
+    env = demoServerEnv({
+      port,
+      dir,
+      secret: 'sip-restart-secret',
+      ...(database ? { databaseUrl: database.url } : {}),
+      extra: {
+        // A restarted PostgreSQL instance waits out the dead one's delivery leases: keep them short.
+        CALLHOOK_DELIVERY_LEASE: '3',
+        CALLHOOK_KAMAILIO_NATS_URL: natsUrl,
+        CALLHOOK_KAMAILIO_STREAM: world.stream,
+        CALLHOOK_KAMAILIO_SUBJECT: world.subject,
+        // What the killed process held unacknowledged comes again after this many seconds.
+        CALLHOOK_KAMAILIO_ACK_WAIT: '2',
+      },
     });
-    const { access_token } = (await tok.json()) as { access_token: string };
+    server = await startServerProcess(env, url);
+    const access_token = await demoToken(url, 'sip-restart-secret');
     for (const type of ['dial-out', 'answer', 'hangup']) {
       const res = await fetch(`${url}/api/ver1.0/extension/175/event/`, {
         method: 'POST',
