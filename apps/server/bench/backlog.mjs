@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { hangupEvent } from './common.mjs';
+import { hangupEvent, pct, sentAt } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +26,9 @@ const { values } = parseArgs({
     // The server's CALLHOOK_BREAKER_FAILURES: 0 attempts every call's first delivery against the
     // dead receiver, as before hosts were held.
     'breaker-failures': { type: 'string', default: '5' },
+    // A healthy neighbour (extension 200's hangups, to another receiver): this many events at max
+    // rate before the backlog, and again while the dead receiver's backlog waits; 0: none.
+    'neighbour-events': { type: 'string', default: '5000' },
   },
 });
 const D = Number(values.deliveries);
@@ -67,6 +70,25 @@ const port = await new Promise((resolve) => {
     probe.close(() => resolve(p));
   });
 });
+
+// ---- The healthy neighbour's receiver: another host (port), always up; latency from each Tag.
+let nReceived = 0;
+let nLatencies = [];
+let nLastAt = 0;
+const neighbour = createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const sent = sentAt(Buffer.concat(chunks).toString());
+    const now = performance.timeOrigin + performance.now();
+    if (sent !== undefined) nLatencies.push(now - sent);
+    nReceived++;
+    nLastAt = now;
+    res.end('ok');
+  });
+});
+neighbour.keepAliveTimeout = 10_000;
+await new Promise((r) => neighbour.listen(0, '127.0.0.1', r));
 
 const dir = mkdtempSync(join(tmpdir(), 'callhook-backlog-'));
 const adminUrl = process.env.CALLHOOK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -135,6 +157,19 @@ for (let e = 0; e < E; e++) {
     body: JSON.stringify({ url: `http://127.0.0.1:${port}/hook/${e}`, method: 'POST', event_type: 'hangup' }),
   });
   if (!res.ok) throw new Error(`subscribe: ${res.status} ${await res.text()}`);
+}
+
+{
+  const res = await fetch(`${info.apiUrl}/extension/200/event/`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      url: `http://127.0.0.1:${neighbour.address().port}/neighbour`,
+      method: 'POST',
+      event_type: 'hangup',
+    }),
+  });
+  if (!res.ok) throw new Error(`subscribe the neighbour: ${res.status} ${await res.text()}`);
 }
 
 // ---- RSS, sampled every second.
@@ -206,6 +241,33 @@ async function ingestEvents(count) {
     }),
   );
 }
+const NEIGHBOUR = Number(values['neighbour-events']);
+let neighbourCall = 1e9;
+/** The neighbour's events at max rate (batches of 100, 2 in flight): its rate and p99. */
+async function neighbourRun() {
+  nLatencies = [];
+  const before = nReceived;
+  const t0 = performance.timeOrigin + performance.now();
+  let sent = 0;
+  await Promise.all(
+    Array.from({ length: 2 }, async () => {
+      while (sent < NEIGHBOUR) {
+        const k = Math.min(100, NEIGHBOUR - sent);
+        sent += k;
+        const events = [];
+        for (let j = 0; j < k; j++) {
+          const e = hangupEvent(performance.timeOrigin + performance.now(), sent + j, neighbourCall++);
+          events.push({ ...e, extension_id: 200, data: { ...e.data, SubCallID: `200-${e.data.CallID}` } });
+        }
+        const res = await post(JSON.stringify({ events }));
+        if (res.statusCode !== 202) throw new Error(`intake ${res.statusCode}: ${await res.body.text()}`);
+        await res.body.dump();
+      }
+    }),
+  );
+  while (nReceived - before < NEIGHBOUR) await new Promise((r) => setTimeout(r, 50));
+  return { per_s: NEIGHBOUR / ((nLastAt - t0) / 1000), p99_ms: pct(nLatencies, 99) };
+}
 async function waitReceived(n) {
   while (done.size < n) await new Promise((r) => setTimeout(r, 200));
 }
@@ -218,6 +280,7 @@ await ingestEvents(normalEvents);
 await waitReceived(normalEvents * E);
 const normalRate = (normalEvents * E) / ((lastAt - n0) / 1000);
 console.error(`normal: ${round(normalRate, 0)} deliveries/s`);
+const neighbourBefore = NEIGHBOUR > 0 ? await neighbourRun() : undefined;
 
 // 2. Down: the receiver stops listening; the backlog is queued.
 await new Promise((r) => {
@@ -243,6 +306,13 @@ async function unreachableAttempts() {
   return n;
 }
 const deadAttempts = await unreachableAttempts();
+// The neighbour again, the backlog waiting: after 20 s, so that waits have ended and probes
+// failed (the backlog's deliveries have come due at least once).
+let neighbourHeld;
+if (NEIGHBOUR > 0) {
+  await new Promise((r) => setTimeout(r, 20_000));
+  neighbourHeld = await neighbourRun();
+}
 
 // 3. Up: the drain.
 phase = 'drain';
@@ -263,6 +333,7 @@ await intake.close();
 server.send('exit');
 await new Promise((r) => server.once('exit', r));
 rx.close();
+neighbour.close();
 rmSync(dir, { recursive: true, force: true });
 if (databaseUrl) await admin(`drop database if exists ${dbName} with (force)`);
 
@@ -287,6 +358,11 @@ console.log(
 console.log(
   `  while the receiver was down: queued ${round((EVENTS * E) / queueSeconds, 0)} deliveries/s, ${deadAttempts} attempts found no receiver; the first delivery ${round(firstAfter, 1)} s after it came up`,
 );
+if (neighbourBefore && neighbourHeld) {
+  console.log(
+    `  a healthy neighbour (another receiver, ${NEIGHBOUR} events at max rate): ${round(neighbourBefore.per_s, 0)} deliveries/s, p99 ${round(neighbourBefore.p99_ms, 1)} ms before the backlog; ${round(neighbourHeld.per_s, 0)} deliveries/s, p99 ${round(neighbourHeld.p99_ms, 1)} ms with it waiting = ${round(neighbourHeld.per_s / neighbourBefore.per_s, 2)}x`,
+  );
+}
 console.log(
   `  peak RSS ${round(peak, 0)} MB (target ≤ 256 MB); lost ${lost}, doubled ${doubled}, out of order ${outOfOrder}; intake requests sent again after a connection reset: ${resets}`,
 );
@@ -304,6 +380,15 @@ console.log(
     queue_per_s: round((EVENTS * E) / queueSeconds, 0),
     unreachable_attempts: deadAttempts,
     first_delivery_after_s: round(firstAfter, 1),
+    ...(neighbourBefore && neighbourHeld
+      ? {
+          neighbour_per_s: round(neighbourBefore.per_s, 0),
+          neighbour_held_per_s: round(neighbourHeld.per_s, 0),
+          neighbour_ratio: round(neighbourHeld.per_s / neighbourBefore.per_s, 2),
+          neighbour_p99_ms: round(neighbourBefore.p99_ms, 1),
+          neighbour_held_p99_ms: round(neighbourHeld.p99_ms, 1),
+        }
+      : {}),
     peak_rss_mb: round(peak, 0),
     lost,
     doubled,

@@ -371,11 +371,35 @@ export class Dispatcher {
       if (h.sending === 0) this.hosts.delete(host);
       this.park(waiting, b.until);
     }
+    this.defer(subs, b.until);
     // The dispatcher must look again when the wait is over, even with nothing else to do.
     setTimeout(() => {
       this.claimWanted = true;
       this.wake?.();
     }, b.waitMs + 5).unref();
+  }
+
+  /**
+   * Moves the held host's deliveries that are due now (those that came due at the end of the last
+   * wait, or were stored before it was held) to the end of this wait, a chunk at a time. Claims
+   * leave a held host out, but they would still step over every one of them, again and again:
+   * with a large backlog for a dead receiver that was most of every claim's work.
+   */
+  private defer(subscriptionIds: number[], until: number): void {
+    const CHUNK = 2000;
+    const p = (async () => {
+      try {
+        while (this.running) {
+          const moved = await this.opts.outbox.deferDue(subscriptionIds, until, CHUNK);
+          if (moved < CHUNK) return;
+          // Let the intake and the sending go on between chunks.
+          await new Promise((r) => setImmediate(r));
+        }
+      } catch (err) {
+        this.opts.logger.warn({ err }, "moving a held host's due deliveries failed; claims step over them");
+      }
+    })().finally(() => this.parking.delete(p));
+    this.parking.add(p);
   }
 
   /** Hands held deliveries back to the store, due at `until`, so that nothing waits here. */

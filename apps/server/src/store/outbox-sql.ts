@@ -122,6 +122,25 @@ export class OutboxSql {
     });
   }
 
+  /**
+   * Moves up to a limit of due, unleased deliveries of `n` subscriptions to a later time (params:
+   * the time, now, now, then the n subscription ids, then the limit): a held receiver's, so that
+   * claims need not step over them while it is held. The due index leads (the unary `+` keeps
+   * SQLite from taking the subscription's index instead, which holds its whole history and
+   * would be sorted again for every chunk).
+   */
+  deferDue(n: number): string {
+    return this.text(`defer:${listShape(n)}`, () => {
+      const ps = this.params(1, 4 + n).split(', ');
+      return `update deliveries set next_attempt_at = ${ps[0]} where seq in (
+          select d.seq from deliveries as d
+          where d.status in ${OPEN_STATUSES} and d.next_attempt_at <= ${ps[1]}
+            and (d.lease_until is null or d.lease_until < ${ps[2]})
+            and +d.subscription_id in (${ps.slice(3, 3 + n).join(', ')})
+          order by d.next_attempt_at, d.seq limit ${ps[3 + n]})`;
+    });
+  }
+
   /** Leases `n` deliveries (params: lease_until, owner, next_attempt_at, then the seqs). */
   lease(n: number): string {
     return this.text(`lease:${listShape(n)}`, () => {

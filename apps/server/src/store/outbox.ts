@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DeliveryStatus } from '@callhook/contract';
-import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { endpointOf } from './endpoints.js';
 import { refuseNul } from './input.js';
 import {
@@ -336,6 +336,24 @@ export class OutboxStore {
         await run(trx, q.markFailing(ids.length), [now, ...ids]);
       }
     });
+  }
+
+  /**
+   * Makes up to `limit` due deliveries of these subscriptions (a held receiver's) due at `until`
+   * instead, oldest first; returns how many. Call again while it returns `limit`.
+   */
+  async deferDue(
+    subscriptionIds: readonly number[],
+    until: number,
+    limit: number,
+    now = Date.now(),
+  ): Promise<number> {
+    if (subscriptionIds.length === 0) return 0;
+    const ids = shapedList([...subscriptionIds]);
+    const res = await this.db.executeQuery(
+      CompiledQuery.raw(this.sql.deferDue(ids.length), [until, now, now, ...ids, limit]),
+    );
+    return Number(res.numAffectedRows ?? 0);
   }
 
   /**

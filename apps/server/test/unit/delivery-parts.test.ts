@@ -10,6 +10,7 @@ import { Sender } from '../../src/delivery/sender.js';
 import { sign } from '../../src/delivery/signing.js';
 import { TargetPolicy } from '../../src/delivery/target.js';
 import { type ClaimedDelivery, openStore, orderKey, type Store } from '../../src/store/index.js';
+import { freshDatabase, pgAdminUrl } from '../pg.js';
 import { type Receiver, startReceiver } from '../receivers.js';
 
 /**
@@ -134,14 +135,16 @@ describe('order keys (README: events of one call reach one endpoint — URL with
   });
 });
 
-describe('the outbox claim keeps per-call order per endpoint, and nothing else waits (real SQLite store)', () => {
+describe('the outbox claim keeps per-call order per endpoint, and nothing else waits (real store: SQLite, or PostgreSQL in its pass)', () => {
   let dir: string;
   let store: Store;
+  let database: Awaited<ReturnType<typeof freshDatabase>> | undefined;
   let clientId: number;
   const subs: Record<string, number> = {};
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'callhook-order-'));
-    store = await openStore({ dataDir: dir, databaseUrl: '', poolSize: 1 });
+    database = pgAdminUrl ? await freshDatabase() : undefined;
+    store = await openStore({ dataDir: dir, databaseUrl: database?.url ?? '', poolSize: 1 });
     clientId = await store.tenants.createClient('Acme');
     await store.tenants.createExtension({
       id: 175,
@@ -164,6 +167,7 @@ describe('the outbox claim keeps per-call order per endpoint, and nothing else w
   });
   afterAll(async () => {
     await store.close();
+    await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -262,6 +266,26 @@ describe('the outbox claim keeps per-call order per endpoint, and nothing else w
       `C:hangup:${subs.hangup}`,
     ]);
     await done('one', [...others, ...last], now + 5_000);
+  });
+
+  test("a held receiver's due deliveries are moved to the end of its wait, a chunk at a time, others untouched", async () => {
+    await store.outbox.ingest([ev('hangup', 'E1'), ev('hangup', 'E2'), ev('hangup', 'E3')], now);
+    const until = now + 30_000;
+    // Three due at /other; a limit of 2 moves the two oldest, a second call the last one.
+    expect(await store.outbox.deferDue([subs.other!], until, 2, now)).toBe(2);
+    expect(await store.outbox.deferDue([subs.other!], until, 2, now)).toBe(1);
+    expect(await store.outbox.deferDue([subs.other!], until, 2, now)).toBe(0);
+    // Only the other subscription's are due now; the held one's come due at the end of the wait.
+    const due = await claim('one');
+    expect(due.map((d) => d.subscriptionId)).toEqual([subs.hangup, subs.hangup, subs.hangup]);
+    expect(await claim('one', until - 1)).toEqual([]);
+    const later = await claim('one', until);
+    expect(later.map((d) => `${d.callId}:${d.subscriptionId}`).sort()).toEqual(
+      ['E1', 'E2', 'E3'].map((c) => `${c}:${subs.other}`),
+    );
+    // A leased delivery is not moved.
+    expect(await store.outbox.deferDue([subs.other!], until + 60_000, 10, until)).toBe(0);
+    await done('one', [...due, ...later], until);
   });
 
   test('subscriptions whose receiver has no free slot here are left for later', async () => {
