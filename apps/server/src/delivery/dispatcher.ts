@@ -11,6 +11,12 @@ import type { SendPort } from './send-threads.js';
 const FLUSH_MS = 5;
 /** The first wait before a held host is probed; it doubles up to `breakerMaxSeconds`. */
 const FIRST_PROBE_MS = 1000;
+/**
+ * A held host's backlog is pushed this many longest waits ahead (10 minutes by default), past
+ * its probes, and brought back when it answers; should this instance stop meanwhile, it comes
+ * due by itself then.
+ */
+const PUSH_WAITS = 20;
 
 /**
  * A receiving host that stopped answering. After `breakerFailures` unreachable attempts in a
@@ -28,6 +34,8 @@ interface Breaker {
   probe: number | null;
   /** When its last unreachable attempt ended (ms). */
   last: number;
+  /** While held: its backlog is due at this time at the latest (pushed past the probes). */
+  pushedTo: number;
 }
 
 /** Outcomes that say the host did not answer at all (an HTTP status, whatever it is, is an answer). */
@@ -330,6 +338,7 @@ export class Dispatcher {
       this.breakers.delete(host);
       if (b.until > 0) {
         this.opts.logger.info({ host }, `receiving host ${host} answers again: its deliveries go on`);
+        this.move('forward', this.subscriptionsOf(host), b.pushedTo);
         this.claimWanted = true;
         this.wake?.();
       }
@@ -342,6 +351,7 @@ export class Dispatcher {
         waitMs: Math.min(FIRST_PROBE_MS, breakerMaxSeconds * 1000),
         probe: null,
         last: 0,
+        pushedTo: 0,
       };
       this.breakers.set(host, b);
     }
@@ -360,7 +370,7 @@ export class Dispatcher {
     );
     // Every subscription of the host is failing, not only the one whose delivery was tried, so
     // that failing for too long disables each of them (their deliveries are not attempted now).
-    const subs = [...this.subscriptionHost].filter(([, to]) => to === host).map(([sub]) => sub);
+    const subs = this.subscriptionsOf(host);
     this.opts.outbox.markFailing(subs).catch((err: unknown) => {
       this.opts.logger.warn({ err }, 'marking the subscriptions of a held host failing failed');
     });
@@ -371,7 +381,11 @@ export class Dispatcher {
       if (h.sending === 0) this.hosts.delete(host);
       this.park(waiting, b.until);
     }
-    this.defer(subs, b.until);
+    // What is due of its backlog now goes past the probes: claims would step over it all the
+    // while. The deliveries just handed back, and the intake's new ones, stay due at the end of
+    // the wait: they are what probes the host.
+    b.pushedTo = Math.max(b.pushedTo, Date.now() + PUSH_WAITS * breakerMaxSeconds * 1000);
+    this.move('defer', subs, b.pushedTo);
     // The dispatcher must look again when the wait is over, even with nothing else to do.
     setTimeout(() => {
       this.claimWanted = true;
@@ -379,24 +393,37 @@ export class Dispatcher {
     }, b.waitMs + 5).unref();
   }
 
+  private subscriptionsOf(host: string): number[] {
+    return [...this.subscriptionHost].filter(([, to]) => to === host).map(([sub]) => sub);
+  }
+
   /**
-   * Moves the held host's deliveries that are due now (those that came due at the end of the last
-   * wait, or were stored before it was held) to the end of this wait, a chunk at a time. Claims
-   * leave a held host out, but they would still step over every one of them, again and again:
-   * with a large backlog for a dead receiver that was most of every claim's work.
+   * `defer`: moves the held host's deliveries that are due now (stored before it was held, or
+   * come due since) to `time`, past its probes. Claims leave a held host out, but they would
+   * still step over every one of them, again and again: with a large backlog for a dead receiver
+   * that was most of every claim's work. `forward`: once it answers, brings what was pushed (due
+   * up to `time`) back to now. A chunk at a time, letting the rest go on between chunks.
    */
-  private defer(subscriptionIds: number[], until: number): void {
+  private move(kind: 'defer' | 'forward', subscriptionIds: number[], time: number): void {
     const CHUNK = 2000;
+    const { outbox } = this.opts;
     const p = (async () => {
       try {
         while (this.running) {
-          const moved = await this.opts.outbox.deferDue(subscriptionIds, until, CHUNK);
+          const moved =
+            kind === 'defer'
+              ? await outbox.deferDue(subscriptionIds, time, CHUNK)
+              : await outbox.bringForward(subscriptionIds, time, CHUNK);
+          if (kind === 'forward' && moved > 0) {
+            this.claimWanted = true;
+            this.wake?.();
+          }
           if (moved < CHUNK) return;
-          // Let the intake and the sending go on between chunks.
           await new Promise((r) => setImmediate(r));
         }
       } catch (err) {
-        this.opts.logger.warn({ err }, "moving a held host's due deliveries failed; claims step over them");
+        // Nothing is lost: what was pushed comes due by itself at `time` at the latest.
+        this.opts.logger.warn({ err, kind }, "moving a held host's deliveries failed");
       }
     })().finally(() => this.parking.delete(p));
     this.parking.add(p);

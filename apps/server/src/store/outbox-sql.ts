@@ -123,7 +123,8 @@ export class OutboxSql {
   }
 
   /**
-   * Moves up to a limit of due, unleased deliveries of `n` subscriptions to a later time (params:
+   * Moves up to a limit of due, unleased deliveries of `n` subscriptions and those sharing their
+   * endpoints to a later time (params:
    * the time, now, now, then the n subscription ids, then the limit): a held receiver's, so that
    * claims need not step over them while it is held. The due index leads (the unary `+` keeps
    * SQLite from taking the subscription's index instead, which holds its whole history and
@@ -136,8 +137,26 @@ export class OutboxSql {
           select d.seq from deliveries as d
           where d.status in ${OPEN_STATUSES} and d.next_attempt_at <= ${ps[1]}
             and (d.lease_until is null or d.lease_until < ${ps[2]})
-            and +d.subscription_id in (${ps.slice(3, 3 + n).join(', ')})
+            and +d.subscription_id in (${sameEndpoints(ps.slice(3, 3 + n))})
           order by d.next_attempt_at, d.seq limit ${ps[3 + n]})`;
+    });
+  }
+
+  /**
+   * Brings up to a limit of deliveries of `n` subscriptions and those sharing their endpoints due
+   * between now and a time back to now
+   * (params: now, now, the time, now, then the n ids, then the limit): a held receiver's backlog,
+   * pushed ahead while it was held, once it answers again.
+   */
+  bringForward(n: number): string {
+    return this.text(`forward:${listShape(n)}`, () => {
+      const ps = this.params(1, 5 + n).split(', ');
+      return `update deliveries set next_attempt_at = ${ps[0]} where seq in (
+          select d.seq from deliveries as d
+          where d.status in ${OPEN_STATUSES} and d.next_attempt_at > ${ps[1]} and d.next_attempt_at <= ${ps[2]}
+            and (d.lease_until is null or d.lease_until < ${ps[3]})
+            and +d.subscription_id in (${sameEndpoints(ps.slice(4, 4 + n))})
+          order by d.next_attempt_at, d.seq limit ${ps[4 + n]})`;
     });
   }
 
@@ -221,6 +240,14 @@ export class OutboxSql {
       return `update subscriptions set failing_since = ${ps[0]} where id in (${ps.slice(1).join(', ')}) and failing_since is null`;
     });
   }
+}
+
+/**
+ * The subscriptions sharing an endpoint with those whose ids are the parameters `ps`: a held
+ * receiver's calls wait behind one subscription's delivery, in the others' deliveries too.
+ */
+function sameEndpoints(ps: readonly string[]): string {
+  return `select o.id from subscriptions as o where o.endpoint_id in (select i.endpoint_id from subscriptions as i where i.id in (${ps.join(', ')}))`;
 }
 
 const ROW_STEP = 16;

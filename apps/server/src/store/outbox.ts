@@ -357,6 +357,25 @@ export class OutboxStore {
   }
 
   /**
+   * Makes up to `limit` deliveries of these subscriptions due between now and `upTo` (a held
+   * receiver's backlog, pushed ahead) due now, oldest first; returns how many. Call again while it
+   * returns `limit`.
+   */
+  async bringForward(
+    subscriptionIds: readonly number[],
+    upTo: number,
+    limit: number,
+    now = Date.now(),
+  ): Promise<number> {
+    if (subscriptionIds.length === 0) return 0;
+    const ids = shapedList([...subscriptionIds]);
+    const res = await this.db.executeQuery(
+      CompiledQuery.raw(this.sql.bringForward(ids.length), [now, now, upTo, now, ...ids, limit]),
+    );
+    return Number(res.numAffectedRows ?? 0);
+  }
+
+  /**
    * Subscriptions whose receiver does not answer, though their own deliveries may not have been
    * attempted (the dispatcher holds the host and probes it with one delivery; the calls of an
    * endpoint wait behind the one tried): these and every subscription sharing an endpoint with

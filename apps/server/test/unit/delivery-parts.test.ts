@@ -288,6 +288,26 @@ describe('the outbox claim keeps per-call order per endpoint, and nothing else w
     await done('one', [...due, ...later], until);
   });
 
+  test("a held endpoint's backlog is pushed ahead with every subscription sharing it, and brought back to now", async () => {
+    await store.outbox.ingest([ev('hangup', 'F1'), ev('hangup', 'F2')], now);
+    const far = now + 600_000;
+    // Pushing the dial-out subscription's endpoint moves the hangup subscription's deliveries
+    // (the same URL without its query), not /other's.
+    expect(await store.outbox.deferDue([subs.dialOut!], far, 10, now)).toBe(2);
+    const other = await claim('one');
+    expect(other.map((d) => d.subscriptionId)).toEqual([subs.other, subs.other]);
+    // Brought back: due now again; nothing beyond `far` or already due is touched.
+    expect(await store.outbox.bringForward([subs.dialOut!], far - 1, 10, now)).toBe(0);
+    expect(await store.outbox.bringForward([subs.dialOut!], far, 1, now)).toBe(1);
+    expect(await store.outbox.bringForward([subs.dialOut!], far, 10, now)).toBe(1);
+    const back = await claim('one');
+    expect(back.map((d) => `${d.callId}:${d.subscriptionId}`).sort()).toEqual([
+      `F1:${subs.hangup}`,
+      `F2:${subs.hangup}`,
+    ]);
+    await done('one', [...other, ...back]);
+  });
+
   test('subscriptions whose receiver has no free slot here are left for later', async () => {
     await store.outbox.ingest([ev('hangup', 'D')], now);
     const some = await store.outbox.claim('one', now, now + 60_000, 100, [subs.hangup!]);
