@@ -242,6 +242,9 @@ export function mutate(valid: unknown, muts: Mutation[]): string {
     if (typeof parent !== 'object' || parent === null) continue;
     const target = parent as Record<string, unknown>;
     if (m.kind === 'extra') {
+      // An array's own keys do not reach its JSON, and `length` cannot be redefined: extra keys go
+      // into objects only.
+      if (Array.isArray(target)) continue;
       Object.defineProperty(target, m.key, {
         value: put(m.value),
         enumerable: true,
