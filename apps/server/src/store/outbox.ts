@@ -339,39 +339,46 @@ export class OutboxStore {
   }
 
   /**
-   * Makes up to `limit` due deliveries of these subscriptions (a held receiver's) due at `until`
-   * instead, oldest first; returns how many. Call again while it returns `limit`.
+   * Makes up to `limit` due deliveries of these subscriptions' endpoints (a held receiver's) due at
+   * `until` instead, oldest first; returns how many. Call again while it returns `limit`.
    */
-  async deferDue(
+  deferDue(
     subscriptionIds: readonly number[],
     until: number,
     limit: number,
     now = Date.now(),
   ): Promise<number> {
-    if (subscriptionIds.length === 0) return 0;
-    const ids = shapedList([...subscriptionIds]);
-    const res = await this.db.executeQuery(
-      CompiledQuery.raw(this.sql.deferDue(ids.length), [until, now, now, ...ids, limit]),
-    );
-    return Number(res.numAffectedRows ?? 0);
+    return this.moveDue(subscriptionIds, (ids) => [
+      this.sql.deferDue(ids.length),
+      [until, now, now, ...ids, limit],
+    ]);
   }
 
   /**
-   * Makes up to `limit` deliveries of these subscriptions due between now and `upTo` (a held
-   * receiver's backlog, pushed ahead) due now, oldest first; returns how many. Call again while it
-   * returns `limit`.
+   * Makes up to `limit` deliveries of these subscriptions' endpoints due between now and `upTo` (a
+   * held receiver's backlog, pushed ahead) due now, oldest first; returns how many. Call again
+   * while it returns `limit`.
    */
-  async bringForward(
+  bringForward(
     subscriptionIds: readonly number[],
     upTo: number,
     limit: number,
     now = Date.now(),
   ): Promise<number> {
+    return this.moveDue(subscriptionIds, (ids) => [
+      this.sql.bringForward(ids.length),
+      [now, now, upTo, now, ...ids, limit],
+    ]);
+  }
+
+  /** Runs one of the statements that move due times (ids shaped), returning the rows it changed. */
+  private async moveDue(
+    subscriptionIds: readonly number[],
+    statement: (ids: number[]) => [string, unknown[]],
+  ): Promise<number> {
     if (subscriptionIds.length === 0) return 0;
-    const ids = shapedList([...subscriptionIds]);
-    const res = await this.db.executeQuery(
-      CompiledQuery.raw(this.sql.bringForward(ids.length), [now, now, upTo, now, ...ids, limit]),
-    );
+    const [text, params] = statement(shapedList([...subscriptionIds]));
+    const res = await this.db.executeQuery(CompiledQuery.raw(text, params));
     return Number(res.numAffectedRows ?? 0);
   }
 
