@@ -124,6 +124,8 @@ export class Dispatcher {
         return true;
       },
       heldUntil: (url) => {
+        // Asked for every new delivery: with no host held (the usual case), no URL is parsed.
+        if (this.breakers.size === 0) return undefined;
         const b = this.breakers.get(hostOf(url));
         return b !== undefined && b.until > now ? b.until : undefined;
       },
