@@ -105,11 +105,13 @@ describe('callhook listen', () => {
   it('shows every field with --verbose, JSON lines with --json, and cleans up on SIGTERM', async () => {
     const verbose = listen(['-e', '200', '--events', 'dial-in', '--verbose']);
     const json = listen(['-e', '200', '--events', 'dial-in', '--json']);
-    await verbose.waitFor('stderr', /^Ready/);
-    await json.waitFor('stderr', /^Ready/);
-    expect(verbose.stderr).toMatch(
-      /^ {2}signing secret \(one for the endpoint, all its event types\): whsec_/m,
+    // The secret is the last line listen prints before it waits; a child's stderr can arrive in
+    // several chunks, so wait for that line itself, not for "Ready" before it.
+    await verbose.waitFor(
+      'stderr',
+      /^ {2}signing secret \(one for the endpoint, all its event types\): whsec_/,
     );
+    await json.waitFor('stderr', /^Ready/);
 
     const call = await client.simulate({
       scenario: 'incoming',
