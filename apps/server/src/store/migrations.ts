@@ -227,6 +227,17 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           await db.schema.alterTable('subscriptions').dropColumn(column).execute();
       },
     },
+    '0009_delivery_queues': {
+      async up(db: Kysely<unknown>) {
+        // Each subscription's open deliveries by due time: its queue. A claim that must leave out
+        // a full or held receiver reads the other subscriptions' queues instead of stepping over
+        // every due delivery of the one left out (a million, after an outage), and the queues'
+        // heads are found by skipping from one subscription to the next (OutboxSql.queues).
+        await sql`create index deliveries_queue on deliveries (subscription_id, next_attempt_at, seq) where status in ('pending', 'retrying')`.execute(
+          db,
+        );
+      },
+    },
   };
 }
 

@@ -113,13 +113,51 @@ export class OutboxSql {
       const ps = this.params(1, 3 + excluded).split(', ');
       const exclude =
         excluded > 0 ? ` and d.subscription_id not in (${ps.slice(2, 2 + excluded).join(', ')})` : '';
-      const lock = this.dialect === 'postgres' ? ' for update skip locked' : '';
       return `select d.seq from deliveries as d inner join subscriptions as s on s.id = d.subscription_id
         where s.enabled = 1 and d.status in ${OPEN_STATUSES} and d.next_attempt_at <= ${ps[0]}
           and (d.lease_until is null or d.lease_until < ${ps[1]})
           and not exists (select p.seq from deliveries as p where p.order_key = d.order_key and p.seq < d.seq and p.status in ${OPEN_STATUSES})${exclude}
-        order by d.next_attempt_at, d.seq limit ${ps[2 + excluded]}${lock}`;
+        order by d.next_attempt_at, d.seq limit ${ps[2 + excluded]}${this.lock()}`;
     });
+  }
+
+  /**
+   * Up to a count of subscriptions with open deliveries, by id (param: the count): a skip scan of
+   * the queue index, one step per subscription, however many deliveries each holds.
+   */
+  queues(): string {
+    return this.text('queues', () => {
+      const [count] = this.params(1, 1).split(', ');
+      return `with recursive q(id, n) as (
+          select (select min(subscription_id) from deliveries where status in ${OPEN_STATUSES}), 1
+          union all
+          select (select min(d.subscription_id) from deliveries as d where d.status in ${OPEN_STATUSES} and d.subscription_id > q.id), q.n + 1
+          from q where q.id is not null and q.n < ${count}
+        ) select id from q where id is not null`;
+    });
+  }
+
+  /**
+   * Due deliveries of one subscription, from its queue (params: the subscription id, now, now,
+   * the limit): as \`claimDue\`, with seq and due time to merge several queues' heads.
+   */
+  claimQueue(): string {
+    return this.text('claim-queue', () => {
+      const ps = this.params(1, 4).split(', ');
+      return `select d.seq, d.next_attempt_at from deliveries as d inner join subscriptions as s on s.id = d.subscription_id
+        where d.subscription_id = ${ps[0]} and s.enabled = 1 and d.status in ${OPEN_STATUSES} and d.next_attempt_at <= ${ps[1]}
+          and (d.lease_until is null or d.lease_until < ${ps[2]})
+          and not exists (select p.seq from deliveries as p where p.order_key = d.order_key and p.seq < d.seq and p.status in ${OPEN_STATUSES})
+        order by d.next_attempt_at, d.seq limit ${ps[3]}${this.lock()}`;
+    });
+  }
+
+  /**
+   * Locks the claimed deliveries' rows on PostgreSQL, and those only: another instance's claim
+   * skips them, not every delivery of the subscriptions they belong to.
+   */
+  private lock(): string {
+    return this.dialect === 'postgres' ? ' for update of d skip locked' : '';
   }
 
   /**

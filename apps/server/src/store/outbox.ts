@@ -162,6 +162,12 @@ async function insertDeliveries(
 export class OutboxStore {
   private readonly sql: OutboxSql;
 
+  /**
+   * How many subscriptions with open deliveries (besides those left out) a claim that leaves some
+   * out reads queue by queue; past that it scans all due deliveries in one.
+   */
+  queuesReadOneByOne = 64;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
@@ -260,14 +266,16 @@ export class OutboxStore {
   ): Promise<ClaimedDelivery[]> {
     const q = this.sql;
     return this.db.transaction().execute(async (trx) => {
+      // The claims want the first due rows in the order of an index. PostgreSQL's planner, whose
+      // statistics lag behind a burst (an outage's backlog stored a minute ago), estimated a few
+      // hundred due where there were 300,000, and sorted them all for every claim (0.5 s against
+      // 0.4 ms): in this transaction a sort costs it more than walking the index.
+      if (this.dialect === 'postgres') await sql`set local enable_sort = off`.execute(trx);
       // Deliveries of a disabled subscription wait, and go out once it is enabled again.
-      const excluded = excludeSubscriptions.length > 0 ? shapedList(excludeSubscriptions) : [];
-      const due = await run<{ seq: number }>(trx, q.claimDue(excluded.length), [
-        now,
-        now,
-        ...excluded,
-        limit,
-      ]);
+      const due =
+        excludeSubscriptions.length === 0
+          ? await run<{ seq: number }>(trx, q.claimDue(0), [now, now, limit])
+          : await this.dueLeavingOut(trx, now, limit, excludeSubscriptions);
       if (due.length === 0) return [];
       const seqs = shapedList(due.map((r) => r.seq));
       await run(trx, q.lease(seqs.length), [leaseUntil, owner, leaseUntil, ...seqs]);
@@ -276,6 +284,39 @@ export class OutboxStore {
       >(trx, q.claimed(seqs.length), seqs);
       return rows.map((r) => toClaimed(toDelivery(r), r));
     });
+  }
+
+  /**
+   * Due deliveries of every subscription but `excluded`. While few subscriptions have open
+   * deliveries, their queues are read one by one and the heads merged by due time, so the cost
+   * does not grow with the backlog of those left out: a receiver back from an outage has a
+   * million due, and a scan in due order that steps over them took 767 ms per claim (and found
+   * nothing when only that receiver had work). With many subscriptions at once, the one scan in
+   * due order leaving them out is cheaper than a query per queue.
+   */
+  private async dueLeavingOut(
+    trx: Transaction<Database>,
+    now: number,
+    limit: number,
+    excluded: readonly number[],
+  ): Promise<Array<{ seq: number }>> {
+    const q = this.sql;
+    const most = excluded.length + this.queuesReadOneByOne;
+    const queues = await run<{ id: number | string }>(trx, q.queues(), [most + 1]);
+    if (queues.length > most) {
+      const ids = shapedList(excluded);
+      return run<{ seq: number }>(trx, q.claimDue(ids.length), [now, now, ...ids, limit]);
+    }
+    const left = new Set(excluded.map(Number));
+    const heads: Array<{ seq: number | string; next_attempt_at: number | string }> = [];
+    for (const { id } of queues) {
+      if (left.has(Number(id))) continue;
+      heads.push(...(await run<(typeof heads)[number]>(trx, q.claimQueue(), [id, now, now, limit])));
+    }
+    return heads
+      .map((h) => ({ seq: Number(h.seq), at: Number(h.next_attempt_at) }))
+      .sort((a, b) => a.at - b.at || a.seq - b.seq)
+      .slice(0, limit);
   }
 
   /** Records the outcome of attempts of claimed deliveries, in one transaction for the batch. */

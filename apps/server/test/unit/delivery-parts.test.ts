@@ -316,6 +316,51 @@ describe('the outbox claim keeps per-call order per endpoint, and nothing else w
     expect(rest.map((d) => d.subscriptionId)).toEqual([subs.hangup]);
     await done('one', [...some, ...rest]);
   });
+
+  test.each([
+    ['queue by queue', 64],
+    ['in one scan (more subscriptions with work than it reads one by one)', 0],
+  ])(
+    'a claim that leaves some out takes the others by due time, with per-call order and its limit: %s',
+    async (_, oneByOne) => {
+      store.outbox.queuesReadOneByOne = oneByOne;
+      try {
+        const tag = oneByOne === 0 ? 'S' : 'Q';
+        // Due 3 s, 2 s and 1 s ago: G1's hangup at /hook and /other, G2's dial-out at /hook, then
+        // G2's hangup at /hook (behind its dial-out there) and at /other.
+        await store.outbox.ingest([ev('hangup', `${tag}1`)], now - 3_000);
+        await store.outbox.ingest([ev('dial-out', `${tag}2`)], now - 2_000);
+        await store.outbox.ingest([ev('hangup', `${tag}2`)], now - 1_000);
+        const key = (ds: ClaimedDelivery[]) => ds.map((d) => `${d.callId}:${d.subscriptionId}`);
+        const leaving = (limit: number) =>
+          store.outbox.claim('one', now, now + 60_000, limit, [subs.hangup!]);
+        // The two oldest of the other subscriptions, merged across their queues.
+        const first = await leaving(2);
+        expect(key(first)).toEqual([`${tag}1:${subs.other}`, `${tag}2:${subs.dialOut}`]);
+        const second = await leaving(10);
+        expect(key(second)).toEqual([`${tag}2:${subs.other}`]);
+        expect(await leaving(10)).toEqual([]);
+        // What was left out is still there: G1's at /hook; G2's waits behind its dial-out.
+        const rest = await claim('one');
+        expect(key(rest)).toEqual([`${tag}1:${subs.hangup}`]);
+        await done('one', [...first, ...second, ...rest]);
+        const last = await claim('one');
+        expect(key(last)).toEqual([`${tag}2:${subs.hangup}`]);
+        await done('one', last);
+      } finally {
+        store.outbox.queuesReadOneByOne = 64;
+      }
+    },
+  );
+
+  test('a claim that leaves out every subscription with work finds nothing, and leases nothing', async () => {
+    await store.outbox.ingest([ev('hangup', 'H1')], now);
+    const all = [subs.hangup!, subs.other!, subs.dialOut!];
+    expect(await store.outbox.claim('one', now, now + 60_000, 100, all)).toEqual([]);
+    const both = await claim('one');
+    expect(both.map((d) => d.subscriptionId).sort()).toEqual([subs.hangup, subs.other].sort());
+    await done('one', both);
+  });
 });
 
 describe('the sender: rotation and the literal-address check on every delivery', () => {
