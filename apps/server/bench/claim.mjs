@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // pnpm --filter @callhook/server bench:claim [--backlog 300000] [--neighbour 20000] [--database-url postgres://…]
+// (CALLHOOK_BENCH_DIST=<copy of dist> measures another build)
 // What one claim costs when the dispatcher must leave out a host that is full (it holds as many
 // of the host's deliveries as it may) while that host's backlog fills the store: the case of a
 // receiver that comes back to a million queued deliveries. Three claims of 100, timed on the
@@ -12,8 +13,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startServer } from '../dist/index.js';
 import { median, round } from './common.mjs';
+
+// CALLHOOK_BENCH_DIST: another build of the server (a copy of dist/ from before a change).
+const { startServer } = await import(
+  process.env.CALLHOOK_BENCH_DIST ? join(process.env.CALLHOOK_BENCH_DIST, 'index.js') : '../dist/index.js'
+);
 
 const { values } = parseArgs({
   options: {

@@ -308,11 +308,12 @@ export class OutboxStore {
       return run<{ seq: number }>(trx, q.claimDue(ids.length), [now, now, ...ids, limit]);
     }
     const left = new Set(excluded.map(Number));
-    const heads: Array<{ seq: number | string; next_attempt_at: number | string }> = [];
-    for (const { id } of queues) {
-      if (left.has(Number(id))) continue;
-      heads.push(...(await run<(typeof heads)[number]>(trx, q.claimQueue(), [id, now, now, limit])));
-    }
+    const read = queues.map((r) => Number(r.id)).filter((id) => !left.has(id));
+    type Head = { seq: number | string; next_attempt_at: number | string };
+    let heads: Head[] = [];
+    if (read.length === 0) return [];
+    if (this.dialect === 'postgres') heads = await run<Head>(trx, q.claimQueues(), [read, now, now, limit]);
+    else for (const id of read) heads.push(...(await run<Head>(trx, q.claimQueue(), [id, now, now, limit])));
     return heads
       .map((h) => ({ seq: Number(h.seq), at: Number(h.next_attempt_at) }))
       .sort((a, b) => a.at - b.at || a.seq - b.seq)
