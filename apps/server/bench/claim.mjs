@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// pnpm --filter @callhook/server bench:claim [--backlog 300000] [--neighbour 20000] [--database-url postgres://…]
+// pnpm --filter @callhook/server bench:claim [--backlog 300000] [--neighbour 20000] [--queues 1] [--database-url postgres://…]
 // (CALLHOOK_BENCH_DIST=<copy of dist> measures another build)
 // What one claim costs when the dispatcher must leave out a host that is full (it holds as many
 // of the host's deliveries as it may) while that host's backlog fills the store: the case of a
 // receiver that comes back to a million queued deliveries. Three claims of 100, timed on the
 // same store in turns (median of --runs each):
 //   open        nothing left out: the scan takes the first due rows (the baseline);
-//   neighbour   the backlog's subscription left out, a neighbour with due deliveries;
+//   neighbour   the backlog's subscription left out, neighbours with due deliveries (--queues
+//               subscriptions, each receiving every one of the --neighbour events);
 //   all full    every subscription with due deliveries left out: the claim finds nothing.
 // Before per-subscription queues the last two stepped over every due row of the backlog.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,6 +25,7 @@ const { values } = parseArgs({
   options: {
     backlog: { type: 'string', default: '300000' },
     neighbour: { type: 'string', default: '20000' },
+    queues: { type: 'string', default: '1' },
     'database-url': { type: 'string' },
     runs: { type: 'string', default: '21' },
   },
@@ -31,7 +33,9 @@ const { values } = parseArgs({
 const BACKLOG = Number(values.backlog);
 const NEIGHBOUR = Number(values.neighbour);
 const RUNS = Number(values.runs);
-const LIMIT = 100;
+const QUEUES = Number(values.queues);
+// The dispatcher's claim size (CALLHOOK_DELIVERY_BATCH's default).
+const LIMIT = 200;
 const dir = mkdtempSync(join(tmpdir(), 'callhook-bench-claim-'));
 const server = await startServer({
   port: 0,
@@ -40,7 +44,7 @@ const server = await startServer({
   demo: true,
   logLevel: 'silent',
   ...(values['database-url'] ? { databaseUrl: values['database-url'] } : {}),
-  config: { dispatcher: false, simulator: false },
+  config: { dispatcher: false, simulator: false, extensionSubscriptionLimit: Math.max(20, QUEUES) },
   env: {},
 });
 try {
@@ -65,14 +69,19 @@ try {
   };
   // Nothing is sent (no dispatcher): the hosts only tell the two endpoints apart.
   const backlog = await subscribe(175, 'http://127.0.0.2:9/backlog');
-  const neighbour = await subscribe(200, 'http://127.0.0.3:9/neighbour');
+  const neighbours = [];
+  for (let i = 0; i < QUEUES; i++) neighbours.push(await subscribe(200, `http://127.0.0.3:9/neighbour/${i}`));
+  const neighbourIds = new Set(neighbours.map((n) => n.id));
 
   // The backlog first, then the neighbour's newer deliveries: a scan in due order meets every
   // one of the backlog's before the first of the neighbour's.
-  const store = async (extension, n, tag) => {
-    for (let i = 0; i < n; i += 1000) {
+  // 1000 deliveries per transaction: on PostgreSQL the intake takes a lock per call and endpoint,
+  // and a thousand events to 64 endpoints at once would outgrow its lock table.
+  const store = async (extension, n, tag, fanout = 1) => {
+    const per = Math.max(1, Math.floor(1000 / fanout));
+    for (let i = 0; i < n; i += per) {
       const batch = [];
-      for (let k = i; k < Math.min(n, i + 1000); k++) {
+      for (let k = i; k < Math.min(n, i + per); k++) {
         const callId = `${tag}${k.toString(16).padStart(31, '0')}`;
         batch.push({
           extensionId: extension,
@@ -87,16 +96,16 @@ try {
   };
   const t0 = performance.now();
   await store(175, BACKLOG, 'a');
-  await store(200, NEIGHBOUR, 'b');
+  await store(200, NEIGHBOUR, 'b', QUEUES);
   console.log(
-    `claim benchmark (${dialect}; ${BACKLOG} due deliveries of one subscription, ${NEIGHBOUR} of a neighbour ` +
+    `claim benchmark (${dialect}; ${BACKLOG} due deliveries of one subscription, ${NEIGHBOUR} of each of ${QUEUES} neighbour(s) ` +
       `stored after them, stored in ${round((performance.now() - t0) / 1000)} s; claims of ${LIMIT}, median of ${RUNS})`,
   );
 
   const cases = [
     ['open (nothing left out)', []],
     ['neighbour (backlog left out)', [backlog.id]],
-    ['all full (both left out)', [backlog.id, neighbour.id]],
+    ['all full (all left out)', [backlog.id, ...neighbourIds]],
   ];
   const times = new Map(cases.map(([name]) => [name, []]));
   const found = new Map(cases.map(([name]) => [name, 0]));
@@ -110,7 +119,7 @@ try {
       const got = await outbox.claim('bench', now, now + 60_000, LIMIT, excluded);
       times.get(name).push(performance.now() - t);
       found.set(name, found.get(name) + got.length);
-      if (name.startsWith('neighbour') && got.some((d) => d.subscriptionId !== neighbour.id))
+      if (name.startsWith('neighbour') && got.some((d) => !neighbourIds.has(d.subscriptionId)))
         throw new Error('a claim that left the backlog out took one of its deliveries');
     }
   }
@@ -128,7 +137,15 @@ try {
   }
   if (found.get(cases[1][0]) === 0) throw new Error('the neighbour claim found nothing');
   console.log(
-    JSON.stringify({ bench: 'claim', store: dialect, backlog: BACKLOG, neighbour: NEIGHBOUR, ...result }),
+    JSON.stringify({
+      bench: 'claim',
+      store: dialect,
+      backlog: BACKLOG,
+      neighbour_events: NEIGHBOUR,
+      queues: QUEUES,
+      limit: LIMIT,
+      ...result,
+    }),
   );
 } finally {
   await server.close();

@@ -122,24 +122,41 @@ export class OutboxSql {
   }
 
   /**
+   * Up to a count of due deliveries of `n` subscriptions (params: now, the n ids, the count),
+   * read from their queues.
+   */
+  countDue(n: number): string {
+    return this.text(`count-due:${listShape(n)}`, () => {
+      const ps = this.params(1, 2 + n).split(', ');
+      // Parameters appear in the text in their order: SQLite binds its `?` by position.
+      return `select count(*) as n from (select d.seq from deliveries as d
+          where d.next_attempt_at <= ${ps[0]} and d.subscription_id in (${ps.slice(1, 1 + n).join(', ')}) and d.status in ${OPEN_STATUSES}
+          limit ${ps[1 + n]}) as due`;
+    });
+  }
+
+  /**
    * Up to a count of subscriptions with open deliveries, by id (param: the count): a skip scan of
    * the queue index, one step per subscription, however many deliveries each holds.
    */
   queues(): string {
     return this.text('queues', () => {
       const [count] = this.params(1, 1).split(', ');
+      // SQLite is told the index: after an ANALYZE of a table of mostly open deliveries it would
+      // take deliveries_log, which holds every delivery ever made.
+      const by = this.dialect === 'sqlite' ? ' indexed by deliveries_queue' : '';
       return `with recursive q(id, n) as (
-          select (select min(subscription_id) from deliveries where status in ${OPEN_STATUSES}), 1
+          select (select min(subscription_id) from deliveries${by} where status in ${OPEN_STATUSES}), 1
           union all
-          select (select min(d.subscription_id) from deliveries as d where d.status in ${OPEN_STATUSES} and d.subscription_id > q.id), q.n + 1
+          select (select min(d.subscription_id) from deliveries as d${by} where d.status in ${OPEN_STATUSES} and d.subscription_id > q.id), q.n + 1
           from q where q.id is not null and q.n < ${count}
         ) select id from q where id is not null`;
     });
   }
 
   /**
-   * Due deliveries of one subscription, from its queue (params: the subscription id, now, now,
-   * the limit): as \`claimDue\`, with seq and due time to merge several queues' heads.
+   * SQLite: due deliveries of one subscription, from its queue (params: the subscription id, now,
+   * now, the limit): as `claimDue`, with seq and due time to merge several queues' heads.
    */
   claimQueue(): string {
     return this.text('claim-queue', () => {
@@ -150,11 +167,11 @@ export class OutboxSql {
 
   /**
    * PostgreSQL: `claimQueue` for each subscription of an array in one statement (params: the
-   * bigint[] of ids, now, now, the limit per queue), one round trip instead of one per queue.
+   * bigint[] of ids, now, now, the limit per queue), unlocked: `lockDue` locks those taken.
    */
-  claimQueues(): string {
-    return this.text('claim-queues', () => {
-      if (this.dialect !== 'postgres') throw new Error('claimQueues is for PostgreSQL');
+  queueHeads(): string {
+    return this.text('queue-heads', () => {
+      if (this.dialect !== 'postgres') throw new Error('queueHeads is for PostgreSQL');
       return `select h.seq, h.next_attempt_at from unnest(cast($1 as bigint[])) as c(id)
         cross join lateral (${this.queueHead('c.id', '$2', '$3', '$4')}) as h`;
     });
@@ -165,7 +182,20 @@ export class OutboxSql {
         where d.subscription_id = ${subscription} and s.enabled = 1 and d.status in ${OPEN_STATUSES} and d.next_attempt_at <= ${now}
           and (d.lease_until is null or d.lease_until < ${leaseNow})
           and not exists (select p.seq from deliveries as p where p.order_key = d.order_key and p.seq < d.seq and p.status in ${OPEN_STATUSES})
-        order by d.next_attempt_at, d.seq limit ${limit}${this.lock()}`;
+        order by d.next_attempt_at, d.seq limit ${limit}`;
+  }
+
+  /**
+   * PostgreSQL: locks those of `n` deliveries still open, due and unleased, skipping any another
+   * claim holds (params: now, now, then the seqs).
+   */
+  lockDue(n: number): string {
+    return this.text(`lock-due:${listShape(n)}`, () => {
+      const ps = this.params(1, 2 + n).split(', ');
+      return `select d.seq from deliveries as d where d.next_attempt_at <= ${ps[0]}
+          and (d.lease_until is null or d.lease_until < ${ps[1]})
+          and d.seq in (${ps.slice(2).join(', ')}) and d.status in ${OPEN_STATUSES}${this.lock()}`;
+    });
   }
 
   /**

@@ -168,6 +168,12 @@ export class OutboxStore {
    */
   queuesReadOneByOne = 64;
 
+  /**
+   * Due deliveries left out (of a full or held receiver) that a claim steps over in its one scan
+   * in due order rather than read the other subscriptions' queues, at the least.
+   */
+  leftOutScanned = 1000;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
@@ -266,11 +272,16 @@ export class OutboxStore {
   ): Promise<ClaimedDelivery[]> {
     const q = this.sql;
     return this.db.transaction().execute(async (trx) => {
-      // The claims want the first due rows in the order of an index. PostgreSQL's planner, whose
-      // statistics lag behind a burst (an outage's backlog stored a minute ago), estimated a few
-      // hundred due where there were 300,000, and sorted them all for every claim (0.5 s against
-      // 0.4 ms): in this transaction a sort costs it more than walking the index.
-      if (this.dialect === 'postgres') await sql`set local enable_sort = off`.execute(trx);
+      // The claims want the first rows of an index, in its order, and stop there. PostgreSQL's
+      // planner, whose statistics lag behind a burst (an outage's backlog stored a minute ago),
+      // expected a few hundred due where there were 300,000: it sorted them all for every claim
+      // (0.5 s against 0.4 ms), or gathered every one of a queue into a bitmap before the limit
+      // (12 ms against 0.5). In this transaction it walks the indexes. JIT compiling, made for long
+      // analytic queries, took 10-19 ms per claim once a claim's estimated cost passed its bar.
+      if (this.dialect === 'postgres')
+        await sql`select set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true), set_config('jit', 'off', true)`.execute(
+          trx,
+        );
       // Deliveries of a disabled subscription wait, and go out once it is enabled again.
       const due =
         excludeSubscriptions.length === 0
@@ -287,12 +298,13 @@ export class OutboxStore {
   }
 
   /**
-   * Due deliveries of every subscription but `excluded`. While few subscriptions have open
-   * deliveries, their queues are read one by one and the heads merged by due time, so the cost
-   * does not grow with the backlog of those left out: a receiver back from an outage has a
-   * million due, and a scan in due order that steps over them took 767 ms per claim (and found
-   * nothing when only that receiver had work). With many subscriptions at once, the one scan in
-   * due order leaving them out is cheaper than a query per queue.
+   * Due deliveries of every subscription but `excluded`, the cheaper of two ways. The one scan in
+   * due order steps over every due delivery left out: after an outage that receiver has a
+   * million, and the scan took 767 ms per claim (finding nothing when only that receiver had
+   * work). Reading the other subscriptions' queues instead costs up to `limit` rows per queue,
+   * whatever is left out. So: with fewer than `leftOutScanned` due left out (the usual case, a
+   * bounded count), the scan; else find the subscriptions with open deliveries (a skip scan) and,
+   * if few enough, read their queues when the scan would step over more rows than that.
    */
   private async dueLeavingOut(
     trx: Transaction<Database>,
@@ -301,23 +313,38 @@ export class OutboxStore {
     excluded: readonly number[],
   ): Promise<Array<{ seq: number }>> {
     const q = this.sql;
+    const ids = shapedList(excluded);
+    const scan = () => run<{ seq: number }>(trx, q.claimDue(ids.length), [now, now, ...ids, limit]);
+    const leftOut = async (upTo: number) => {
+      const [r] = await run<{ n: number | string }>(trx, q.countDue(ids.length), [now, ...ids, upTo]);
+      return Number(r?.n ?? 0);
+    };
+    if ((await leftOut(this.leftOutScanned)) < this.leftOutScanned) return scan();
     const most = excluded.length + this.queuesReadOneByOne;
     const queues = await run<{ id: number | string }>(trx, q.queues(), [most + 1]);
-    if (queues.length > most) {
-      const ids = shapedList(excluded);
-      return run<{ seq: number }>(trx, q.claimDue(ids.length), [now, now, ...ids, limit]);
-    }
     const left = new Set(excluded.map(Number));
     const read = queues.map((r) => Number(r.id)).filter((id) => !left.has(id));
+    if (queues.length > most || read.length > this.queuesReadOneByOne) return scan();
+    // Every subscription with open deliveries is known, and all are left out.
+    if (read.length === 0) return [];
+    const worth = read.length * limit;
+    if (worth > this.leftOutScanned && (await leftOut(worth)) < worth) return scan();
     type Head = { seq: number | string; next_attempt_at: number | string };
     let heads: Head[] = [];
-    if (read.length === 0) return [];
-    if (this.dialect === 'postgres') heads = await run<Head>(trx, q.claimQueues(), [read, now, now, limit]);
+    if (this.dialect === 'postgres') heads = await run<Head>(trx, q.queueHeads(), [read, now, now, limit]);
     else for (const id of read) heads.push(...(await run<Head>(trx, q.claimQueue(), [id, now, now, limit])));
-    return heads
+    const first = heads
       .map((h) => ({ seq: Number(h.seq), at: Number(h.next_attempt_at) }))
       .sort((a, b) => a.at - b.at || a.seq - b.seq)
       .slice(0, limit);
+    if (this.dialect !== 'postgres' || first.length === 0) return first;
+    // Locked only now, the ones taken (locking each queue's heads in the lateral wrote a lock on
+    // up to `limit` rows per queue, and another instance's claim skipped them all). A row another
+    // claim took meanwhile is skipped, or fails the conditions checked again on its new version.
+    const seqs = shapedList(first.map((h) => h.seq));
+    const locked = await run<{ seq: number | string }>(trx, q.lockDue(seqs.length), [now, now, ...seqs]);
+    const taken = new Set(locked.map((r) => Number(r.seq)));
+    return first.filter((h) => taken.has(h.seq));
   }
 
   /** Records the outcome of attempts of claimed deliveries, in one transaction for the batch. */

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventType } from '@callhook/contract';
+import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FailureLimiter } from '../../src/auth/ratelimit.js';
@@ -318,14 +319,15 @@ describe('the outbox claim keeps per-call order per endpoint, and nothing else w
   });
 
   test.each([
-    ['queue by queue', 64],
-    ['in one scan (more subscriptions with work than it reads one by one)', 0],
+    ['queue by queue (a backlog left out)', 64, 0, 'Q'],
+    ['in one scan (few left out)', 64, 1000, 'S'],
+    ['in one scan (more subscriptions with work than it reads one by one)', 0, 0, 'M'],
   ])(
     'a claim that leaves some out takes the others by due time, with per-call order and its limit: %s',
-    async (_, oneByOne) => {
+    async (_, oneByOne, scanned, tag) => {
       store.outbox.queuesReadOneByOne = oneByOne;
+      store.outbox.leftOutScanned = scanned;
       try {
-        const tag = oneByOne === 0 ? 'S' : 'Q';
         // Due 3 s, 2 s and 1 s ago: G1's hangup at /hook and /other, G2's dial-out at /hook, then
         // G2's hangup at /hook (behind its dial-out there) and at /other.
         await store.outbox.ingest([ev('hangup', `${tag}1`)], now - 3_000);
@@ -335,20 +337,57 @@ describe('the outbox claim keeps per-call order per endpoint, and nothing else w
         const leaving = (limit: number) =>
           store.outbox.claim('one', now, now + 60_000, limit, [subs.hangup!]);
         // The two oldest of the other subscriptions, merged across their queues.
-        const first = await leaving(2);
-        expect(key(first)).toEqual([`${tag}1:${subs.other}`, `${tag}2:${subs.dialOut}`]);
-        const second = await leaving(10);
-        expect(key(second)).toEqual([`${tag}2:${subs.other}`]);
+        // The oldest of the other subscriptions first, one at a time across their queues (a
+        // claim returns its deliveries by position, so a limit of one shows the due order).
+        const first = await leaving(1);
+        expect(key(first)).toEqual([`${tag}1:${subs.other}`]);
+        const second = await leaving(1);
+        expect(key(second)).toEqual([`${tag}2:${subs.dialOut}`]);
+        const third = await leaving(10);
+        expect(key(third)).toEqual([`${tag}2:${subs.other}`]);
         expect(await leaving(10)).toEqual([]);
         // What was left out is still there: G1's at /hook; G2's waits behind its dial-out.
         const rest = await claim('one');
         expect(key(rest)).toEqual([`${tag}1:${subs.hangup}`]);
-        await done('one', [...first, ...second, ...rest]);
+        await done('one', [...first, ...second, ...third, ...rest]);
         const last = await claim('one');
         expect(key(last)).toEqual([`${tag}2:${subs.hangup}`]);
         await done('one', last);
       } finally {
         store.outbox.queuesReadOneByOne = 64;
+        store.outbox.leftOutScanned = 1000;
+      }
+    },
+  );
+
+  test.runIf(pgAdminUrl)(
+    'a claim reading queues skips a delivery another claim holds locked (PostgreSQL)',
+    async () => {
+      await store.outbox.ingest([ev('hangup', 'L1')], now - 2_000);
+      await store.outbox.ingest([ev('hangup', 'L2')], now - 1_000);
+      // Another instance's claim, mid-transaction, holds L1's row at /other.
+      const other = new pg.Client({ connectionString: database!.url });
+      await other.connect();
+      try {
+        await other.query('begin');
+        const held = await other.query(
+          "select seq from deliveries where call_id = 'L1' and subscription_id = $1 for update",
+          [subs.other],
+        );
+        expect(held.rowCount).toBe(1);
+        store.outbox.leftOutScanned = 0;
+        // Two due left out (at /hook), the two at /other read from its queue: L1 is skipped.
+        const got = await store.outbox.claim('one', now, now + 60_000, 2, [subs.hangup!]);
+        expect(got.map((d) => `${d.callId}:${d.subscriptionId}`)).toEqual([`L2:${subs.other}`]);
+        await other.query('rollback');
+        const rest = await claim('one');
+        expect(rest.map((d) => `${d.callId}:${d.subscriptionId}`).sort()).toEqual(
+          [`L1:${subs.hangup}`, `L1:${subs.other}`, `L2:${subs.hangup}`].sort(),
+        );
+        await done('one', [...got, ...rest]);
+      } finally {
+        store.outbox.leftOutScanned = 1000;
+        await other.end();
       }
     },
   );
@@ -357,6 +396,12 @@ describe('the outbox claim keeps per-call order per endpoint, and nothing else w
     await store.outbox.ingest([ev('hangup', 'H1')], now);
     const all = [subs.hangup!, subs.other!, subs.dialOut!];
     expect(await store.outbox.claim('one', now, now + 60_000, 100, all)).toEqual([]);
+    store.outbox.leftOutScanned = 0;
+    try {
+      expect(await store.outbox.claim('one', now, now + 60_000, 100, all)).toEqual([]);
+    } finally {
+      store.outbox.leftOutScanned = 1000;
+    }
     const both = await claim('one');
     expect(both.map((d) => d.subscriptionId).sort()).toEqual([subs.hangup, subs.other].sort());
     await done('one', both);
