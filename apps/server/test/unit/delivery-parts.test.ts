@@ -392,6 +392,54 @@ describe('the outbox claim keeps per-call order per endpoint, and nothing else w
     },
   );
 
+  test('intakes of the largest batch (500 calls) to an extension with its most subscriptions (20 endpoints), six at once, are stored', async () => {
+    // On PostgreSQL the intake locks each call so two intakes of one call cannot both find it
+    // idle. A lock per call and endpoint made 10,000 per intake here, and six at once outgrew
+    // PostgreSQL's shared lock table (max_locks_per_transaction 64 × connections by default):
+    // "out of shared memory", a 500 for the caller.
+    const ext = 176;
+    await store.tenants.createExtension({
+      id: ext,
+      clientId,
+      name: '000*176',
+      domain: 'd',
+      recording: false,
+      kind: 'phone',
+    });
+    const limits = { perExtension: 20, perClient: 100 };
+    for (let i = 0; i < 20; i++) {
+      await store.subscriptions.create(
+        clientId,
+        ext,
+        { url: `http://93.184.216.${i + 1}/wide`, method: 'POST', eventType: 'hangup' },
+        limits,
+      );
+    }
+    const batch = (n: number) =>
+      Array.from({ length: 500 }, (_, i) => ({ ...ev('hangup', `W${n}.${i}`), extensionId: ext }));
+    // Six such intakes at once, as two instances' pools would send them.
+    const wide = database
+      ? await openStore({ dataDir: dir, databaseUrl: database.url, poolSize: 6 })
+      : undefined;
+    try {
+      const stored = await Promise.all(
+        [0, 1, 2, 3, 4, 5].map((n) => (wide ?? store).outbox.ingest(batch(n), now)),
+      );
+      expect(stored.map((r) => r.deliveries)).toEqual(Array(6).fill(10_000));
+    } finally {
+      await wide?.close();
+    }
+    // Every one is first of its call at its endpoint: due at once, none waiting.
+    let claimed = 0;
+    for (;;) {
+      const got = await store.outbox.claim('one', now, now + 60_000, 1000);
+      if (got.length === 0) break;
+      claimed += got.length;
+      await done('one', got);
+    }
+    expect(claimed).toBe(60_000);
+  });
+
   test('a claim that leaves out every subscription with work finds nothing, and leases nothing', async () => {
     await store.outbox.ingest([ev('hangup', 'H1')], now);
     const all = [subs.hangup!, subs.other!, subs.dialOut!];
