@@ -112,6 +112,11 @@ export const configSchema = z.object({
    */
   sendThreads: int(0, 64).default(0),
   /**
+   * SQLite: checkpoint the WAL from a background thread this often (ms), so that no commit on
+   * the event loop copies pages and syncs files; 0: SQLite's own, inside the commit that fills it.
+   */
+  sqliteCheckpointMs: int(0, 60000).default(500),
+  /**
    * Consecutive unreachable attempts (refused, reset, timed out) after which a receiving host's
    * deliveries are held and the host is probed with one attempt at a time; 0: never.
    */
@@ -171,6 +176,7 @@ const ENV: Record<keyof Config, string> = {
   deliveryLeaseSeconds: 'CALLHOOK_DELIVERY_LEASE',
   deliveryPollMs: 'CALLHOOK_DELIVERY_POLL_MS',
   sendThreads: 'CALLHOOK_SEND_THREADS',
+  sqliteCheckpointMs: 'CALLHOOK_SQLITE_CHECKPOINT_MS',
   breakerFailures: 'CALLHOOK_BREAKER_FAILURES',
   breakerMaxSeconds: 'CALLHOOK_BREAKER_MAX_WAIT',
   retentionDays: 'CALLHOOK_RETENTION_DAYS',

@@ -82,6 +82,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
     poolSize: config.databasePoolSize,
+    checkpointMs: config.sqliteCheckpointMs,
+    onCheckpointFailure: (err) =>
+      logger.warn({ err }, 'background WAL checkpoints stopped; SQLite checkpoints in its commits again'),
   });
   const spec = loadApiSpec();
   const demo = config.demo ? await seedDemo(store, config) : undefined;

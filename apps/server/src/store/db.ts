@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import { type Checkpointer, checkpointInBackground } from './checkpoints.js';
 import { migrate } from './migrations.js';
 import type { Database, Dialect } from './schema.js';
 
@@ -11,6 +12,8 @@ export interface Connection {
   dialect: Dialect;
   /** Where the data is, for people (a file path or the database URL without its password). */
   location: string;
+  /** SQLite's background checkpoints, when on. */
+  checkpoints?: Checkpointer | undefined;
   close(): Promise<void>;
 }
 
@@ -18,6 +21,13 @@ export interface ConnectOptions {
   dataDir: string;
   databaseUrl: string;
   poolSize: number;
+  /**
+   * SQLite: checkpoint the WAL from a background thread this often (ms), instead of inside the
+   * commit that fills it (SQLite's default, and this one's when 0 or unset).
+   */
+  checkpointMs?: number;
+  /** Told when the background checkpoints stop working (the connection then does them again). */
+  onCheckpointFailure?: (err: unknown) => void;
 }
 
 // PostgreSQL returns int8 as strings to be safe past 2^53; our ids and millisecond times stay
@@ -77,7 +87,19 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
   reusePreparedStatements(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   await migrate(db as unknown as Kysely<unknown>, 'sqlite');
-  return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+  const checkpoints = opts.checkpointMs
+    ? checkpointInBackground(sqlite, file, opts.checkpointMs, opts.onCheckpointFailure ?? (() => {}))
+    : undefined;
+  return {
+    db,
+    dialect: 'sqlite',
+    location: file,
+    checkpoints,
+    async close() {
+      await checkpoints?.stop();
+      await db.destroy();
+    },
+  };
 }
 
 /**
