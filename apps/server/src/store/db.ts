@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
 import { type Checkpointer, checkpointInBackground } from './checkpoints.js';
 import { migrate } from './migrations.js';
 import type { Database, Dialect } from './schema.js';
@@ -30,12 +29,13 @@ export interface ConnectOptions {
   onCheckpointFailure?: (err: unknown) => void;
 }
 
-// PostgreSQL returns int8 as strings to be safe past 2^53; our ids and millisecond times stay
-// far below that, and the code above the store wants numbers on both backends.
-pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
-
 export async function connect(opts: ConnectOptions): Promise<Connection> {
   if (/^postgres(ql)?:\/\//.test(opts.databaseUrl)) {
+    // Loaded only for PostgreSQL: a server on SQLite does not carry the driver (8 MB of RSS).
+    const { default: pg } = await import('pg');
+    // PostgreSQL returns int8 as strings to be safe past 2^53; our ids and millisecond times stay
+    // far below that, and the code above the store wants numbers on both backends.
+    pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
     const pool = new pg.Pool({
       connectionString: opts.databaseUrl,
       max: opts.poolSize,
