@@ -21,8 +21,6 @@ export interface Store {
   readonly outbox: OutboxStore;
   readonly dialect: Connection['dialect'];
   readonly location: string;
-  /** SQLite's background checkpoints, when on. */
-  readonly checkpoints: Connection['checkpoints'];
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -35,7 +33,6 @@ export async function openStore(opts: ConnectOptions): Promise<Store> {
     outbox: new OutboxStore(conn.db, conn.dialect),
     dialect: conn.dialect,
     location: conn.location,
-    checkpoints: conn.checkpoints,
     async ping() {
       try {
         await sql`select 1`.execute(conn.db);
