@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import express from 'express';
+import { clientToken } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -116,15 +117,7 @@ const server = await startServer({
   },
   env: {},
 });
-const tokenRes = await fetch(`${server.url}/oauth/token`, {
-  method: 'POST',
-  body: new URLSearchParams({
-    grant_type: 'client_credentials',
-    client_id: 'bench',
-    client_secret: 'bench-secret-bench-secret',
-  }),
-});
-const { access_token: token } = await tokenRes.json();
+const token = await clientToken(server.url, 'bench', 'bench-secret-bench-secret');
 const auth = { authorization: `Bearer ${token}` };
 const types = ['dial-in', 'dial-out', 'answer', 'hangup', 'voicemail'];
 for (let i = 0; i < 20; i++) {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { hangupEvent, pct, sentAt } from './common.mjs';
+import { clientToken, hangupEvent, pct, sentAt } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -141,15 +141,7 @@ const ask = (msg, key) =>
     if (msg) server.send(msg);
   });
 const info = await ask(null, 'url');
-const tokenRes = await fetch(`${info.url}/oauth/token`, {
-  method: 'POST',
-  body: new URLSearchParams({
-    grant_type: 'client_credentials',
-    client_id: 'bench',
-    client_secret: 'bench-secret',
-  }),
-});
-const { access_token } = await tokenRes.json();
+const access_token = await clientToken(info.url, 'bench', 'bench-secret');
 for (let e = 0; e < E; e++) {
   const res = await fetch(`${info.apiUrl}/extension/175/event/`, {
     method: 'POST',

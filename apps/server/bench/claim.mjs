@@ -3,23 +3,15 @@
 // (CALLHOOK_BENCH_DIST=<copy of dist> measures another build)
 // What one claim costs when the dispatcher must leave out a host that is full (it holds as many
 // of the host's deliveries as it may) while that host's backlog fills the store: the case of a
-// receiver that comes back to a million queued deliveries. Three claims of 100, timed on the
+// receiver that comes back to a million queued deliveries. Three claims of 200, timed on the
 // same store in turns (median of --runs each):
 //   open        nothing left out: the scan takes the first due rows (the baseline);
 //   neighbour   the backlog's subscription left out, neighbours with due deliveries (--queues
 //               subscriptions, each receiving every one of the --neighbour events);
 //   all full    every subscription with due deliveries left out: the claim finds nothing.
 // Before per-subscription queues the last two stepped over every due row of the backlog.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { median, round } from './common.mjs';
-
-// CALLHOOK_BENCH_DIST: another build of the server (a copy of dist/ from before a change).
-const { startServer } = await import(
-  process.env.CALLHOOK_BENCH_DIST ? join(process.env.CALLHOOK_BENCH_DIST, 'index.js') : '../dist/index.js'
-);
+import { median, quietServer, round } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -36,28 +28,13 @@ const RUNS = Number(values.runs);
 const QUEUES = Number(values.queues);
 // The dispatcher's claim size (CALLHOOK_DELIVERY_BATCH's default).
 const LIMIT = 200;
-const dir = mkdtempSync(join(tmpdir(), 'callhook-bench-claim-'));
-const server = await startServer({
-  port: 0,
-  host: '127.0.0.1',
-  dataDir: dir,
-  demo: true,
-  logLevel: 'silent',
-  ...(values['database-url'] ? { databaseUrl: values['database-url'] } : {}),
-  config: { dispatcher: false, simulator: false, extensionSubscriptionLimit: Math.max(20, QUEUES) },
-  env: {},
+// Nothing is sent: no dispatcher, and the hosts only tell the endpoints apart.
+const { server, token, close } = await quietServer('claim', {
+  databaseUrl: values['database-url'],
+  config: { extensionSubscriptionLimit: Math.max(20, QUEUES) },
 });
 try {
   const { outbox, dialect } = server.store;
-  const tokenRes = await fetch(`${server.url}/oauth/token`, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: server.demo.clientId,
-      client_secret: server.demo.clientSecret,
-    }),
-  });
-  const { access_token: token } = await tokenRes.json();
   const subscribe = async (extension, url) => {
     const res = await fetch(`${server.apiUrl}/extension/${extension}/event/`, {
       method: 'POST',
@@ -67,7 +44,6 @@ try {
     if (!res.ok) throw new Error(`subscribe: ${res.status} ${await res.text()}`);
     return res.json();
   };
-  // Nothing is sent (no dispatcher): the hosts only tell the two endpoints apart.
   const backlog = await subscribe(175, 'http://127.0.0.2:9/backlog');
   const neighbours = [];
   for (let i = 0; i < QUEUES; i++) neighbours.push(await subscribe(200, `http://127.0.0.3:9/neighbour/${i}`));
@@ -75,13 +51,10 @@ try {
 
   // The backlog first, then the neighbour's newer deliveries: a scan in due order meets every
   // one of the backlog's before the first of the neighbour's.
-  // 1000 deliveries per transaction: on PostgreSQL the intake takes a lock per call and endpoint,
-  // and a thousand events to 64 endpoints at once would outgrow its lock table.
-  const store = async (extension, n, tag, fanout = 1) => {
-    const per = Math.max(1, Math.floor(1000 / fanout));
-    for (let i = 0; i < n; i += per) {
+  const store = async (extension, n, tag) => {
+    for (let i = 0; i < n; i += 1000) {
       const batch = [];
-      for (let k = i; k < Math.min(n, i + per); k++) {
+      for (let k = i; k < Math.min(n, i + 1000); k++) {
         const callId = `${tag}${k.toString(16).padStart(31, '0')}`;
         batch.push({
           extensionId: extension,
@@ -96,7 +69,7 @@ try {
   };
   const t0 = performance.now();
   await store(175, BACKLOG, 'a');
-  await store(200, NEIGHBOUR, 'b', QUEUES);
+  await store(200, NEIGHBOUR, 'b');
   console.log(
     `claim benchmark (${dialect}; ${BACKLOG} due deliveries of one subscription, ${NEIGHBOUR} of each of ${QUEUES} neighbour(s) ` +
       `stored after them, stored in ${round((performance.now() - t0) / 1000)} s; claims of ${LIMIT}, median of ${RUNS})`,
@@ -148,6 +121,5 @@ try {
     }),
   );
 } finally {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
+  await close();
 }

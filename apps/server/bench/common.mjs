@@ -1,6 +1,66 @@
-// What the delivery benchmarks share: child processes spoken to over IPC, the statistics, and
-// the page's hangup event as the intake takes it.
+// What the benchmarks share: the server build to measure, a token, a server in this process that
+// sends nothing, child processes spoken to over IPC, the statistics, and the page's hangup event
+// as the intake takes it.
 import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/** A module of the server build to measure: CALLHOOK_BENCH_DIST names a copy of dist/ from before a change. */
+export function serverBuild(file = 'index.js') {
+  const dist = process.env.CALLHOOK_BENCH_DIST;
+  return import(
+    dist ? pathToFileURL(join(dist, file)).href : new URL(`../dist/${file}`, import.meta.url).href
+  );
+}
+
+/** An OAuth2 client-credentials token from the server at `url`. */
+export async function clientToken(url, clientId, clientSecret) {
+  const res = await fetch(`${url}/oauth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+    }),
+  });
+  if (!res.ok) throw new Error(`token: ${res.status} ${await res.text()}`);
+  return (await res.json()).access_token;
+}
+
+/**
+ * A demo server in this process that sends nothing (no dispatcher, no simulator), on a fresh data
+ * directory or `databaseUrl`, with its demo client's token. `close()` also removes the directory.
+ */
+export async function quietServer(name, { databaseUrl, config = {} } = {}) {
+  const { startServer } = await serverBuild();
+  const dir = mkdtempSync(join(tmpdir(), `callhook-bench-${name}-`));
+  const server = await startServer({
+    port: 0,
+    host: '127.0.0.1',
+    dataDir: dir,
+    demo: true,
+    logLevel: 'silent',
+    ...(databaseUrl ? { databaseUrl } : {}),
+    config: { dispatcher: false, simulator: false, ...config },
+    env: {},
+  });
+  const close = async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    return {
+      server,
+      token: await clientToken(server.url, server.demo.clientId, server.demo.clientSecret),
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
 
 /**
  * A child process (a file next to this one) and a request/answer over IPC: `ask(msg, key)` sends

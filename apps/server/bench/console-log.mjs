@@ -3,11 +3,8 @@
 // How a page of an extension's delivery log costs at the start and deep in a long log: the
 // console's cursor pages (keyset on the delivery's position) beside the subscription log's
 // numbered pages (OFFSET), measured in the same run over HTTP against a real server.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startServer } from '../dist/index.js';
+import { quietServer } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -19,28 +16,9 @@ const { values } = parseArgs({
 const N = Number(values.deliveries);
 const RUNS = Number(values.runs);
 const PER_PAGE = 50;
-const dir = mkdtempSync(join(tmpdir(), 'callhook-bench-log-'));
-const server = await startServer({
-  port: 0,
-  host: '127.0.0.1',
-  dataDir: dir,
-  demo: true,
-  logLevel: 'silent',
-  ...(values['database-url'] ? { databaseUrl: values['database-url'] } : {}),
-  // Nothing is sent: the deliveries stay in the log as they were stored.
-  config: { dispatcher: false, simulator: false },
-  env: {},
-});
+// Nothing is sent: the deliveries stay in the log as they were stored.
+const { server, token, close } = await quietServer('log', { databaseUrl: values['database-url'] });
 try {
-  const tokenRes = await fetch(`${server.url}/oauth/token`, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: server.demo.clientId,
-      client_secret: server.demo.clientSecret,
-    }),
-  });
-  const { access_token: token } = await tokenRes.json();
   const api = async (path) => {
     const res = await fetch(`${server.apiUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
     if (res.status !== 200) throw new Error(`${path}: ${res.status} ${await res.text()}`);
@@ -134,6 +112,5 @@ try {
     }),
   );
 } finally {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
+  await close();
 }

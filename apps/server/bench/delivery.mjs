@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { hangupEvent, median, pct, round, child as spawnChild } from './common.mjs';
+import { clientToken, hangupEvent, median, pct, round, child as spawnChild } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -160,15 +160,7 @@ async function startCallhook(name = 'callhook', dist = undefined, extra = {}) {
     procs.push(p);
   }
   const { url, apiUrl, pbxKey } = procs[0].info;
-  const tokenRes = await fetch(`${url}/oauth/token`, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: 'bench',
-      client_secret: 'bench-secret',
-    }),
-  });
-  const { access_token } = await tokenRes.json();
+  const access_token = await clientToken(url, 'bench', 'bench-secret');
   const sub = await fetch(`${apiUrl}/extension/175/event/`, {
     method: 'POST',
     headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },

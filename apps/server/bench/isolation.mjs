@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { child, hangupEvent, median, pct, round } from './common.mjs';
+import { child, clientToken, hangupEvent, median, pct, round } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -81,15 +81,7 @@ async function run(scenario, latencyRate) {
   ]);
   try {
     const info = await server.ask(null, 'url');
-    const tokenRes = await fetch(`${info.url}/oauth/token`, {
-      method: 'POST',
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: 'bench',
-        client_secret: 'bench-secret',
-      }),
-    });
-    const { access_token } = await tokenRes.json();
+    const access_token = await clientToken(info.url, 'bench', 'bench-secret');
     for (const [i, port] of ports.entries()) {
       const res = await fetch(`${info.apiUrl}/extension/175/event/`, {
         method: 'POST',

@@ -3,12 +3,10 @@
 // process.cpuUsage() (µs) and RSS so the benchmark can charge the server's own CPU to the events.
 // --store none (mode 'none'): the outbox is replaced by a pass-through (see delivery.mjs).
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { serverBuild } from './common.mjs';
 
 // CALLHOOK_BENCH_DIST: another build of the server to measure (a copy of dist/ from before a change).
-const dist = process.env.CALLHOOK_BENCH_DIST;
-const { startServer } = await import(dist ? pathToFileURL(join(dist, 'index.js')).href : '../dist/index.js');
+const { startServer } = await serverBuild();
 
 const opts = JSON.parse(process.argv[2]);
 const server = await startServer({
