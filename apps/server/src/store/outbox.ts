@@ -174,6 +174,13 @@ export class OutboxStore {
    */
   leftOutScanned = 1000;
 
+  /**
+   * What reading a row of a queue costs against stepping over a left-out row in the scan:
+   * `bench:claim` measured 1.8 µs against 0.14 µs on SQLite (4.8 against 0.37 on PostgreSQL), so
+   * the queues are read when the scan would step over this many times the rows they hold.
+   */
+  scanRowsPerQueueRow = 10;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
@@ -308,7 +315,7 @@ export class OutboxStore {
    * work). Reading the other subscriptions' queues instead costs up to `limit` rows per queue,
    * whatever is left out. So: with fewer than `leftOutScanned` due left out (the usual case, a
    * bounded count), the scan; else find the subscriptions with open deliveries (a skip scan) and,
-   * if few enough, read their queues when the scan would step over more rows than that.
+   * if few enough, read their queues when the scan would cost more (`scanRowsPerQueueRow`).
    */
   private async dueLeavingOut(
     trx: Transaction<Database>,
@@ -331,7 +338,7 @@ export class OutboxStore {
     if (queues.length > most || read.length > this.queuesReadOneByOne) return scan();
     // Every subscription with open deliveries is known, and all are left out.
     if (read.length === 0) return [];
-    const worth = read.length * limit;
+    const worth = read.length * limit * this.scanRowsPerQueueRow;
     if (worth > this.leftOutScanned && (await leftOut(worth)) < worth) return scan();
     type Head = { seq: number | string; next_attempt_at: number | string };
     let heads: Head[] = [];

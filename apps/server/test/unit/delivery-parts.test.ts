@@ -327,6 +327,7 @@ describe('the outbox claim keeps per-call order per endpoint, and nothing else w
     async (_, oneByOne, scanned, tag) => {
       store.outbox.queuesReadOneByOne = oneByOne;
       store.outbox.leftOutScanned = scanned;
+      store.outbox.scanRowsPerQueueRow = 1;
       try {
         // Due 3 s, 2 s and 1 s ago: G1's hangup at /hook and /other, G2's dial-out at /hook, then
         // G2's hangup at /hook (behind its dial-out there) and at /other.
@@ -356,6 +357,7 @@ describe('the outbox claim keeps per-call order per endpoint, and nothing else w
       } finally {
         store.outbox.queuesReadOneByOne = 64;
         store.outbox.leftOutScanned = 1000;
+        store.outbox.scanRowsPerQueueRow = 10;
       }
     },
   );
@@ -376,6 +378,7 @@ describe('the outbox claim keeps per-call order per endpoint, and nothing else w
         );
         expect(held.rowCount).toBe(1);
         store.outbox.leftOutScanned = 0;
+        store.outbox.scanRowsPerQueueRow = 1;
         // Two due left out (at /hook), the two at /other read from its queue: L1 is skipped.
         const got = await store.outbox.claim('one', now, now + 60_000, 2, [subs.hangup!]);
         expect(got.map((d) => `${d.callId}:${d.subscriptionId}`)).toEqual([`L2:${subs.other}`]);
@@ -387,6 +390,7 @@ describe('the outbox claim keeps per-call order per endpoint, and nothing else w
         await done('one', [...got, ...rest]);
       } finally {
         store.outbox.leftOutScanned = 1000;
+        store.outbox.scanRowsPerQueueRow = 10;
         await other.end();
       }
     },
@@ -445,10 +449,12 @@ describe('the outbox claim keeps per-call order per endpoint, and nothing else w
     const all = [subs.hangup!, subs.other!, subs.dialOut!];
     expect(await store.outbox.claim('one', now, now + 60_000, 100, all)).toEqual([]);
     store.outbox.leftOutScanned = 0;
+    store.outbox.scanRowsPerQueueRow = 1;
     try {
       expect(await store.outbox.claim('one', now, now + 60_000, 100, all)).toEqual([]);
     } finally {
       store.outbox.leftOutScanned = 1000;
+      store.outbox.scanRowsPerQueueRow = 10;
     }
     const both = await claim('one');
     expect(both.map((d) => d.subscriptionId).sort()).toEqual([subs.hangup, subs.other].sort());
