@@ -20,7 +20,11 @@ function decodeComponent(raw: string): string {
   }
 }
 
-/** The name/value pairs of a form-encoded string, in order, flattened: `[name0, value0, name1, …]`. */
+/**
+ * The name/value pairs of a form-encoded string, in order, flattened: `[name0, value0, name1, …]`.
+ * Most components have neither `+` nor `%`: the next of each is found once for the whole input and
+ * a component is only decoded when one falls inside it, so the rest are plain slices.
+ */
 export function decodeForm(input: string): string[] {
   const out: string[] = [];
   if (!isWellFormed(input)) {
@@ -28,14 +32,24 @@ export function decodeForm(input: string): string[] {
     return out;
   }
   const end = input.length;
+  let plus = input.indexOf('+');
+  let percent = input.indexOf('%');
+  /** `input[from, to)`, decoded when a `+` or `%` lies inside it. */
+  const component = (from: number, to: number): string => {
+    if ((plus === -1 || plus >= to) && (percent === -1 || percent >= to)) return input.slice(from, to);
+    const decoded = decodeComponent(input.slice(from, to));
+    if (plus !== -1 && plus < to) plus = input.indexOf('+', to);
+    if (percent !== -1 && percent < to) percent = input.indexOf('%', to);
+    return decoded;
+  };
   let start = 0;
   while (start < end) {
     let amp = input.indexOf('&', start);
     if (amp === -1) amp = end;
     if (amp > start) {
       const eq = input.indexOf('=', start);
-      if (eq === -1 || eq > amp) out.push(decodeComponent(input.slice(start, amp)), '');
-      else out.push(decodeComponent(input.slice(start, eq)), decodeComponent(input.slice(eq + 1, amp)));
+      if (eq === -1 || eq > amp) out.push(component(start, amp), '');
+      else out.push(component(start, eq), component(eq + 1, amp));
     }
     start = amp + 1;
   }

@@ -8,7 +8,7 @@ import {
 } from '@callhook/contract';
 import { type FieldIssue, InvalidFieldError, MalformedRequestError } from './errors.js';
 import { decodeForm } from './form.js';
-import { eventShapes } from './schema.js';
+import { eventShapes, fieldOf } from './schema.js';
 import { SignatureVerifier, type VerifierOptions } from './signature.js';
 
 export type HeaderValue = string | readonly string[] | undefined;
@@ -225,7 +225,7 @@ export class WebhookParser {
     let unreadable: Set<string> | undefined;
     for (let i = 0; i < fields.length; i += 2) {
       const value = fields[i + 1]!;
-      const field = shape.fields.get(fields[i]!);
+      const field = fieldOf(shape, fields[i]!);
       if (field === undefined) {
         const name = fields[i]!;
         if (isGet && (this.ownParams === undefined || this.ownParams.has(name))) put(params, name, value);

@@ -21,6 +21,11 @@ export interface FieldSpec {
 export interface EventShape<E extends EventType = EventType> {
   /** Every field of the event data. */
   readonly fields: ReadonlyMap<string, FieldSpec>;
+  /**
+   * The same fields by the length of their name. A name off the wire is a fresh string whose hash
+   * `Map.get` must compute first; comparing it with the one or two names of its length is cheaper.
+   */
+  readonly byLength: readonly (readonly FieldSpec[] | undefined)[];
   /** The spec's schema for the event data, in a form that validates about three times faster. */
   readonly schema: z.ZodType<WebhookPayload<E>>;
 }
@@ -100,7 +105,21 @@ function shapeOf<E extends EventType>(type: E): EventShape<E> {
   const generated = payloadSchemas[type];
   const fields = new Map<string, FieldSpec>();
   for (const [name, kind] of formFields(generated)) fields.set(name, { name, kind, index: fields.size });
-  return { fields, schema: flatten(generated) };
+  const byLength: FieldSpec[][] = [];
+  for (const field of fields.values()) {
+    const same = byLength[field.name.length];
+    if (same) same.push(field);
+    else byLength[field.name.length] = [field];
+  }
+  return { fields, byLength, schema: flatten(generated) };
+}
+
+/** The field of this event type called `name`, if it has one. */
+export function fieldOf(shape: EventShape, name: string): FieldSpec | undefined {
+  const candidates = shape.byLength[name.length];
+  if (candidates === undefined) return undefined;
+  for (let i = 0; i < candidates.length; i++) if (candidates[i]!.name === name) return candidates[i];
+  return undefined;
 }
 
 /** One shape per event type, built when the module loads so no request pays for it. */
