@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // pnpm bench:backlog [--deliveries 1000000] [--endpoints 4] [--store sqlite|postgres] [--breaker-failures 5]
+//                    [--heap-growth <percent>]
 // A backlog: --deliveries deliveries are queued while the receiver is down (its port refuses
 // connections), over --endpoints endpoints (one subscription each, all for the same events) and
 // calls of 5 events each; then the receiver comes up and the queue drains. The server runs in its
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     // A healthy neighbour (extension 200's hangups, to another receiver): this many events at max
     // rate before the backlog, and again while the dead receiver's backlog waits; 0: none.
     'neighbour-events': { type: 'string', default: '5000' },
+    // The server's CALLHOOK_HEAP_GROWTH (percent); 0: V8's own heap growth. Default: the server's.
+    'heap-growth': { type: 'string' },
   },
 });
 const D = Number(values.deliveries);
@@ -126,6 +129,7 @@ const server = fork(new URL('./server-child.mjs', import.meta.url), [
       retrySchedule: Array(50).fill(10),
       retryJitter: 0,
       breakerFailures: Number(values['breaker-failures']),
+      ...(values['heap-growth'] !== undefined ? { heapGrowthPercent: Number(values['heap-growth']) } : {}),
     },
   }),
 ]);

@@ -124,6 +124,8 @@ export const configSchema = z.object({
   /** The longest wait between two probes of a held host, in seconds (the first is 1 s, then doubling). */
   breakerMaxSeconds: seconds.default(30),
   retentionDays: z.coerce.number().positive().default(30),
+  /** How far the JS heap may grow past its live size between full collections, in percent (heap.ts); 0: V8's own. */
+  heapGrowthPercent: int(0, 1000).default(100),
   dispatcher: bool.default(true),
   /** A Kamailio switch's call events, through NATS JetStream (deploy/kamailio): off when empty. */
   kamailioNatsUrl: z.string().default(''),
@@ -180,6 +182,7 @@ const ENV: Record<keyof Config, string> = {
   breakerFailures: 'CALLHOOK_BREAKER_FAILURES',
   breakerMaxSeconds: 'CALLHOOK_BREAKER_MAX_WAIT',
   retentionDays: 'CALLHOOK_RETENTION_DAYS',
+  heapGrowthPercent: 'CALLHOOK_HEAP_GROWTH',
   dispatcher: 'CALLHOOK_DISPATCHER',
   kamailioNatsUrl: 'CALLHOOK_KAMAILIO_NATS_URL',
   kamailioStream: 'CALLHOOK_KAMAILIO_STREAM',

@@ -13,6 +13,7 @@ import { type SendPort, ThreadedSender } from './delivery/send-threads.js';
 import { Sender } from './delivery/sender.js';
 import { type Resolver, TargetPolicy } from './delivery/target.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
+import { applyHeapGrowth } from './heap.js';
 import { listen } from './listen.js';
 import { createLogger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -67,6 +68,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     opts.env,
   );
   const logger = await createLogger(config);
+  applyHeapGrowth(config.heapGrowthPercent);
   const pbxKey = config.pbxKey ?? randomAlphanumeric(32);
   config.pbxKey = pbxKey;
   // Demo mode sends to the local receivers a newcomer starts: loopback is allowed, nothing else.
