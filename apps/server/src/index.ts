@@ -54,6 +54,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * Starts the API, the delivery engine and the event sources. The server takes its process as its
+ * own in one respect: it sets V8's heap growth (`heapGrowthPercent`, heap.ts), which is process-wide;
+ * an embedder that wants V8's own passes `heapGrowthPercent: 0`.
+ */
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const config = loadConfig(
     {
@@ -68,7 +73,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     opts.env,
   );
   const logger = await createLogger(config);
-  applyHeapGrowth(config.heapGrowthPercent);
+  const heapGrowth = applyHeapGrowth(config.heapGrowthPercent);
+  logger.debug({ heapGrowth }, 'JS heap growth between full collections');
   const pbxKey = config.pbxKey ?? randomAlphanumeric(32);
   config.pbxKey = pbxKey;
   // Demo mode sends to the local receivers a newcomer starts: loopback is allowed, nothing else.
