@@ -2,13 +2,19 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { decodeForm } from '../src/form.js';
 
-const viaUrlSearchParams = (input: string): string[] => [...new URLSearchParams(input)].flat();
+// The form parser itself: the constructor alone would also drop a leading `?`, which `&` keeps.
+const viaUrlSearchParams = (input: string): string[] => [...new URLSearchParams(`&${input}`)].flat();
 
 describe('decodeForm', () => {
   test('decodes what URLSearchParams encodes, spaces as +, UTF-8 percent escapes', () => {
     expect(
       decodeForm('CallerIDName=Iggy+Pop&CallerExtension=000*099%40sip.domain&text=%D0%BF%D1%80%D0%B8'),
     ).toEqual(['CallerIDName', 'Iggy Pop', 'CallerExtension', '000*099@sip.domain', 'text', 'при']);
+  });
+
+  test('a leading ? is part of the first name, on both paths', () => {
+    expect(decodeForm('?a=b')).toEqual(['?a', 'b']);
+    expect(decodeForm('?a=\uD800')).toEqual(['?a', '\uFFFD']);
   });
 
   test('keeps empty values, skips empty pairs, splits at the first =', () => {
@@ -24,7 +30,7 @@ describe('decodeForm', () => {
   test('agrees with URLSearchParams on any string', () => {
     const piece = fc.oneof(
       fc.string({ unit: 'binary' }),
-      fc.constantFrom('%', '+', '&', '=', '%41', '%C3%A9', '%E2%82', '%F0%9F%98%80', '%2B', '%26'),
+      fc.constantFrom('%', '+', '&', '=', '?', '%41', '%C3%A9', '%E2%82', '%F0%9F%98%80', '%2B', '%26'),
     );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
