@@ -31,8 +31,8 @@ export function heapGrowthFor(percent: number, heapLimit: number, flags: readonl
  * anyway (a heap limit under 2 GiB), when the node command line sets it, and at 0.
  */
 export function applyHeapGrowth(percent: number): HeapGrowth {
-  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  const growth = heapGrowthFor(percent, getHeapStatistics().heap_size_limit, flags);
+  // Only the command line can carry it: Node refuses V8's flags in NODE_OPTIONS but a listed few.
+  const growth = heapGrowthFor(percent, getHeapStatistics().heap_size_limit, process.execArgv);
   if (growth.applied) setFlagsFromString(`--heap-growing-percent=${growth.percent}`);
   else if (growth.reason !== 'set on the command line') setFlagsFromString('--heap-growing-percent=0');
   return growth;
