@@ -11,14 +11,10 @@
 // The load generator (autocannon) runs in a child process so it does not share the servers'
 // event loop.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import express from 'express';
-import { clientToken } from './common.mjs';
+import { quietServer, serverBuild } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -26,13 +22,13 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '10' },
-    // Another build of the server to measure (e.g. a copy of dist/ from before a change).
+    // Another build of the server to measure (e.g. a copy of dist/ from before a change); the
+    // same as CALLHOOK_BENCH_DIST for the other benchmarks.
     dist: { type: 'string' },
   },
 });
-const distUrl = (file) => (values.dist ? pathToFileURL(join(values.dist, file)).href : `../dist/${file}`);
-const { startServer } = await import(distUrl('index.js'));
-const { presentSubscription } = await import(distUrl('api/subscriptions.js'));
+if (values.dist) process.env.CALLHOOK_BENCH_DIST = values.dist;
+const { presentSubscription } = await serverBuild('api/subscriptions.js');
 const DURATION = Number(values.duration);
 const ROUNDS = Number(values.rounds);
 const WARMUP = Number(values.warmup);
@@ -100,24 +96,10 @@ async function compare(variants) {
   });
 }
 
-// ---- the real server ----
-const dir = mkdtempSync(join(tmpdir(), 'callhook-bench-api-'));
-const server = await startServer({
-  port: 0,
-  host: '127.0.0.1',
-  dataDir: dir,
-  demo: true,
-  logLevel: 'silent',
-  config: {
-    simulator: false,
-    demoClientId: 'bench',
-    demoClientSecret: 'bench-secret-bench-secret',
-    extensionSubscriptionLimit: 100000,
-    clientSubscriptionLimit: 10000000,
-  },
-  env: {},
+// ---- the real server (no dispatcher: nothing is delivered, only the API is measured) ----
+const { server, token, close } = await quietServer('api', {
+  config: { extensionSubscriptionLimit: 100000, clientSubscriptionLimit: 10000000 },
 });
-const token = await clientToken(server.url, 'bench', 'bench-secret-bench-secret');
 const auth = { authorization: `Bearer ${token}` };
 const types = ['dial-in', 'dial-out', 'answer', 'hangup', 'voicemail'];
 for (let i = 0; i < 20; i++) {
@@ -274,6 +256,5 @@ for (const srv of [bareServer, storedServer]) {
   srv.closeAllConnections?.();
   await new Promise((r) => srv.close(r));
 }
-await server.close();
-rmSync(dir, { recursive: true, force: true });
+await close();
 console.log(JSON.stringify(result));
