@@ -34,8 +34,9 @@ export interface Checkpointer {
  * Moves SQLite's WAL checkpoints off the event loop. By default the connection that commits
  * checkpoints once the WAL passes 1000 pages, inside that commit: copying the pages and syncing
  * both files (synchronous=NORMAL syncs at checkpoints) took the event loop for milliseconds at a
- * time. `bench:delivery` with checkpoints off the main thread gave 1.11× the events/s and a p99 at
- * half rate of 6.9 ms against 11.1 ms. Durability is the same: a commit is in the WAL either way.
+ * time. `bench:delivery --against` the build before, three runs: 1.03–1.09× the events/s; the
+ * longest commit on the loop 15.1 → 3.7 ms (BENCHMARKS.md). Durability is the same: a commit is in
+ * the WAL either way.
  *
  * Should the thread fail, the connection checkpoints by itself again, as before.
  */
