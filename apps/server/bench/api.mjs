@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // pnpm bench:api [--duration 3] [--rounds 5] [--warmup 2] [--connections 10] [--dist <build dir>]
+//                [--against <build dir>]
 // Requests/s and p99 of the validated API (the real server from dist/, demo mode, SQLite in a
 // temp dir) for GET .../event/ (a list of 20) and POST .../event/ (create), each beside the same
 // route on bare Express in the same run, in two forms:
@@ -9,7 +10,9 @@
 //    (validated list >= 0.85x, issue 16): what the contract-first stack costs over plain Express.
 //  - "bare Express, in memory": no store at all (a static array), the floor, for context.
 // The load generator (autocannon) runs in a child process so it does not share the servers'
-// event loop.
+// event loop. Each variant's CPU per request (this process's CPU over its runs) is printed too,
+// with the same ratio taken from it: on a shared machine req/s swings with what else gets the
+// cores, and the CPU a request costs does not.
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
@@ -25,6 +28,9 @@ const { values } = parseArgs({
     // Another build of the server to measure (e.g. a copy of dist/ from before a change); the
     // same as CALLHOOK_BENCH_DIST for the other benchmarks.
     dist: { type: 'string' },
+    // Another build measured beside this one in the same run, in turns: a before/after
+    // comparison that the machine's drift between two runs does not blur.
+    against: { type: 'string' },
   },
 });
 if (values.dist) process.env.CALLHOOK_BENCH_DIST = values.dist;
@@ -75,7 +81,14 @@ async function compare(variants) {
   const runs = variants.map(() => []);
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, v] of variants.entries()) {
-      runs[i].push(await cannon({ ...v, duration: DURATION }));
+      // The servers' CPU per request: all of them live in this process and only the one under
+      // load works, so this process's CPU over a run is that variant's. Steadier than req/s on
+      // a shared machine, where the load generator and neighbours take the other core's time.
+      const cpu0 = process.cpuUsage();
+      const r = await cannon({ ...v, duration: DURATION });
+      const cpu = process.cpuUsage(cpu0);
+      r.cpu_us = (cpu.user + cpu.system) / Math.max(1, r.requests.total);
+      runs[i].push(r);
       await v.reset?.();
     }
   }
@@ -85,10 +98,11 @@ async function compare(variants) {
       per_s: Math.round(median(rs.map((r) => r.requests.average))),
       p99_ms: median(rs.map((r) => r.latency.p99)),
       p50_ms: median(rs.map((r) => r.latency.p50)),
+      cpu_us: Math.round(median(rs.map((r) => r.cpu_us))),
       failed: rs.reduce((n, r) => n + r.non2xx + r.errors + r.timeouts, 0),
     };
     console.log(
-      `  ${v.label.padEnd(34)} ${String(out.per_s).padStart(7)} req/s   p50 ${out.p50_ms} ms   p99 ${out.p99_ms} ms` +
+      `  ${v.label.padEnd(34)} ${String(out.per_s).padStart(7)} req/s   p50 ${out.p50_ms} ms   p99 ${out.p99_ms} ms   cpu ${out.cpu_us} µs/req` +
         `   (runs: ${rs.map((r) => Math.round(r.requests.average)).join(', ')})` +
         (out.failed ? `   (${out.failed} non-2xx/errors!)` : ''),
     );
@@ -97,26 +111,34 @@ async function compare(variants) {
 }
 
 // ---- the real server (no dispatcher: nothing is delivered, only the API is measured) ----
-const { server, token, close } = await quietServer('api', {
-  config: { extensionSubscriptionLimit: 100000, clientSubscriptionLimit: 10000000 },
-});
-const auth = { authorization: `Bearer ${token}` };
+const limits = { perExtension: 100000, perClient: 10000000 };
 const types = ['dial-in', 'dial-out', 'answer', 'hangup', 'voicemail'];
-for (let i = 0; i < 20; i++) {
-  const res = await fetch(`${server.apiUrl}/extension/175/event/`, {
-    method: 'POST',
-    headers: { ...auth, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      url: `https://somehost.com/fordel/show.php?myid=175&n=${i}`,
-      method: i % 2 ? 'GET' : 'POST',
-      event_type: types[i % types.length],
-    }),
+/** A quiet server of `dist` (this build when undefined) with extension 175's 20 subscriptions. */
+async function seededServer(dist) {
+  const started = await quietServer('api', {
+    dist,
+    config: { extensionSubscriptionLimit: limits.perExtension, clientSubscriptionLimit: limits.perClient },
   });
-  if (res.status !== 200) throw new Error(`seeding: ${res.status} ${await res.text()}`);
+  const auth = { authorization: `Bearer ${started.token}` };
+  for (let i = 0; i < 20; i++) {
+    const res = await fetch(`${started.server.apiUrl}/extension/175/event/`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        url: `https://somehost.com/fordel/show.php?myid=175&n=${i}`,
+        method: i % 2 ? 'GET' : 'POST',
+        event_type: types[i % types.length],
+      }),
+    });
+    if (res.status !== 200) throw new Error(`seeding: ${res.status} ${await res.text()}`);
+  }
+  const listUrl = `${started.server.apiUrl}/extension/175/event/`;
+  const seeded = await (await fetch(listUrl, { headers: auth })).json();
+  if (seeded.length !== 20) throw new Error(`expected 20 subscriptions, got ${seeded.length}`);
+  return { ...started, auth, listUrl, seeded };
 }
-const listUrl = `${server.apiUrl}/extension/175/event/`;
-const seeded = await (await fetch(listUrl, { headers: auth })).json();
-if (seeded.length !== 20) throw new Error(`expected 20 subscriptions, got ${seeded.length}`);
+const { server, auth, listUrl, seeded, close } = await seededServer(undefined);
+const other = values.against ? await seededServer(values.against) : undefined;
 
 // ---- bare Express, in memory: same routes, same JSON, no auth, no validation, no store ----
 const bare = express();
@@ -146,7 +168,6 @@ bare.post('/api/ver1.0/extension/:extension_id/event/', (req, res) => {
 
 // ---- bare Express + store: the same work on the same store, without the stack around it ----
 const { store } = server;
-const limits = { perExtension: 100000, perClient: 10000000 };
 const stored = express();
 stored.disable('x-powered-by');
 stored.set('etag', false);
@@ -194,16 +215,18 @@ console.log(
   `callhook API benchmark: ${CONNECTIONS} connections, ${WARMUP} s warm-up, then ${ROUNDS} rounds of ${DURATION} s per variant, taken in turns; medians (autocannon ${createRequire(import.meta.url)('autocannon/package.json').version}, node ${process.version})`,
 );
 console.log('GET /api/ver1.0/extension/175/event/ (a list of 20)');
-const [listV, listS, listB] = await compare([
+const againstLabel = 'validated, the --against build';
+const [listV, listS, listB, listA] = await compare([
   { label: 'validated (auth + spec + SQLite)', url: listUrl, headers: auth },
   { label: 'bare Express + store', url: `${storedUrl}/api/ver1.0/extension/175/event/` },
   { label: 'bare Express, in memory', url: `${bareUrl}/api/ver1.0/extension/175/event/` },
+  ...(other ? [{ label: againstLabel, url: other.listUrl, headers: other.auth }] : []),
 ]);
 
 console.log('POST /api/ver1.0/extension/200/event/ (create)');
 const post = { method: 'POST', headers: { 'content-type': 'application/json' }, body: createBody };
 const clear200 = () => fetch(`${server.apiUrl}/extension/200/event/`, { method: 'DELETE', headers: auth });
-const [createV, createS, createB] = await compare([
+const [createV, createS, createB, createA] = await compare([
   {
     ...post,
     label: 'validated (auth + spec + SQLite)',
@@ -225,13 +248,30 @@ const [createV, createS, createB] = await compare([
       created = [];
     },
   },
+  ...(other
+    ? [
+        {
+          ...post,
+          label: againstLabel,
+          url: `${other.server.apiUrl}/extension/200/event/`,
+          headers: { ...post.headers, ...other.auth },
+          reset: () =>
+            fetch(`${other.server.apiUrl}/extension/200/event/`, { method: 'DELETE', headers: other.auth }),
+        },
+      ]
+    : []),
 ]);
 
 const ratio = (a, b) => Math.round((a.per_s / b.per_s) * 100) / 100;
+// The same comparison in CPU per request (bare's cost / validated's), so higher is better too.
+const cpuRatio = (a, b) => Math.round((b.cpu_us / a.cpu_us) * 100) / 100;
 const figures = (v, s, b) => ({
   per_s: v.per_s,
   p99_ms: v.p99_ms,
   ratio: ratio(v, s),
+  cpu_us: v.cpu_us,
+  cpu_ratio: cpuRatio(v, s),
+  bare_store_cpu_us: s.cpu_us,
   bare_store_per_s: s.per_s,
   bare_store_p99_ms: s.p99_ms,
   bare_memory_per_s: b.per_s,
@@ -241,6 +281,19 @@ const figures = (v, s, b) => ({
 const result = {
   list: figures(listV, listS, listB),
   create: figures(createV, createS, createB),
+  ...(other
+    ? {
+        against: {
+          dist: values.against,
+          list: figures(listA, listS, listB),
+          create: figures(createA, createS, createB),
+          list_ratio: ratio(listV, listA),
+          list_cpu_ratio: cpuRatio(listV, listA),
+          create_ratio: ratio(createV, createA),
+          create_cpu_ratio: cpuRatio(createV, createA),
+        },
+      }
+    : {}),
   connections: CONNECTIONS,
   duration_s: DURATION,
   rounds: ROUNDS,
@@ -249,7 +302,19 @@ console.log(
   `list: ${result.list.ratio}x bare Express + store (target >= 0.85x) ${result.list.ratio >= 0.85 ? 'OK' : 'BELOW TARGET'}, ` +
     `${result.list.ratio_to_memory}x bare in memory; create: ${result.create.ratio}x bare + store, ${result.create.ratio_to_memory}x in memory`,
 );
-if ([listV, listS, listB, createV, createS, createB].some((r) => r.failed > 0))
+console.log(
+  `in CPU per request: list ${result.list.cpu_ratio}x bare Express + store (target >= 0.85x) ` +
+    `${result.list.cpu_ratio >= 0.85 ? 'OK' : 'BELOW TARGET'}; create ${result.create.cpu_ratio}x`,
+);
+if (result.against) {
+  const a = result.against;
+  console.log(
+    `this build / the --against build: list ${a.list_ratio}x req/s, ${a.list_cpu_ratio}x less CPU per request; ` +
+      `create ${a.create_ratio}x, ${a.create_cpu_ratio}x less CPU (that build: list ${a.list.ratio}x bare + store, ` +
+      `${a.list.cpu_ratio}x in CPU)`,
+  );
+}
+if ([listV, listS, listB, createV, createS, createB, listA, createA].some((r) => r && r.failed > 0))
   console.log('warning: some requests failed');
 
 for (const srv of [bareServer, storedServer]) {
@@ -257,4 +322,5 @@ for (const srv of [bareServer, storedServer]) {
   await new Promise((r) => srv.close(r));
 }
 await close();
+await other?.close();
 console.log(JSON.stringify(result));

@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-/** A module of the server build to measure: CALLHOOK_BENCH_DIST names a copy of dist/ from before a change. */
-export function serverBuild(file = 'index.js') {
-  const dist = process.env.CALLHOOK_BENCH_DIST;
+/**
+ * A module of the server build to measure: CALLHOOK_BENCH_DIST (or `dist`) names a copy of dist/
+ * from before a change.
+ */
+export function serverBuild(file = 'index.js', dist = process.env.CALLHOOK_BENCH_DIST) {
   return import(
     dist ? pathToFileURL(join(dist, file)).href : new URL(`../dist/${file}`, import.meta.url).href
   );
@@ -32,9 +34,10 @@ export async function clientToken(url, clientId, clientSecret) {
 /**
  * A demo server in this process that sends nothing (no dispatcher, no simulator), on a fresh data
  * directory or `databaseUrl`, with its demo client's token. `close()` also removes the directory.
+ * `dist`: another build's (as for `serverBuild`).
  */
-export async function quietServer(name, { databaseUrl, config = {} } = {}) {
-  const { startServer } = await serverBuild();
+export async function quietServer(name, { databaseUrl, config = {}, dist } = {}) {
+  const { startServer } = await serverBuild('index.js', dist);
   const dir = mkdtempSync(join(tmpdir(), `callhook-bench-${name}-`));
   const server = await startServer({
     port: 0,
