@@ -415,6 +415,17 @@ if (against) {
       2,
     )}x less CPU per event (${values.against})`,
   );
+  // Each round's pair, since the machine's load can move a lot between rounds: the ratio above is
+  // the median of these pairs, not of the two medians.
+  console.log(
+    `  each round, this build / --against: ${rounds
+      .map(
+        (r) =>
+          `${round(r.callhook.max.per_s, 0)}/${round(r['callhook@against'].max.per_s, 0)} events/s, ` +
+          `${round(r.callhook.max.cpu_us, 1)}/${round(r['callhook@against'].max.cpu_us, 1)} µs`,
+      )
+      .join('; ')}`,
+  );
 }
 if (threaded) {
   console.log(
