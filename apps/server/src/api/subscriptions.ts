@@ -51,10 +51,11 @@ export function subscriptionHandlers(ctx: ServerContext) {
             perClient: ctx.config.clientSubscriptionLimit,
           },
         );
-        // The endpoint's secret is shown once: with the subscription that made it.
+        // The endpoint's secret is shown once: with the subscription that made it. (Added onto
+        // the fresh object, not spread: see toSubscription.)
         const created = s.secretShared
-          ? { ...presentSubscription(s), secret_shared: true }
-          : { ...presentSubscription(s), secret_shared: false, secret: s.secret };
+          ? Object.assign(presentSubscription(s), { secret_shared: true })
+          : Object.assign(presentSubscription(s), { secret_shared: false, secret: s.secret });
         return { status: 200, body: created };
       } catch (err) {
         if (err instanceof LimitReachedError)
