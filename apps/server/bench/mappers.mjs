@@ -16,51 +16,57 @@ const { values } = parseArgs({
 });
 const ROUNDS = Number(values.rounds);
 
+/** A subscription's secret columns, which both rows carry. */
+const secretColumns = {
+  secret: 'whsec_x',
+  previous_secret: null,
+  previous_secret_expires_at: null,
+  migrated_secret: null,
+  migrated_secret_expires_at: null,
+  failing_since: null,
+};
 /** A claimed delivery's row as the claim reads it: the delivery's columns and its subscription's. */
-const deliveryRow = (i) => ({
-  seq: i,
-  id: `dlv_${i}`,
-  subscription_id: 1 + (i % 7),
-  event_id: i,
-  client_id: 1,
-  extension_id: 175,
-  event_type: 'hangup',
-  call_id: `call-${i % 100}`,
-  status: 'pending',
-  attempts: 0,
-  next_attempt_at: 1_700_000_000_000 + i,
-  created_at: 1_700_000_000_000,
-  last_attempt_at: null,
-  last_status_code: null,
-  last_outcome: null,
-  payload: 'EventType=hangup&CallID=abc',
-  url: 'https://example.com/hook',
-  method: 'POST',
-  secret: 'whsec_x',
-  previous_secret: null,
-  previous_secret_expires_at: null,
-  migrated_secret: null,
-  migrated_secret_expires_at: null,
-  failing_since: null,
-});
-const subscriptionRow = (i) => ({
-  id: i,
-  extension_id: 175,
-  url: 'https://example.com/hook',
-  method: 'POST',
-  event_type: 'hangup',
-  enabled: 1,
-  disabled_reason: null,
-  created_at: 1_700_000_000_000,
-  client_id: 1,
-  endpoint_id: 2,
-  secret: 'whsec_x',
-  previous_secret: null,
-  previous_secret_expires_at: null,
-  migrated_secret: null,
-  migrated_secret_expires_at: null,
-  failing_since: null,
-});
+const deliveryRow = (i) =>
+  // Object.assign, not a spread: rows of ordinary shapes, as the database driver's are.
+  Object.assign(
+    {
+      seq: i,
+      id: `dlv_${i}`,
+      subscription_id: 1 + (i % 7),
+      event_id: i,
+      client_id: 1,
+      extension_id: 175,
+      event_type: 'hangup',
+      call_id: `call-${i % 100}`,
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: 1_700_000_000_000 + i,
+      created_at: 1_700_000_000_000,
+      last_attempt_at: null,
+      last_status_code: null,
+      last_outcome: null,
+      payload: 'EventType=hangup&CallID=abc',
+      url: 'https://example.com/hook',
+      method: 'POST',
+    },
+    secretColumns,
+  );
+const subscriptionRow = (i) =>
+  Object.assign(
+    {
+      id: i,
+      extension_id: 175,
+      url: 'https://example.com/hook',
+      method: 'POST',
+      event_type: 'hangup',
+      enabled: 1,
+      disabled_reason: null,
+      created_at: 1_700_000_000_000,
+      client_id: 1,
+      endpoint_id: 2,
+    },
+    secretColumns,
+  );
 const deliveries = Array.from({ length: 1000 }, (_, i) => deliveryRow(i));
 const subscriptions = Array.from({ length: 1000 }, (_, i) => subscriptionRow(i));
 
