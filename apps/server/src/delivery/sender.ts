@@ -117,8 +117,13 @@ export class Sender {
       const { text: responseBody, truncated } = await readCapped(res.body);
       const status = res.statusCode;
       const ok = status >= 200 && status < 300;
+      // An HTTP-date Retry-After is read against the time of the answer, as its seconds form is:
+      // against the attempt's start, the retry came as much later than the date as the
+      // receiver took to answer.
       const retryAfter =
-        status === 429 || status === 503 ? parseRetryAfter(res.headers['retry-after'], now) : undefined;
+        status === 429 || status === 503
+          ? parseRetryAfter(res.headers['retry-after'], Date.now())
+          : undefined;
       return {
         attempt: attempt(ok ? 'success' : 'http_error', {
           statusCode: status,

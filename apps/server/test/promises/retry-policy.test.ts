@@ -21,8 +21,19 @@ let s: TestServer;
 let rx: Receiver;
 /** What the receiver answers next on each path: status and headers, in turn; the last one repeats. */
 const script = new Map<string, Array<[number, Record<string, string>]>>();
+/** The date the `/slow-date` path last asked to be retried at. */
+let slowDate = 0;
 beforeAll(async () => {
   rx = await startReceiver((req, res) => {
+    if (req.url === '/slow-date') {
+      // Answers after 1.5 s, asking for a retry at a whole second a minute after the answer.
+      setTimeout(() => {
+        slowDate = Math.ceil((Date.now() + 60_000) / 1000) * 1000;
+        res.writeHead(503, { 'retry-after': new Date(slowDate).toUTCString() });
+        res.end();
+      }, 1_500);
+      return;
+    }
     const answers = script.get(req.url) ?? [[500, {}]];
     const [status, headers] = answers.length > 1 ? answers.shift()! : answers[0]!;
     res.writeHead(status, headers);
@@ -150,6 +161,17 @@ describe('the retry policy, on a real server with its defaults', () => {
     expect(fifth).toBeLessThan(18_000_000 * 1.2 + 1_000);
     await makeDue(sub);
     expect((await attempt(sub, 6)).d.status).toBe('succeeded');
+  });
+
+  test('a Retry-After date is when the retry comes, however long the receiver took to answer', async () => {
+    const sub = (await s.subscribe(`${rx.url}/slow-date`, 'hangup')).id;
+    await hangup();
+    const { d } = await attempt(sub, 1);
+    expect(slowDate).toBeGreaterThan(0);
+    // Read against the attempt's start instead, it came the 1.5 s the answer took too late.
+    const late = Date.parse(d.next_attempt_at!) - slowDate;
+    expect(late).toBeGreaterThanOrEqual(0);
+    expect(late).toBeLessThan(500);
   });
 
   test('failing continuously for 432000 s (the default) disables the subscription; not a second sooner', async () => {
