@@ -197,29 +197,14 @@ export function storedRecord(r: NewDelivery, seq: number, now: number): Delivery
 /** The subscription and endpoint columns sending needs, as the intake and a claim read them. */
 export type SendingColumns = Omit<IntakeSubscription, 'id' | 'client_id' | 'enabled'>;
 
-/** A delivery and what sending needs of its subscription and endpoint: the one mapper. */
+/**
+ * A delivery and what sending needs of its subscription and endpoint: the one mapper. It
+ * completes `d`, a record its caller has just made for this (`toDelivery`, `storedRecord`).
+ */
 export function toClaimed(d: DeliveryRecord, sub: SendingColumns): ClaimedDelivery {
-  // Every field written out, not `{ ...d, url, ... }`: in Node 20's V8 each property added to
-  // a spread's copy costs about 1-1.5 µs, so the spread and eight more cost 12-17 µs per claimed
-  // delivery (measured), against 0.1 µs for this. ClaimedDelivery requires each field, so a
-  // required one added to DeliveryRecord fails to compile here until it is copied.
-  return {
-    seq: d.seq,
-    id: d.id,
-    subscriptionId: d.subscriptionId,
-    eventId: d.eventId,
-    clientId: d.clientId,
-    extensionId: d.extensionId,
-    eventType: d.eventType,
-    callId: d.callId,
-    status: d.status,
-    attempts: d.attempts,
-    nextAttemptAt: d.nextAttemptAt,
-    createdAt: d.createdAt,
-    lastAttemptAt: d.lastAttemptAt,
-    lastStatusCode: d.lastStatusCode,
-    lastOutcome: d.lastOutcome,
-    payload: d.payload,
+  // Added onto the record, not `{ ...d, url, ... }`: in Node 20's V8 each property added to a
+  // spread's copy costs about 1-1.5 µs, 16-20 µs per claimed delivery here (bench:mappers).
+  return Object.assign(d, {
     url: sub.url,
     method: sub.method,
     secret: sub.secret,
@@ -228,5 +213,5 @@ export function toClaimed(d: DeliveryRecord, sub: SendingColumns): ClaimedDelive
     migratedSecret: sub.migrated_secret,
     migratedSecretExpiresAt: sub.migrated_secret_expires_at,
     failingSince: sub.failing_since,
-  };
+  });
 }
