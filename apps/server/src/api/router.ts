@@ -220,57 +220,31 @@ function documentFor(doc: ApiSpec['validatorDocument'], served: string, item: un
 function validatorsByPath(ctx: ServerContext, spec: ApiSpec): Map<string, RequestHandler> {
   const byPath = new Map<string, RequestHandler>();
   for (const [served, item] of Object.entries(spec.validatorDocument.paths)) {
-    byPath.set(
-      served,
-      inOrder(
-        OpenApiValidator.middleware({
-          apiSpec: documentFor(spec.validatorDocument, served, item) as unknown as string,
-          validateApiSpec: false,
-          // The router rewrote req.url to the spec's form of the path; validate what is served.
-          useRequestUrl: true,
-          // Parameters (path, query, header) are always coerced by the validator; this switch only
-          // governs bodies. JSON bodies carry real types, and the one form body (the token request)
-          // is all strings, so nothing needs coercing: with it on, `"enabled": "false"` or `null`
-          // quietly became `false` and `"grace_seconds": null` became 0.
-          validateRequests: { allErrors: true, coerceTypes: false },
-          validateResponses: ctx.config.validateResponses
-            ? {
-                onError: (err, body, req) => {
-                  ctx.logger.error({ err, body, path: req.path }, 'response does not match the spec');
-                  throw new HttpError(500, `Response does not match the spec: ${err.message}`);
-                },
-              }
-            : false,
-          validateSecurity: false,
-          validateFormats: true,
-        }),
-      ),
+    const router = express.Router();
+    router.use(
+      OpenApiValidator.middleware({
+        apiSpec: documentFor(spec.validatorDocument, served, item) as unknown as string,
+        validateApiSpec: false,
+        // The router rewrote req.url to the spec's form of the path; validate what is served.
+        useRequestUrl: true,
+        // Parameters (path, query, header) are always coerced by the validator; this switch only
+        // governs bodies. JSON bodies carry real types, and the one form body (the token request)
+        // is all strings, so nothing needs coercing: with it on, `"enabled": "false"` or `null`
+        // quietly became `false` and `"grace_seconds": null` became 0.
+        validateRequests: { allErrors: true, coerceTypes: false },
+        validateResponses: ctx.config.validateResponses
+          ? {
+              onError: (err, body, req) => {
+                ctx.logger.error({ err, body, path: req.path }, 'response does not match the spec');
+                throw new HttpError(500, `Response does not match the spec: ${err.message}`);
+              },
+            }
+          : false,
+        validateSecurity: false,
+        validateFormats: true,
+      }),
     );
+    byPath.set(served, router);
   }
   return byPath;
-}
-
-/**
- * The validator's middlewares run one after the other, as `express.Router().use(...)` would run
- * them, without a router around them: the API router has already matched the path, and a router
- * per request matched it again and went through its layer stack (about a tenth of a validated
- * list request's CPU, with the validator's own work).
- */
-function inOrder(middlewares: RequestHandler[]): RequestHandler {
-  return (req, res, next) => {
-    let i = 0;
-    const step = (err?: unknown): void => {
-      const mw = middlewares[i++];
-      if (err) next(err);
-      else if (!mw) next();
-      else {
-        try {
-          mw(req, res, step);
-        } catch (error) {
-          next(error);
-        }
-      }
-    };
-    step();
-  };
 }
