@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { Agent, errors, request } from 'undici';
 import {
@@ -95,12 +96,10 @@ export class Sender {
       headers: { ...headers, 'webhook-signature': redactSignatures(headers['webhook-signature']!) },
     };
 
-    // The whole attempt (connect, answer, body) has one deadline. A controller and a timer cleared
-    // when the attempt ends, not `AbortSignal.timeout`: that one costs 7-9 µs to make (against
-    // 3.6) and its timer stays armed for the whole timeout after the answer came, so at thousands
-    // of deliveries a second tens of thousands of them were waiting to fire. Aborted with the
-    // same reason that one gives.
-    const deadline = new AbortController();
+    // The whole attempt (connect, answer, body) has one deadline, with a timer cleared when the
+    // attempt ends (`AbortSignal.timeout` kept its timer armed for the whole timeout after the
+    // answer: tens of thousands at once at thousands of deliveries a second).
+    const deadline = new Deadline();
     const timer = setTimeout(
       () => deadline.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
       this.opts.timeoutMs,
@@ -111,7 +110,7 @@ export class Sender {
         headers,
         body: isGet ? null : payload,
         dispatcher: this.agent,
-        signal: deadline.signal,
+        signal: deadline,
         maxRedirections: 0,
       } as Parameters<typeof request>[1]);
       const { text: responseBody, truncated } = await readCapped(res.body);
@@ -189,6 +188,25 @@ async function readCapped(
 }
 
 /** `v1,<sig>` entries with the signature left out: which versions were sent, not their values. */
+/**
+ * An attempt's deadline, given to undici as its `signal`. undici takes an EventEmitter there as
+ * well as an AbortSignal (documented: `AbortSignal | EventEmitter | null`; it reads `aborted` and
+ * `reason` and listens for `abort`). An AbortController, with the listener undici adds and
+ * removes on its EventTarget, cost 4-5 µs per attempt in Node 20; this costs 0.1. Aborted with
+ * the reason `AbortSignal.timeout` gives, so `classify` reads it the same way.
+ */
+export class Deadline extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
+  }
+}
+
 export function redactSignatures(value: string): string {
   return value
     .split(' ')

@@ -81,6 +81,34 @@ describe('retries', () => {
     expect(detail.payload).toContain('EventType=hangup');
   });
 
+  test('a receiver that answers and then trickles its body forever is cut off at the deadline', async () => {
+    // A byte every 200 ms never lets undici's body timeout (the silence between chunks) fire:
+    // only the whole attempt's deadline (1 s here) ends it.
+    const timers: NodeJS.Timeout[] = [];
+    const rx = await receiver((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('.');
+      const drip = setInterval(() => res.write('.'), 200);
+      timers.push(drip);
+      res.on('close', () => clearInterval(drip));
+    });
+    const sub = await s.subscribe(`${rx.url}/trickle`, 'hangup');
+    await s.ingest([intake(175, pageCall.hangup)]);
+    const [first] = await until(
+      () => log(sub.id),
+      (l) => (l[0]?.attempts ?? 0) >= 1,
+    );
+    const detail = (await (
+      await s.api(`/extension/175/event/${sub.id}/delivery/${first!.id}`)
+    ).json()) as DeliveryDetail;
+    const attempt = detail.attempt_log[0]!;
+    expect(attempt.outcome).toBe('timeout');
+    expect(attempt.latency_ms).toBeGreaterThanOrEqual(900);
+    expect(attempt.latency_ms).toBeLessThan(5_000);
+    for (const t of timers) clearInterval(t);
+    await s.api(`/extension/175/event/${sub.id}`, { method: 'DELETE' });
+  });
+
   test('timeouts and refused connections are failures; after the last attempt the delivery is failed, and replayable', async () => {
     const rx = await receiver(() => {
       /* never answers */
