@@ -1,8 +1,19 @@
 #!/usr/bin/env node
 // Events per second for parse + verify + validate on one core, beside `new URLSearchParams(body)`
 // alone in the same run, so the figure can be judged on any machine. Runs against dist: build first.
+// --against <dir>: another build of the package (a copy of its dist from before a change, kept
+// inside packages/receiver so it finds the same dependencies), measured in the same alternating
+// rounds: the speed-up of a change on a shared machine.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { Webhook } from 'standardwebhooks';
 import { WebhookParser } from '../dist/index.js';
+
+const { values: args } = parseArgs({ options: { against: { type: 'string' } } });
+const Other = args.against
+  ? (await import(pathToFileURL(resolve(args.against, 'index.js')).href)).WebhookParser
+  : undefined;
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 // Short rounds, alternating, so both sides see the same machine: it is shared, and load comes and
@@ -86,6 +97,7 @@ for (let i = 0; i < 50; i++) {
 }
 const bodies = requests.map((r) => r.body.toString('latin1'));
 const parser = new WebhookParser({ secret: SECRET });
+const otherParser = Other && new Other({ secret: SECRET });
 
 /** Runs `step(i)` for about ROUND_MS and returns calls per second. */
 function measure(step) {
@@ -105,19 +117,29 @@ let sink = 0;
 const full = (i) => {
   sink += parser.parse(requests[i]).event.EventType.length;
 };
+const other = (i) => {
+  sink += otherParser.parse(requests[i]).event.EventType.length;
+};
 const baseline = (i) => {
   sink += new URLSearchParams(bodies[i]).size;
 };
 
 measure(full); // warm both paths up before anything is counted
 measure(baseline);
+if (otherParser) measure(other);
 const fulls = [];
 const baselines = [];
 const ratios = [];
+const others = [];
+const againstRatios = [];
 for (let r = 0; r < ROUNDS; r++) {
   baselines.push(measure(baseline));
   fulls.push(measure(full));
   ratios.push(fulls[r] / baselines[r]);
+  if (otherParser) {
+    others.push(measure(other));
+    againstRatios.push(fulls[r] / others[r]);
+  }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const perS = Math.round(median(fulls));
@@ -142,6 +164,13 @@ console.log(
 console.log(
   `  target ≥ 100,000 events/s: ${perS >= 100_000 ? 'met' : bestPerS >= 100_000 ? 'met by the best round only (machine busy?)' : 'NOT met'}`,
 );
+const againstRatio = otherParser ? Math.round(median(againstRatios) * 100) / 100 : undefined;
+if (otherParser) {
+  const otherPerS = Math.round(median(others));
+  console.log(
+    `  --against ${args.against}   ${fmt(otherPerS)} events/s median  (${(1e6 / otherPerS).toFixed(2)} µs each); this build ${againstRatio}x its speed (median of rounds)`,
+  );
+}
 if (sink === 0) console.log('(nothing parsed?)');
 console.log(
   JSON.stringify({
@@ -151,6 +180,7 @@ console.log(
     ratio,
     us_per_event: Math.round(1e8 / perS) / 100,
     bytes,
+    ...(againstRatio === undefined ? {} : { against_ratio: againstRatio }),
     node: process.version,
   }),
 );
