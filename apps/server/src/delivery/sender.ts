@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { isIP } from 'node:net';
 import { Agent, errors, request } from 'undici';
 import {
   type AttemptRecord,
@@ -10,7 +9,7 @@ import {
 import { getRequestUrl } from './encoding.js';
 import { parseRetryAfter } from './schedule.js';
 import { sign } from './signing.js';
-import { bareHost, type TargetPolicy, TargetRefusedError } from './target.js';
+import { type TargetPolicy, TargetRefusedError } from './target.js';
 
 export const USER_AGENT = 'callhook/0.1 (+https://github.com/callhook/callhook)';
 /** How much of a response body the delivery log keeps. */
@@ -68,10 +67,9 @@ export class Sender {
 
     let target: URL;
     try {
+      // A literal address is checked here (it never reaches the agent's lookup); a name is
+      // checked by that lookup as the connection is made, on the very address it connects to.
       target = await this.opts.targets.checkUrl(url, false);
-      const host = bareHost(target.hostname);
-      // Names are checked by the agent's lookup as it connects; literal addresses never reach it.
-      if (isIP(host) && !this.opts.targets.allowedHost(host)) this.opts.targets.checkAddress(host, host);
     } catch (err) {
       const outcome =
         err instanceof TargetRefusedError && !['format', 'scheme', 'host'].includes(err.rule)
