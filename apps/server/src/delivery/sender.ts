@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Agent, errors, request } from 'undici';
+import { Agent, errors } from 'undici';
 import {
   type AttemptRecord,
   type AttemptRequestRecord,
@@ -103,14 +103,18 @@ export class Sender {
       this.opts.timeoutMs,
     ).unref();
     try {
-      const res = await request(target, {
+      // The agent's own `request`, given origin and path: undici's top-level `request(url, opts)`
+      // parses the URL again and copies the options with a spread and then adds keys to the copy,
+      // which in Node 20 costs about 1 µs per key added. No redirect is followed: undici 7 follows
+      // none without its redirect interceptor, which this agent does not have.
+      const res = await this.agent.request({
+        origin: target.origin,
+        path: `${target.pathname}${target.search}`,
         method: isGet ? 'GET' : 'POST',
         headers,
         body: isGet ? null : payload,
-        dispatcher: this.agent,
         signal: deadline,
-        maxRedirections: 0,
-      } as Parameters<typeof request>[1]);
+      });
       const { text: responseBody, truncated } = await readCapped(res.body);
       const status = res.statusCode;
       const ok = status >= 200 && status < 300;

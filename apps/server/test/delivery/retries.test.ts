@@ -81,6 +81,25 @@ describe('retries', () => {
     expect(detail.payload).toContain('EventType=hangup');
   });
 
+  test('a redirect is not followed: the 302 is the answer, and where it points gets nothing', async () => {
+    // Followed, a redirect would take a delivery to an address no check has seen (an internal one).
+    const elsewhere = await receiver();
+    const rx = await receiver((_req, res) => {
+      res.writeHead(302, { location: `${elsewhere.url}/stolen` });
+      res.end();
+    });
+    const sub = await s.subscribe(`${rx.url}/moved`, 'hangup');
+    await s.ingest([intake(175, pageCall.hangup)]);
+    const [d] = await until(
+      () => log(sub.id),
+      (l) => (l[0]?.attempts ?? 0) >= 2,
+    );
+    expect(d).toMatchObject({ last_status_code: 302, last_outcome: 'http_error' });
+    expect(rx.received.length).toBeGreaterThanOrEqual(2);
+    expect(elsewhere.received).toHaveLength(0);
+    await s.api(`/extension/175/event/${sub.id}`, { method: 'DELETE' });
+  });
+
   test('a receiver that answers and then trickles its body forever is cut off at the deadline', async () => {
     // A byte every 200 ms never lets undici's body timeout (the silence between chunks) fire:
     // only the whole attempt's deadline (1 s here) ends it.
