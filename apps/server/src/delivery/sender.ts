@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
 import { Agent, errors } from 'undici';
 import {
   type AttemptRecord,
@@ -168,28 +169,40 @@ function classify(err: unknown): [AttemptRecord['outcome'], Partial<AttemptRecor
   return ['connection_error', { error: code ? `${code}: ${e.message}` : e.message }];
 }
 
-async function readCapped(
-  body: AsyncIterable<Buffer> & { destroy(): void },
-): Promise<{ text: string | null; truncated: boolean }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    if (size < RESPONSE_CAP) chunks.push(chunk);
-    size += chunk.length;
-    // A receiver that answers with a flood does not get read to the end.
-    if (size > 64 * 1024) {
-      body.destroy();
-      break;
-    }
-  }
-  if (size === 0) return { text: null, truncated: false };
-  return {
-    text: Buffer.concat(chunks).subarray(0, RESPONSE_CAP).toString('utf8'),
-    truncated: size > RESPONSE_CAP,
-  };
+/**
+ * The answer's body, kept up to RESPONSE_CAP, read up to 64 KiB: a receiver that answers with a
+ * flood does not get read to the end. Listeners, not `for await`: the async iterator Node makes
+ * over a stream cost more than the rest of the read.
+ */
+function readCapped(body: Readable): Promise<{ text: string | null; truncated: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (): void => {
+      body.off('data', onData);
+      body.off('end', done);
+      if (size === 0) resolve({ text: null, truncated: false });
+      else
+        resolve({
+          text: Buffer.concat(chunks).subarray(0, RESPONSE_CAP).toString('utf8'),
+          truncated: size > RESPONSE_CAP,
+        });
+    };
+    const onData = (chunk: Buffer): void => {
+      if (size < RESPONSE_CAP) chunks.push(chunk);
+      size += chunk.length;
+      if (size > 64 * 1024) {
+        done();
+        body.destroy();
+      }
+    };
+    body.on('data', onData);
+    body.on('end', done);
+    // The deadline destroys the body with its reason; after `done` an error changes nothing.
+    body.on('error', reject);
+  });
 }
 
-/** `v1,<sig>` entries with the signature left out: which versions were sent, not their values. */
 /**
  * An attempt's deadline, given to undici as its `signal`. undici takes an EventEmitter there as
  * well as an AbortSignal (documented: `AbortSignal | EventEmitter | null`; it reads `aborted` and
@@ -209,12 +222,12 @@ export class Deadline extends EventEmitter {
   }
 }
 
+/** `v1,<sig>` entries with the signature left out: which versions were sent, not their values. */
 export function redactSignatures(value: string): string {
-  return value
-    .split(' ')
-    .map((entry) => `${entry.split(',')[0]},…`)
-    .join(' ');
+  return value.replace(SIGNATURE_VALUES, ',…');
 }
+/** What follows each entry's version: `v1,<sig> v1,<sig>` → `v1,… v1,…` (sign() writes every entry so). */
+const SIGNATURE_VALUES = /,[^ ]*/g;
 
 function cappedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};

@@ -81,6 +81,34 @@ describe('retries', () => {
     expect(detail.payload).toContain('EventType=hangup');
   });
 
+  test('an answer that floods is read only so far: the attempt ends with its status, the log keeps 4 KiB', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    const rx = await receiver((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      // 16 KiB every 20 ms, without end: read to the end, the attempt would never finish.
+      const chunk = 'x'.repeat(16 * 1024);
+      const flood = setInterval(() => res.write(chunk), 20);
+      timers.push(flood);
+      res.on('close', () => clearInterval(flood));
+    });
+    const sub = await s.subscribe(`${rx.url}/flood`, 'hangup');
+    await s.ingest([intake(175, pageCall.hangup)]);
+    const [d] = await until(
+      () => log(sub.id),
+      (l) => l[0]?.status === 'succeeded',
+    );
+    const detail = (await (
+      await s.api(`/extension/175/event/${sub.id}/delivery/${d!.id}`)
+    ).json()) as DeliveryDetail;
+    const attempt = detail.attempt_log[0]!;
+    expect(attempt).toMatchObject({ outcome: 'success', status_code: 200 });
+    expect(attempt.latency_ms).toBeLessThan(900);
+    expect(attempt.response).toMatchObject({ status: 200, body_truncated: true });
+    expect(attempt.response!.body).toBe('x'.repeat(4096));
+    for (const t of timers) clearInterval(t);
+    await s.api(`/extension/175/event/${sub.id}`, { method: 'DELETE' });
+  });
+
   test('a redirect is not followed: the 302 is the answer, and where it points gets nothing', async () => {
     // Followed, a redirect would take a delivery to an address no check has seen (an internal one).
     const elsewhere = await receiver();
