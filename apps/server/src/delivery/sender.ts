@@ -35,6 +35,12 @@ export interface SenderOptions {
 /** Sends deliveries: one HTTP request each, signed, to a checked address, never following redirects. */
 export class Sender {
   private readonly agent: Agent;
+  /**
+   * POST targets already checked, by URL: a subscription's URL is the same on every delivery, and
+   * the policy does not change while the server runs, so its verdict does not either. Only what
+   * passed is kept, as strings. A GET's URL carries its event, so it is checked every time.
+   */
+  private readonly checked = new Map<string, Target>();
 
   constructor(private readonly opts: SenderOptions) {
     this.agent = new Agent({
@@ -66,11 +72,11 @@ export class Sender {
       ...fields,
     });
 
-    let target: URL;
+    let target: Target;
     try {
       // A literal address is checked here (it never reaches the agent's lookup); a name is
       // checked by that lookup as the connection is made, on the very address it connects to.
-      target = await this.opts.targets.checkUrl(url, false);
+      target = this.checked.get(url) ?? (await this.check(url, !isGet));
     } catch (err) {
       const outcome =
         err instanceof TargetRefusedError && !['format', 'scheme', 'host'].includes(err.rule)
@@ -84,7 +90,7 @@ export class Sender {
       'user-agent': USER_AGENT,
       'webhook-id': d.id,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': sign(d.id, timestamp, isGet ? target.search.slice(1) : payload, secrets),
+      'webhook-signature': sign(d.id, timestamp, isGet ? target.query : payload, secrets),
     };
     if (!isGet) headers['content-type'] = 'application/x-www-form-urlencoded; charset=utf-8';
     // What the log shows of the request: everything but the signatures (they prove nothing to a
@@ -110,7 +116,7 @@ export class Sender {
       // none without its redirect interceptor, which this agent does not have.
       const res = await this.agent.request({
         origin: target.origin,
-        path: `${target.pathname}${target.search}`,
+        path: target.path,
         method: isGet ? 'GET' : 'POST',
         headers,
         body: isGet ? null : payload,
@@ -145,9 +151,32 @@ export class Sender {
     }
   }
 
+  private async check(url: string, keep: boolean): Promise<Target> {
+    const parsed = await this.opts.targets.checkUrl(url, false);
+    const target = {
+      origin: parsed.origin,
+      path: `${parsed.pathname}${parsed.search}`,
+      query: parsed.search.slice(1),
+    };
+    if (keep) {
+      if (this.checked.size >= 10_000) this.checked.clear();
+      this.checked.set(url, target);
+    }
+    return target;
+  }
+
   close(): Promise<void> {
     return this.agent.close();
   }
+}
+
+/** A checked target's request line: what undici is given, and what a GET signs. */
+interface Target {
+  origin: string;
+  /** The path and query as they go on the wire (the URL parser's serialisation). */
+  path: string;
+  /** The query without its `?`. */
+  query: string;
 }
 
 function classify(err: unknown): [AttemptRecord['outcome'], Partial<AttemptRecord>] {
