@@ -63,7 +63,16 @@ export function toHttpError(err: unknown): HttpError {
     return new HttpError(415, e.message ?? 'Unsupported content encoding');
   }
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    const errors = (e.errors ?? []).map(toFieldError);
+    // An `if` error says only that a `then` failed, whose own errors are listed beside it; a field
+    // both sides of an allOf refuse (an enum and its narrowing) is named once.
+    const all = (e.errors ?? []).map(toFieldError);
+    const seen = new Set<string>();
+    const errors = all.filter((x) => {
+      const key = `${x.location}\0${x.field}\0${x.rule}\0${x.message}`;
+      if ((x.rule === 'if' && all.some((y) => y.rule !== 'if')) || seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
     if (status === 400 && errors.length > 0) {
       const first = errors[0]!;
       const message =

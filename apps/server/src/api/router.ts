@@ -213,6 +213,43 @@ function documentFor(doc: ApiSpec['validatorDocument'], served: string, item: un
   return { ...rest, paths: { [served]: item }, components: kept };
 }
 
+type Schema = Record<string, unknown> & {
+  oneOf?: unknown[];
+  discriminator?: { propertyName: string; mapping?: Record<string, string> };
+};
+
+/**
+ * The validator's copy of a document with each discriminated `oneOf` (the intake's event) written
+ * as the choice it is: the tag must be one of the mapping's values, and the branch that value
+ * names must hold (`if` tag is X `then` X's schema). A `oneOf` is checked against every branch
+ * (all seven, for every event: most of what validating a batch cost), and reported every failing
+ * branch's errors (22 for one unknown event type); this checks one branch and reports its errors,
+ * or the tag's. The same values, from the spec's own mapping. The document is unchanged when it
+ * has no discriminator.
+ */
+function discriminatedByTag(doc: object): object {
+  const schemas = (doc as { components?: { schemas?: Record<string, Schema> } }).components?.schemas ?? {};
+  if (!Object.values(schemas).some((s) => s.discriminator?.mapping && s.oneOf)) return doc;
+  const copy = structuredClone(doc) as { components: { schemas: Record<string, Schema> } };
+  for (const [name, schema] of Object.entries(copy.components.schemas)) {
+    if (!schema.discriminator?.mapping || !schema.oneOf) continue;
+    const { propertyName: tag, mapping } = schema.discriminator;
+    const { oneOf: _oneOf, discriminator: _discriminator, ...rest } = schema;
+    copy.components.schemas[name] = {
+      ...rest,
+      type: 'object',
+      required: [tag],
+      properties: { [tag]: { type: 'string', enum: Object.keys(mapping) } },
+      allOf: Object.entries(mapping).map(([value, $ref]) => ({
+        if: { type: 'object', properties: { [tag]: { const: value } }, required: [tag] },
+        // biome-ignore lint/suspicious/noThenProperty: JSON Schema's then, an object (no thenable)
+        then: { $ref },
+      })),
+    };
+  }
+  return copy;
+}
+
 /**
  * express-openapi-validator, one instance per spec path, each over a document holding that path
  * alone: the router has found the operation, so the validator need not look for it among all.
@@ -223,7 +260,7 @@ function validatorsByPath(ctx: ServerContext, spec: ApiSpec): Map<string, Reques
     const router = express.Router();
     router.use(
       OpenApiValidator.middleware({
-        apiSpec: documentFor(spec.validatorDocument, served, item) as unknown as string,
+        apiSpec: discriminatedByTag(documentFor(spec.validatorDocument, served, item)) as unknown as string,
         validateApiSpec: false,
         // The router rewrote req.url to the spec's form of the path; validate what is served.
         useRequestUrl: true,

@@ -140,6 +140,56 @@ describe("an intake event's data is flat", () => {
   });
 });
 
+describe("an intake event's mistake is named once, on both intake paths", () => {
+  // The validator checks an event against the branch its event_type names: one mistake, one
+  // error (a oneOf over the seven event types gave 22 for an unknown event_type).
+  const cases: Array<[string, (e: ReturnType<typeof dialOut>) => unknown, string, RegExp]> = [
+    [
+      'an unknown event_type',
+      (e) => ({ ...e, event_type: 'ringing' }),
+      'event_type',
+      /one of the allowed values: dial-in, dial-out, answer, hangup, voicemail, message-in, message-out/,
+    ],
+    ['no event_type', ({ event_type: _, ...e }) => e, 'event_type', /required property 'event_type'/],
+    ['a missing field', (e) => ({ ...e, data: { ...e.data, CallID: undefined } }), 'data.CallID', /required/],
+    [
+      'a value outside its enum',
+      (e) => ({ ...e, data: { ...e.data, CallFlow: 'sideways' } }),
+      'data.CallFlow',
+      /allowed values: in, out/,
+    ],
+  ];
+  for (const [what, change, field, message] of cases) {
+    test(`${what}: 400, one error naming ${field}`, async () => {
+      for (const [path, body, named] of [
+        ['/api/ver1.0/pbx/event/', change(dialOut()), field],
+        ['/api/ver1.0/pbx/event/batch/', { events: [dialOut(), change(dialOut())] }, `events.1.${field}`],
+      ] as const) {
+        const res = await intake(JSON.stringify(body), 'application/json', path);
+        expect(res.status, path).toBe(400);
+        const error = JSON.parse(res.body) as { message: string; errors: Array<{ field: string }> };
+        expect(
+          error.errors.map((e) => e.field),
+          path,
+        ).toEqual([named]);
+        expect(error.message, path).toMatch(message);
+      }
+    });
+  }
+
+  test('an event that is not an object: 400, one error naming it', async () => {
+    const res = await intake(
+      JSON.stringify({ events: [dialOut(), 42] }),
+      'application/json',
+      '/api/ver1.0/pbx/event/batch/',
+    );
+    expect(res.status).toBe(400);
+    const error = JSON.parse(res.body) as { message: string; errors: Array<{ field: string }> };
+    expect(error.errors.map((e) => e.field)).toEqual(['events.1']);
+    expect(error.message).toBe('events.1: must be object');
+  });
+});
+
 describe('text must be well-formed Unicode', () => {
   const lone = '\\ud800';
   test('a lone surrogate is 400 naming the field, wherever text would be stored', async () => {
