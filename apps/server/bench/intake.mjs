@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// node bench/intake.mjs [--against <copy of dist>] [--rounds 7] [--batches 100] [--size 100]
+// The intake alone: the server's own CPU µs per event for batches posted to the PBX batch intake
+// (HTTP, JSON, validation against the spec, encoding, the store's transaction), one subscription
+// so each event stores a delivery, no dispatcher (nothing is sent). The server runs in its own
+// process as in bench:delivery. With --against, a second server of another build, in turns, each
+// on its own SQLite file; the median of the rounds' ratios.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { child, clientToken, hangupEvent, median, round } from './common.mjs';
+
+const { values } = parseArgs({
+  options: {
+    against: { type: 'string' },
+    rounds: { type: 'string', default: '7' },
+    batches: { type: 'string', default: '100' },
+    size: { type: 'string', default: '100' },
+  },
+});
+const ROUNDS = Number(values.rounds);
+const BATCHES = Number(values.batches);
+const SIZE = Number(values.size);
+
+const dirs = [];
+async function server(dist) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'callhook-bench-intake-'));
+  dirs.push(dataDir);
+  const env = { ...process.env };
+  if (dist) env.CALLHOOK_BENCH_DIST = dist;
+  else delete env.CALLHOOK_BENCH_DIST;
+  const config = { dispatcher: false, demoClientId: 'bench', demoClientSecret: 'bench-secret' };
+  const p = child('./server-child.mjs', [JSON.stringify({ dataDir, config })], { env });
+  const info = await p.ask(null, 'url');
+  const token = await clientToken(info.url, 'bench', 'bench-secret');
+  const sub = await fetch(`${info.apiUrl}/extension/175/event/`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url: 'http://127.0.0.2:9/hook', method: 'POST', event_type: 'hangup' }),
+  });
+  if (!sub.ok) throw new Error(`subscribe: ${sub.status} ${await sub.text()}`);
+  return { p, info, pool: new Pool(info.url, { connections: 2 }) };
+}
+
+let seq = 0;
+async function post(s) {
+  const events = [];
+  for (let k = 0; k < SIZE; k++) events.push(hangupEvent(1, seq++));
+  const res = await s.pool.request({
+    path: '/api/ver1.0/pbx/event/batch/',
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-pbx-key': s.info.pbxKey },
+    body: JSON.stringify({ events }),
+  });
+  if (res.statusCode !== 202) throw new Error(`intake ${res.statusCode}: ${await res.body.text()}`);
+  await res.body.dump();
+}
+
+/** The server's CPU µs per event over BATCHES batches, two in flight. */
+async function measure(s) {
+  const before = (await s.p.ask('cpu', 'cpu')).cpu;
+  for (let i = 0; i < BATCHES; i += 2) await Promise.all([post(s), post(s)]);
+  const after = (await s.p.ask('cpu', 'cpu')).cpu;
+  return (after.user + after.system - before.user - before.system) / (BATCHES * SIZE);
+}
+
+const servers = [await server(undefined)];
+if (values.against) servers.push(await server(values.against));
+for (const s of servers) await measure(s); // warm-up
+const runs = servers.map(() => []);
+const ratios = [];
+for (let r = 0; r < ROUNDS; r++) {
+  for (const [i, s] of servers.entries()) runs[i].push(await measure(s));
+  if (servers[1]) ratios.push(runs[1][r] / runs[0][r]);
+}
+const mine = median(runs[0]);
+console.log(
+  `intake alone: server CPU µs per event (batches of ${SIZE}, 2 in flight, one subscription, nothing sent), median of ${ROUNDS} rounds of ${BATCHES} batches`,
+);
+console.log(`  this build   ${round(mine, 1)} µs per event`);
+const result = { bench: 'intake', rounds: ROUNDS, batch: SIZE, us_per_event: round(mine, 1) };
+if (servers[1]) {
+  const other = median(runs[1]);
+  const ratio = round(median(ratios), 2);
+  console.log(`  --against    ${round(other, 1)} µs per event   (this build ${ratio}x less, median of rounds)`);
+  console.log(
+    `  each round, this build / --against: ${runs[0].map((m, i) => `${round(m, 1)}/${round(runs[1][i], 1)}`).join(', ')} µs`,
+  );
+  Object.assign(result, { against_us_per_event: round(other, 1), ratio });
+}
+console.log(JSON.stringify(result));
+for (const s of servers) {
+  await s.pool.close();
+  await s.p.ask('exit', 'never').catch(() => {});
+}
+for (const d of dirs) rmSync(d, { recursive: true, force: true });
