@@ -28,9 +28,6 @@ export interface ServerContext {
   streams: StreamHub;
 }
 
-/** Extensions never change owner, so a found one can be remembered. */
-const extensionCache = new WeakMap<Store, Map<number, Extension>>();
-
 /**
  * The extension a path names, if the token's client owns it. `@me` is the application's own
  * extension. Anything else is "not found", whether or not it exists for another client.
@@ -49,16 +46,8 @@ export async function resolveExtension(
   } else {
     id = Number(raw);
   }
-  let cache = extensionCache.get(ctx.store);
-  if (!cache) {
-    cache = new Map();
-    extensionCache.set(ctx.store, cache);
-  }
-  let ext = cache.get(id);
-  if (!ext) {
-    ext = await ctx.store.tenants.getExtension(id);
-    if (ext) cache.set(id, ext);
-  }
+  // The store remembers extensions it has found (they never change).
+  const ext = await ctx.store.tenants.getExtension(id);
   if (!ext || ext.clientId !== principal.clientId) throw notFound();
   return ext;
 }

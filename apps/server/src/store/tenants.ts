@@ -163,11 +163,25 @@ export class TenantStore {
       .execute();
   }
 
+  /**
+   * Extensions are created and never changed or deleted (this store has no way to), so one found
+   * is remembered: the intake asks for its batch's extensions and the API for the path's on every
+   * request, and building the query cost more than the rest of a small batch's intake. One not
+   * found is asked for again (another instance on the same database may create it).
+   */
+  private readonly extensions = new Map<number, Extension>();
+
   async getExtension(id: number): Promise<Extension | undefined> {
     // An id from a URL that is no safe integer names nothing (PostgreSQL would refuse it as bigint).
     if (!Number.isSafeInteger(id)) return undefined;
+    const known = this.extensions.get(id);
+    if (known) return known;
     const row = await this.db.selectFrom('extensions').selectAll().where('id', '=', id).executeTakeFirst();
-    return row && toExtension(row);
+    if (!row) return undefined;
+    const ext = toExtension(row);
+    if (this.extensions.size >= 100_000) this.extensions.clear();
+    this.extensions.set(id, ext);
+    return ext;
   }
 
   async listExtensions(clientId?: number): Promise<Extension[]> {
