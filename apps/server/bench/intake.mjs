@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/intake.mjs [--against <copy of dist>] [--rounds 7] [--batches 100] [--size 100]
+// node bench/intake.mjs [--against <copy of dist>] [--rounds 7] [--batches 100] [--size 100] [--prof <dir>]
 // The intake alone: the server's own CPU µs per event for batches posted to the PBX batch intake
 // (HTTP, JSON, validation against the spec, encoding, the store's transaction), one subscription
 // so each event stores a delivery, no dispatcher (nothing is sent). The server runs in its own
@@ -18,6 +18,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '7' },
     batches: { type: 'string', default: '100' },
     size: { type: 'string', default: '100' },
+    // A directory: the servers write a CPU profile there (node --cpu-prof) as they exit.
+    prof: { type: 'string' },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -32,7 +34,10 @@ async function server(dist) {
   if (dist) env.CALLHOOK_BENCH_DIST = dist;
   else delete env.CALLHOOK_BENCH_DIST;
   const config = { dispatcher: false, demoClientId: 'bench', demoClientSecret: 'bench-secret' };
-  const p = child('./server-child.mjs', [JSON.stringify({ dataDir, config })], { env });
+  const execArgv = values.prof
+    ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${values.prof}`]
+    : process.execArgv;
+  const p = child('./server-child.mjs', [JSON.stringify({ dataDir, config })], { env, execArgv });
   const info = await p.ask(null, 'url');
   const token = await clientToken(info.url, 'bench', 'bench-secret');
   const sub = await fetch(`${info.apiUrl}/extension/175/event/`, {
@@ -84,7 +89,9 @@ const result = { bench: 'intake', rounds: ROUNDS, batch: SIZE, us_per_event: rou
 if (servers[1]) {
   const other = median(runs[1]);
   const ratio = round(median(ratios), 2);
-  console.log(`  --against    ${round(other, 1)} µs per event   (this build ${ratio}x less, median of rounds)`);
+  console.log(
+    `  --against    ${round(other, 1)} µs per event   (this build ${ratio}x less, median of rounds)`,
+  );
   console.log(
     `  each round, this build / --against: ${runs[0].map((m, i) => `${round(m, 1)}/${round(runs[1][i], 1)}`).join(', ')} µs`,
   );
