@@ -201,21 +201,30 @@ function classify(err: unknown): [AttemptRecord['outcome'], Partial<AttemptRecor
 /**
  * The answer's body, kept up to RESPONSE_CAP, read up to 64 KiB: a receiver that answers with a
  * flood does not get read to the end. Listeners, not `for await`: the async iterator Node makes
- * over a stream cost more than the rest of the read.
+ * over a stream cost more than the rest of the read. Settles once: at the end, at the cut, on an
+ * error (the deadline destroys the body with its reason), or when the body closes before its end
+ * without one (as `for await` did, rather than wait forever).
  */
-function readCapped(body: Readable): Promise<{ text: string | null; truncated: boolean }> {
+export function readCapped(body: Readable): Promise<{ text: string | null; truncated: boolean }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let settled = false;
     const done = (): void => {
+      if (settled) return;
+      settled = true;
       body.off('data', onData);
-      body.off('end', done);
       if (size === 0) resolve({ text: null, truncated: false });
       else
         resolve({
           text: Buffer.concat(chunks).subarray(0, RESPONSE_CAP).toString('utf8'),
           truncated: size > RESPONSE_CAP,
         });
+    };
+    const fail = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
+      reject(err);
     };
     const onData = (chunk: Buffer): void => {
       if (size < RESPONSE_CAP) chunks.push(chunk);
@@ -227,8 +236,11 @@ function readCapped(body: Readable): Promise<{ text: string | null; truncated: b
     };
     body.on('data', onData);
     body.on('end', done);
-    // The deadline destroys the body with its reason; after `done` an error changes nothing.
-    body.on('error', reject);
+    // Kept after settling: destroying the body at the cut emits an error nobody else listens to.
+    body.on('error', fail);
+    body.on('close', () =>
+      fail(Object.assign(new Error('the answer ended early'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })),
+    );
   });
 }
 

@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import type { EventType } from '@callhook/contract';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FailureLimiter } from '../../src/auth/ratelimit.js';
 import { encodeEventData, getRequestUrl } from '../../src/delivery/encoding.js';
-import { Sender } from '../../src/delivery/sender.js';
+import { readCapped, Sender } from '../../src/delivery/sender.js';
 import { sign } from '../../src/delivery/signing.js';
 import { TargetPolicy } from '../../src/delivery/target.js';
 import { type ClaimedDelivery, openStore, orderKey, type Store } from '../../src/store/index.js';
@@ -555,5 +556,39 @@ describe('the sender: rotation and the literal-address check on every delivery',
     } finally {
       await allowed.close();
     }
+  });
+});
+
+describe("reading an answer's body (kept to 4 KiB, read to 64 KiB, settled whatever the stream does)", () => {
+  test('the end: the text, and whether it was cut', async () => {
+    const body = new PassThrough();
+    const read = readCapped(body);
+    body.end(`${'a'.repeat(4096)}b`);
+    expect(await read).toEqual({ text: 'a'.repeat(4096), truncated: true });
+    const empty = new PassThrough();
+    const none = readCapped(empty);
+    empty.end();
+    expect(await none).toEqual({ text: null, truncated: false });
+  });
+
+  test('past 64 KiB it stops reading and destroys the body', async () => {
+    const body = new PassThrough();
+    const read = readCapped(body);
+    for (let i = 0; i < 5; i++) body.write(Buffer.alloc(16 * 1024, 120));
+    expect(await read).toEqual({ text: 'x'.repeat(4096), truncated: true });
+    expect(body.destroyed).toBe(true);
+  });
+
+  test('an error, or a close before the end without one, rejects instead of waiting forever', async () => {
+    const failing = new PassThrough();
+    const a = readCapped(failing);
+    failing.write('partial');
+    failing.destroy(new Error('socket hang up'));
+    await expect(a).rejects.toThrow('socket hang up');
+    const closed = new PassThrough();
+    const b = readCapped(closed);
+    closed.write('partial');
+    closed.destroy();
+    await expect(b).rejects.toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
   });
 });
