@@ -156,24 +156,43 @@ const LONE_SURROGATE = /\p{Cs}/u;
 /**
  * Text is stored and sent as UTF-8, which cannot hold half of a UTF-16 surrogate pair: such a
  * string would come back changed. JSON's `\ud800` escapes are the only way one gets in (form
- * and path decoding replace or refuse them). Walked without recursion: depth is the sender's.
+ * and path decoding replace or refuse them). Walked without recursion: depth is the sender's. A
+ * field's dotted name is only spelled out for the one refused (every key and value of a batch is
+ * looked at, and naming each cost more than looking).
  */
 function refuseLoneSurrogates(body: unknown): void {
   if (typeof body !== 'object' || body === null) return;
-  const stack: Array<[unknown, string]> = [[body, '']];
+  const stack: Step[] = [{ value: body, key: '', parent: undefined }];
   while (stack.length > 0) {
-    const [value, at] = stack.pop()!;
+    const step = stack.pop()!;
+    const { value } = step;
     if (typeof value === 'string') {
-      if (LONE_SURROGATE.test(value)) throw loneSurrogate(at);
+      if (!isWellFormed(value)) throw loneSurrogate(fieldOf(step));
     } else if (typeof value === 'object' && value !== null) {
-      for (const [key, child] of Object.entries(value)) {
-        const field = at ? `${at}.${key}` : key;
-        if (LONE_SURROGATE.test(key)) throw loneSurrogate(field.replace(/\p{Cs}/gu, '\ufffd'));
-        stack.push([child, field]);
+      for (const key of Object.keys(value)) {
+        const child: Step = { value: (value as Record<string, unknown>)[key], key, parent: step };
+        if (!isWellFormed(key)) throw loneSurrogate(fieldOf(child).replace(/\p{Cs}/gu, '\ufffd'));
+        stack.push(child);
       }
     }
   }
 }
+
+interface Step {
+  value: unknown;
+  key: string;
+  parent: Step | undefined;
+}
+
+/** `events.0.data.Extra`: the keys from the body down to this step. */
+function fieldOf(step: Step): string {
+  const keys: string[] = [];
+  for (let s: Step | undefined = step; s?.parent !== undefined; s = s.parent) keys.push(s.key);
+  return keys.reverse().join('.');
+}
+
+const isWellFormed = (text: string): boolean =>
+  (text as { isWellFormed?: () => boolean }).isWellFormed?.() ?? !LONE_SURROGATE.test(text);
 
 function loneSurrogate(field: string): HttpError {
   const message = 'must be well-formed Unicode: it holds a lone UTF-16 surrogate';
