@@ -253,17 +253,26 @@ function discriminatedByTag(doc: object): object {
   for (const [name, schema] of Object.entries(copy.components.schemas)) {
     if (!schema.discriminator?.mapping || !schema.oneOf) continue;
     const { propertyName: tag, mapping } = schema.discriminator;
-    const { oneOf: _oneOf, discriminator: _discriminator, ...rest } = schema;
+    // Every branch must be one the tag can name, or the rewrite would drop it.
+    const mapped = new Set(Object.values(mapping));
+    for (const branch of schema.oneOf as Array<{ $ref?: string }>) {
+      if (!branch.$ref || !mapped.has(branch.$ref))
+        throw new Error(`${name}: every oneOf branch needs a discriminator mapping entry`);
+    }
+    const { oneOf: _oneOf, discriminator: _discriminator, allOf = [], ...rest } = schema;
     copy.components.schemas[name] = {
       ...rest,
-      type: 'object',
-      required: [tag],
-      properties: { [tag]: { type: 'string', enum: Object.keys(mapping) } },
-      allOf: Object.entries(mapping).map(([value, $ref]) => ({
-        if: { type: 'object', properties: { [tag]: { const: value } }, required: [tag] },
-        // biome-ignore lint/suspicious/noThenProperty: JSON Schema's then, an object (no thenable)
-        then: { $ref },
-      })),
+      // Added beside whatever the schema already says, not over it.
+      allOf: [
+        ...(allOf as unknown[]),
+        // An enum of strings refuses a tag of any other type too: one error, not two.
+        { type: 'object', required: [tag], properties: { [tag]: { enum: Object.keys(mapping) } } },
+        ...Object.entries(mapping).map(([value, $ref]) => ({
+          if: { type: 'object', properties: { [tag]: { const: value } }, required: [tag] },
+          // biome-ignore lint/suspicious/noThenProperty: JSON Schema's then, an object (no thenable)
+          then: { $ref },
+        })),
+      ],
     };
   }
   return copy;

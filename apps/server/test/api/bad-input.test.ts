@@ -151,6 +151,12 @@ describe("an intake event's mistake is named once, on both intake paths", () => 
       /one of the allowed values: dial-in, dial-out, answer, hangup, voicemail, message-in, message-out/,
     ],
     ['no event_type', ({ event_type: _, ...e }) => e, 'event_type', /required property 'event_type'/],
+    [
+      'an event_type that is not text',
+      (e) => ({ ...e, event_type: 5 }),
+      'event_type',
+      /allowed values: dial-in/,
+    ],
     ['a missing field', (e) => ({ ...e, data: { ...e.data, CallID: undefined } }), 'data.CallID', /required/],
     [
       'a value outside its enum',
