@@ -2,7 +2,7 @@ import type { Delivery, DeliveryDetail, DeliveryPage, Subscription } from '@call
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { callEvents, intake, pageCall } from '../events.js';
 import { startTestServer, type TestServer } from '../harness.js';
-import { type Receiver, startReceiver } from '../receivers.js';
+import { type Receiver, type Reply, startReceiver } from '../receivers.js';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -26,6 +26,30 @@ async function receiver(...args: Parameters<typeof startReceiver>) {
 afterAll(async () => {
   for (const rx of receivers) await rx.close();
 });
+
+async function detail(subId: number, id: string): Promise<DeliveryDetail> {
+  return (await (await s.api(`/extension/175/event/${subId}/delivery/${id}`)).json()) as DeliveryDetail;
+}
+
+/** Answers still being written when the test ends are stopped then. */
+const endlessTimers = new Set<NodeJS.Timeout>();
+afterAll(() => {
+  for (const t of endlessTimers) clearInterval(t);
+});
+
+/** An answer that never ends: 200, then `chunk` at once and every `everyMs` until the sender hangs up. */
+function endless(chunk: string, everyMs: number): Reply {
+  return (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write(chunk);
+    const timer = setInterval(() => res.write(chunk), everyMs);
+    endlessTimers.add(timer);
+    res.on('close', () => {
+      clearInterval(timer);
+      endlessTimers.delete(timer);
+    });
+  };
+}
 
 async function log(subId: number, status?: string): Promise<Delivery[]> {
   const res = await s.api(`/extension/175/event/${subId}/delivery/${status ? `?status=${status}` : ''}`);
@@ -65,47 +89,34 @@ describe('retries', () => {
       last_status_code: 204,
       last_outcome: 'success',
     });
-    const detail = (await (
-      await s.api(`/extension/175/event/${sub.id}/delivery/${d!.id}`)
-    ).json()) as DeliveryDetail;
-    expect(detail.attempt_log.map((a) => [a.outcome, a.status_code])).toEqual([
+    const { attempt_log, payload } = await detail(sub.id, d!.id);
+    expect(attempt_log.map((a) => [a.outcome, a.status_code])).toEqual([
       ['http_error', 500],
       ['http_error', 500],
       ['success', 204],
     ]);
-    expect(detail.attempt_log[0]!.response_body).toBe('database is down');
+    expect(attempt_log[0]!.response_body).toBe('database is down');
     // Each retry waited its scheduled 0.2 s after the attempt before it.
-    const times = detail.attempt_log.map((a) => Date.parse(a.attempted_at));
+    const times = attempt_log.map((a) => Date.parse(a.attempted_at));
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(200);
     expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(200);
-    expect(detail.payload).toContain('EventType=hangup');
+    expect(payload).toContain('EventType=hangup');
   });
 
   test('an answer that floods is read only so far: the attempt ends with its status, the log keeps 4 KiB', async () => {
-    const timers: NodeJS.Timeout[] = [];
-    const rx = await receiver((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      // 16 KiB every 20 ms, without end: read to the end, the attempt would never finish.
-      const chunk = 'x'.repeat(16 * 1024);
-      const flood = setInterval(() => res.write(chunk), 20);
-      timers.push(flood);
-      res.on('close', () => clearInterval(flood));
-    });
+    // 16 KiB every 20 ms, without end: read to the end, the attempt would never finish.
+    const rx = await receiver(endless('x'.repeat(16 * 1024), 20));
     const sub = await s.subscribe(`${rx.url}/flood`, 'hangup');
     await s.ingest([intake(175, pageCall.hangup)]);
     const [d] = await until(
       () => log(sub.id),
       (l) => l[0]?.status === 'succeeded',
     );
-    const detail = (await (
-      await s.api(`/extension/175/event/${sub.id}/delivery/${d!.id}`)
-    ).json()) as DeliveryDetail;
-    const attempt = detail.attempt_log[0]!;
+    const attempt = (await detail(sub.id, d!.id)).attempt_log[0]!;
     expect(attempt).toMatchObject({ outcome: 'success', status_code: 200 });
     expect(attempt.latency_ms).toBeLessThan(900);
     expect(attempt.response).toMatchObject({ status: 200, body_truncated: true });
     expect(attempt.response!.body).toBe('x'.repeat(4096));
-    for (const t of timers) clearInterval(t);
     await s.api(`/extension/175/event/${sub.id}`, { method: 'DELETE' });
   });
 
@@ -131,28 +142,17 @@ describe('retries', () => {
   test('a receiver that answers and then trickles its body forever is cut off at the deadline', async () => {
     // A byte every 200 ms never lets undici's body timeout (the silence between chunks) fire:
     // only the whole attempt's deadline (1 s here) ends it.
-    const timers: NodeJS.Timeout[] = [];
-    const rx = await receiver((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.write('.');
-      const drip = setInterval(() => res.write('.'), 200);
-      timers.push(drip);
-      res.on('close', () => clearInterval(drip));
-    });
+    const rx = await receiver(endless('.', 200));
     const sub = await s.subscribe(`${rx.url}/trickle`, 'hangup');
     await s.ingest([intake(175, pageCall.hangup)]);
     const [first] = await until(
       () => log(sub.id),
       (l) => (l[0]?.attempts ?? 0) >= 1,
     );
-    const detail = (await (
-      await s.api(`/extension/175/event/${sub.id}/delivery/${first!.id}`)
-    ).json()) as DeliveryDetail;
-    const attempt = detail.attempt_log[0]!;
+    const attempt = (await detail(sub.id, first!.id)).attempt_log[0]!;
     expect(attempt.outcome).toBe('timeout');
     expect(attempt.latency_ms).toBeGreaterThanOrEqual(900);
     expect(attempt.latency_ms).toBeLessThan(5_000);
-    for (const t of timers) clearInterval(t);
     await s.api(`/extension/175/event/${sub.id}`, { method: 'DELETE' });
   });
 
