@@ -238,9 +238,11 @@ export function readCapped(body: Readable): Promise<{ text: string | null; trunc
     body.on('end', done);
     // Kept after settling: destroying the body at the cut emits an error nobody else listens to.
     body.on('error', fail);
-    body.on('close', () =>
-      fail(Object.assign(new Error('the answer ended early'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })),
-    );
+    // Every body closes, after its end too: the error is only made when it is the answer.
+    body.on('close', () => {
+      if (!settled)
+        fail(Object.assign(new Error('the answer ended early'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    });
   });
 }
 
