@@ -135,3 +135,29 @@ export function sentAt(body) {
   const sent = Number(body.slice(i + 4, end === -1 ? undefined : end));
   return sent > 0 ? sent : undefined;
 }
+
+/**
+ * CPU µs per unit of one build (`subjects[0]`) and, with `--against`, of another (`subjects[1]`),
+ * measured in turns: one warm-up each, then `rounds` rounds of `measure(subject)` for each. Prints
+ * this build's median and, with two, the other's, the median of the rounds' ratios (other / this)
+ * and every round's pair; returns the figures for the JSON line.
+ */
+export async function cpuInTurns(subjects, measure, { rounds, unit, digits }) {
+  for (const subject of subjects) await measure(subject);
+  const runs = subjects.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, subject] of subjects.entries()) runs[i].push(await measure(subject));
+  }
+  const mine = median(runs[0]);
+  console.log(`  this build   ${round(mine, digits)} µs per ${unit}`);
+  if (subjects.length < 2) return { mine };
+  const other = median(runs[1]);
+  const ratio = round(median(runs[0].map((m, i) => runs[1][i] / m)), 2);
+  console.log(
+    `  --against    ${round(other, digits)} µs per ${unit}   (this build ${ratio}x less, median of rounds)`,
+  );
+  console.log(
+    `  each round, this build / --against: ${runs[0].map((m, i) => `${round(m, 1)}/${round(runs[1][i], 1)}`).join(', ')} µs`,
+  );
+  return { mine, other, ratio };
+}

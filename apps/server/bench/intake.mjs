@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { child, clientToken, hangupEvent, median, round } from './common.mjs';
+import { child, clientToken, cpuInTurns, hangupEvent, round } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -73,30 +73,16 @@ async function measure(s) {
 
 const servers = [await server(undefined)];
 if (values.against) servers.push(await server(values.against));
-for (const s of servers) await measure(s); // warm-up
-const runs = servers.map(() => []);
-const ratios = [];
-for (let r = 0; r < ROUNDS; r++) {
-  for (const [i, s] of servers.entries()) runs[i].push(await measure(s));
-  if (servers[1]) ratios.push(runs[1][r] / runs[0][r]);
-}
-const mine = median(runs[0]);
 console.log(
   `intake alone: server CPU µs per event (batches of ${SIZE}, 2 in flight, one subscription, nothing sent), median of ${ROUNDS} rounds of ${BATCHES} batches`,
 );
-console.log(`  this build   ${round(mine, 1)} µs per event`);
+const { mine, other, ratio } = await cpuInTurns(servers, measure, {
+  rounds: ROUNDS,
+  unit: 'event',
+  digits: 1,
+});
 const result = { bench: 'intake', rounds: ROUNDS, batch: SIZE, us_per_event: round(mine, 1) };
-if (servers[1]) {
-  const other = median(runs[1]);
-  const ratio = round(median(ratios), 2);
-  console.log(
-    `  --against    ${round(other, 1)} µs per event   (this build ${ratio}x less, median of rounds)`,
-  );
-  console.log(
-    `  each round, this build / --against: ${runs[0].map((m, i) => `${round(m, 1)}/${round(runs[1][i], 1)}`).join(', ')} µs`,
-  );
-  Object.assign(result, { against_us_per_event: round(other, 1), ratio });
-}
+if (other !== undefined) Object.assign(result, { against_us_per_event: round(other, 1), ratio });
 console.log(JSON.stringify(result));
 for (const s of servers) {
   await s.pool.close();

@@ -6,7 +6,7 @@
 // no dispatcher, no intake: the per-attempt costs that bench:delivery's end-to-end rounds (±10-20 %
 // apart) cannot resolve. With --against, another build's sender in turns, median of the rounds.
 import { parseArgs } from 'node:util';
-import { child, hangupEvent, median, round, serverBuild } from './common.mjs';
+import { child, cpuInTurns, hangupEvent, round, serverBuild } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -64,40 +64,18 @@ async function measure(sender) {
   return (cpu.user + cpu.system) / N;
 }
 
-const builds = [['this build', await build(undefined)]];
-if (values.against) builds.push(['--against', await build(values.against)]);
-for (const [, sender] of builds) await measure(sender); // warm-up: connections, optimising compiler
-const runs = new Map(builds.map(([name]) => [name, []]));
-const ratios = [];
-for (let r = 0; r < ROUNDS; r++) {
-  const mine = await measure(builds[0][1]);
-  runs.get('this build').push(mine);
-  if (builds[1]) {
-    const other = await measure(builds[1][1]);
-    runs.get('--against').push(other);
-    ratios.push(other / mine);
-  }
-}
-const mine = median(runs.get('this build'));
+const senders = [await build(undefined)];
+if (values.against) senders.push(await build(values.against));
 console.log(
   `sender alone: CPU µs per attempt (POST, ${C} in flight, receiver in its own process), median of ${ROUNDS} rounds of ${N} (node ${process.version})`,
 );
-console.log(`  this build   ${round(mine, 2)} µs per attempt`);
+const { mine, other, ratio } = await cpuInTurns(senders, measure, {
+  rounds: ROUNDS,
+  unit: 'attempt',
+  digits: 2,
+});
 const result = { bench: 'send', rounds: ROUNDS, attempts: N, us: round(mine, 2) };
-if (builds[1]) {
-  const other = median(runs.get('--against'));
-  const ratio = round(median(ratios), 2);
-  console.log(
-    `  --against    ${round(other, 2)} µs per attempt   (this build ${ratio}x less, median of rounds)`,
-  );
-  console.log(
-    `  each round, this build / --against: ${runs
-      .get('this build')
-      .map((m, i) => `${round(m, 1)}/${round(runs.get('--against')[i], 1)}`)
-      .join(', ')} µs`,
-  );
-  Object.assign(result, { against_us: round(other, 2), ratio });
-}
+if (other !== undefined) Object.assign(result, { against_us: round(other, 2), ratio });
 console.log(JSON.stringify(result));
-for (const [, sender] of builds) await sender.close();
+for (const sender of senders) await sender.close();
 await rx.ask('exit', 'never').catch(() => {});
