@@ -66,10 +66,11 @@ export function toHttpError(err: unknown): HttpError {
     // An `if` error says only that a `then` failed, whose own errors are listed beside it; a field
     // both sides of an allOf refuse (an enum and its narrowing) is named once.
     const all = (e.errors ?? []).map(toFieldError);
+    const dropIf = all.some((x) => x.rule !== 'if');
     const seen = new Set<string>();
     const errors = all.filter((x) => {
       const key = `${x.location}\0${x.field}\0${x.rule}\0${x.message}`;
-      if ((x.rule === 'if' && all.some((y) => y.rule !== 'if')) || seen.has(key)) return false;
+      if ((dropIf && x.rule === 'if') || seen.has(key)) return false;
       seen.add(key);
       return true;
     });

@@ -151,7 +151,7 @@ function bodyParsers(route: Route, limit: number): RequestHandler[] {
 }
 
 // In Unicode mode a surrogate pair is one code point, so this finds only lone halves.
-const LONE_SURROGATE = /\p{Cs}/u;
+const LONE_SURROGATES = /\p{Cs}/gu;
 
 /**
  * Text is stored and sent as UTF-8, which cannot hold half of a UTF-16 surrogate pair: such a
@@ -171,7 +171,7 @@ function refuseLoneSurrogates(body: unknown): void {
     } else if (typeof value === 'object' && value !== null) {
       for (const key of Object.keys(value)) {
         const child: Step = { value: (value as Record<string, unknown>)[key], key, parent: step };
-        if (!isWellFormed(key)) throw loneSurrogate(fieldOf(child).replace(/\p{Cs}/gu, '\ufffd'));
+        if (!isWellFormed(key)) throw loneSurrogate(fieldOf(child).replace(LONE_SURROGATES, '\ufffd'));
         stack.push(child);
       }
     }
@@ -191,8 +191,8 @@ function fieldOf(step: Step): string {
   return keys.reverse().join('.');
 }
 
-const isWellFormed = (text: string): boolean =>
-  (text as { isWellFormed?: () => boolean }).isWellFormed?.() ?? !LONE_SURROGATE.test(text);
+/** `String.prototype.isWellFormed` (Node 20; TypeScript's ES2023 lib does not declare it yet). */
+const isWellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
 
 function loneSurrogate(field: string): HttpError {
   const message = 'must be well-formed Unicode: it holds a lone UTF-16 surrogate';
