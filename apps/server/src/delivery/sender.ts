@@ -253,7 +253,7 @@ export function readCapped(body: Readable): Promise<{ text: string | null; trunc
  * removes on its EventTarget, cost 4-5 µs per attempt in Node 20; this costs 0.1. Aborted with
  * the reason `AbortSignal.timeout` gives, so `classify` reads it the same way.
  */
-export class Deadline extends EventEmitter {
+class Deadline extends EventEmitter {
   aborted = false;
   reason: unknown = undefined;
 

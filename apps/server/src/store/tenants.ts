@@ -166,8 +166,8 @@ export class TenantStore {
   /**
    * Extensions are created and never changed or deleted (this store has no way to), so one found
    * is remembered: the intake asks for its batch's extensions and the API for the path's on every
-   * request, and building the query cost more than the rest of a small batch's intake. One not
-   * found is asked for again (another instance on the same database may create it).
+   * request, each a query Kysely builds afresh. One not found is asked for again (another instance
+   * on the same database may create it).
    */
   private readonly extensions = new Map<number, Extension>();
 
