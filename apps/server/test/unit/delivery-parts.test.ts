@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { EventType } from '@callhook/contract';
 import pg from 'pg';
+import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FailureLimiter } from '../../src/auth/ratelimit.js';
@@ -59,6 +60,25 @@ describe('intake encoding (README: form-encoded UTF-8, only fields with a value,
       encodeEventData({ a: 'x y', b: '', c: null, d: undefined, e: 0, f: false, g: 'é&=+', h: 17 }),
     ).toBe('a=x+y&e=0&f=false&g=%C3%A9%26%3D%2B&h=17');
     expect(encodeEventData({})).toBe('');
+  });
+
+  test('byte for byte what URLSearchParams writes, for any names and values (spaces, symbols, non-ASCII, lone surrogates)', () => {
+    const text = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.string({ unit: fc.constantFrom('a', 'Z', '0', '*', '.', '_', '-', ' ', '~', '!', '+', '%', '&', '=') }),
+    );
+    const value = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(''));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(text, value)), (pairs) => {
+        const data = Object.fromEntries(pairs);
+        const expected = new URLSearchParams();
+        for (const [name, v] of Object.entries(data)) {
+          if (v !== undefined && v !== null && v !== '') expected.append(name, String(v));
+        }
+        expect(encodeEventData(data)).toBe(expected.toString());
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   test('GET: appended to the subscription URL’s own query, the fragment dropped', () => {
