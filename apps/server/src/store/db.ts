@@ -115,9 +115,46 @@ function reusePreparedStatements(sqlite: SQLite.Database): void {
     if (!statement) {
       // Batched statements vary in their number of rows; keep the cache bounded.
       if (statements.size >= 1000) statements.clear();
-      statement = prepare(source);
+      statement = withRowsBuiltInJs(prepare(source));
       statements.set(source, statement);
     }
     return statement;
   }) as typeof sqlite.prepare;
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * A reading statement whose rows come from SQLite as arrays and become objects through a function
+ * compiled once for its columns (an object literal of one fixed shape). better-sqlite3 builds each
+ * row object through V8's API, one named property at a time: for a claimed delivery's 24 columns
+ * that took 6.5 µs a row (a claim of 200: 1.30 ms against 0.65 ms this way). The objects are the
+ * same: own properties in column order, the last of two same-named columns winning. Only the
+ * statements Kysely prepares come here (it calls `all`, `run` and `iterate`); `pragma` prepares
+ * its own.
+ */
+function withRowsBuiltInJs(statement: SQLite.Statement): SQLite.Statement {
+  if (!statement.reader) return statement;
+  const names = statement.columns().map((c) => c.name);
+  // A `__proto__` key in a literal sets the prototype: leave such a statement as it is.
+  if (names.includes('__proto__')) return statement;
+  // The names are the statement's own column names, written as JSON string literals.
+  const toRow = new Function(
+    'r',
+    `return {${names.map((name, i) => `${JSON.stringify(name)}: r[${i}]`).join(', ')}};`,
+  ) as (values: unknown[]) => Row;
+  statement.raw(true);
+  const all = statement.all.bind(statement);
+  const get = statement.get.bind(statement);
+  const iterate = statement.iterate.bind(statement);
+  return Object.assign(statement, {
+    all: (...params: unknown[]) => (all(...params) as unknown[][]).map(toRow),
+    get: (...params: unknown[]) => {
+      const values = get(...params) as unknown[] | undefined;
+      return values === undefined ? undefined : toRow(values);
+    },
+    iterate: function* (...params: unknown[]) {
+      for (const values of iterate(...params) as IterableIterator<unknown[]>) yield toRow(values);
+    },
+  });
 }
