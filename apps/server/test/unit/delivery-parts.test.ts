@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { EventType } from '@callhook/contract';
-import pg from 'pg';
 import fc from 'fast-check';
+import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FailureLimiter } from '../../src/auth/ratelimit.js';
@@ -65,7 +65,9 @@ describe('intake encoding (README: form-encoded UTF-8, only fields with a value,
   test('byte for byte what URLSearchParams writes, for any names and values (spaces, symbols, non-ASCII, lone surrogates)', () => {
     const text = fc.oneof(
       fc.string({ unit: 'binary' }),
-      fc.string({ unit: fc.constantFrom('a', 'Z', '0', '*', '.', '_', '-', ' ', '~', '!', '+', '%', '&', '=') }),
+      fc.string({
+        unit: fc.constantFrom('a', 'Z', '0', '*', '.', '_', '-', ' ', '~', '!', '+', '%', '&', '='),
+      }),
     );
     const value = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(''));
     fc.assert(
