@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import Denque from 'denque';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
@@ -65,7 +66,9 @@ export class Dispatcher {
   /** Claimed (or offered) and not yet recorded: never taken twice, even if a lease ran out. */
   private readonly held = new Set<number>();
   /** Per receiving host: attempts sending, and claimed deliveries waiting for a slot. */
-  private readonly hosts = new Map<string, { sending: number; queue: ClaimedDelivery[] }>();
+  // A deque: taking from the front of an array copies the rest once it is large (a host may hold
+  // 4 × CALLHOOK_DELIVERY_PER_HOST or CALLHOOK_DELIVERY_BATCH, up to 40,000).
+  private readonly hosts = new Map<string, { sending: number; queue: Denque<ClaimedDelivery> }>();
   /** Which host each subscription with work here sends to, to leave saturated hosts unclaimed. */
   private readonly subscriptionHost = new Map<number, string>();
   /** Hosts whose attempts fail unreachable, counted and, past the threshold, held. */
@@ -154,8 +157,8 @@ export class Dispatcher {
     await this.loop;
     // Deliveries still waiting for a slot are let go; their leases are released below.
     for (const h of this.hosts.values()) {
-      for (const d of h.queue) this.held.delete(d.seq);
-      h.queue = [];
+      for (const d of h.queue.toArray()) this.held.delete(d.seq);
+      h.queue.clear();
     }
     while (this.inFlight > 0 || this.pending.length > 0 || this.flushing || this.parking.size > 0) {
       await this.flush();
@@ -276,7 +279,7 @@ export class Dispatcher {
     }
     let h = this.hosts.get(host);
     if (!h) {
-      h = { sending: 0, queue: [] };
+      h = { sending: 0, queue: new Denque() };
       this.hosts.set(host, h);
     }
     h.queue.push(d);
@@ -378,8 +381,8 @@ export class Dispatcher {
     });
     const h = this.hosts.get(host);
     if (h && h.queue.length > 0) {
-      const waiting = h.queue;
-      h.queue = [];
+      const waiting = h.queue.toArray();
+      h.queue.clear();
       if (h.sending === 0) this.hosts.delete(host);
       this.park(waiting, b.until);
     }
