@@ -136,7 +136,8 @@ type Row = Record<string, unknown>;
 function withRowsBuiltInJs(statement: SQLite.Statement): SQLite.Statement {
   if (!statement.reader) return statement;
   const names = statement.columns().map((c) => c.name);
-  // A `__proto__` key in a literal sets the prototype: leave such a statement as it is.
+  // A `__proto__` key in a literal sets the prototype: such a statement stays as better-sqlite3
+  // makes its rows (it drops the column).
   if (names.includes('__proto__')) return statement;
   // The names are the statement's own column names, written as JSON string literals.
   const toRow = new Function(
