@@ -27,8 +27,8 @@ function formComponent(text: string): string {
 /**
  * The event data as the provider sends it: `application/x-www-form-urlencoded`, UTF-8, only the
  * fields that have a value, in the order the PBX gave them. The same bytes as
- * `new URLSearchParams(fields).toString()`, at a third of its cost (it builds a list and encodes
- * every character of every field through the generic path, 3 µs for the page's hangup).
+ * `new URLSearchParams(fields).toString()`, which took 3.0 µs for the page's hangup against 2.1
+ * this way: it builds a list and encodes every character of every field through its generic path.
  */
 export function encodeEventData(data: Record<string, unknown>): string {
   let form = '';

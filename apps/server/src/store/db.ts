@@ -127,11 +127,11 @@ type Row = Record<string, unknown>;
 /**
  * A reading statement whose rows come from SQLite as arrays and become objects through a function
  * compiled once for its columns (an object literal of one fixed shape). better-sqlite3 builds each
- * row object through V8's API, one named property at a time: for a claimed delivery's 24 columns
- * that took 6.5 µs a row (a claim of 200: 1.30 ms against 0.65 ms this way). The objects are the
- * same: own properties in column order, the last of two same-named columns winning. Only the
- * statements Kysely prepares come here (it calls `all`, `run` and `iterate`); `pragma` prepares
- * its own.
+ * row object through V8's API, one named property at a time: reading a claim's 200 deliveries of
+ * 24 columns took 1.30 ms so, and takes 0.65 ms this way (0.56 of it reading the arrays). The
+ * objects are the same: own properties in column order, the last of two same-named columns
+ * winning. Only the statements Kysely prepares come here (it calls `all`, `run` and `iterate`;
+ * `get` is kept in step so that no caller ever sees an array); `pragma` prepares its own.
  */
 function withRowsBuiltInJs(statement: SQLite.Statement): SQLite.Statement {
   if (!statement.reader) return statement;

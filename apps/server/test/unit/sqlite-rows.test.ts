@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Connection, connect } from '../../src/store/db.js';
 
@@ -61,5 +61,14 @@ describe('SQLite rows built in JavaScript', () => {
       conn.db,
     );
     expect(returned.rows).toEqual([{ k: 3 }]);
+    // Kysely streams with the statement's iterate.
+    const streamed: unknown[] = [];
+    const db = conn.db as unknown as Kysely<{ t: { k: number; v: string } }>;
+    for await (const row of db.selectFrom('t').select(['k', 'v']).orderBy('k').stream()) streamed.push(row);
+    expect(streamed).toEqual([
+      { k: 1, v: 'one' },
+      { k: 2, v: 'two' },
+      { k: 3, v: 'three' },
+    ]);
   });
 });
