@@ -1,5 +1,4 @@
-import { isAscii } from 'node:buffer';
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { SignatureError, StaleTimestampError } from './errors.js';
 
 /** The Standard Webhooks headers of one delivery attempt, as received (absent when not sent). */
@@ -30,13 +29,75 @@ function holdsAt(text: string, at: number, expected: string): boolean {
   return diff === 0;
 }
 
-function keyOf(secret: string): KeyObject {
+function keyBytesOf(secret: string): Buffer {
   const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
   if (key.length === 0) throw new TypeError('a webhook secret must be `whsec_` followed by base64 key bytes');
-  return createSecretKey(key);
+  return key;
 }
 
-const signingKeys = new Map<string, KeyObject>();
+/** SHA-256's block: HMAC pads its key to this many bytes. */
+const BLOCK = 64;
+/** Messages longer than this (in UTF-8 bytes, at worst) go to `createHmac` instead of the scratch buffer. */
+const SCRATCH_LIMIT = 64 * 1024;
+const oneShot = typeof crypto.hash === 'function';
+
+/**
+ * Where messages are put together for hashing, after a key's inner pad: one buffer for the module,
+ * as every use is synchronous. It grows to the longest message up to `SCRATCH_LIMIT`.
+ */
+let scratch = Buffer.alloc(BLOCK + 1024);
+
+/**
+ * HMAC-SHA256 (RFC 2104) for one key, built on Node's one-shot `crypto.hash`: the key's inner and
+ * outer pads are XORed once, and each message is written after the inner pad in a shared buffer.
+ * `createHmac` builds a stream object and initialises OpenSSL's HMAC state on every call, which
+ * costs more than hashing a delivery does (1.3–1.5 µs against 1.9 µs for ~350 bytes, measured on
+ * this machine). A property test holds it to `createHmac` over keys and messages of any length.
+ */
+export class HmacSha256 {
+  private readonly key: crypto.KeyObject;
+  private readonly innerPad: Buffer;
+  /** The outer pad, then the inner digest. */
+  private readonly outer: Buffer;
+
+  constructor(keyBytes: Uint8Array) {
+    this.key = crypto.createSecretKey(keyBytes);
+    // A key longer than the block is hashed first; a shorter one is padded with zeros.
+    const key = keyBytes.length > BLOCK ? crypto.createHash('sha256').update(keyBytes).digest() : keyBytes;
+    this.innerPad = Buffer.alloc(BLOCK);
+    this.outer = Buffer.alloc(BLOCK + 32);
+    for (let i = 0; i < BLOCK; i++) {
+      const k = i < key.length ? key[i]! : 0;
+      this.innerPad[i] = k ^ 0x36;
+      this.outer[i] = k ^ 0x5c;
+    }
+  }
+
+  /** base64(HMAC-SHA256(key, `prefix` + `payload`)), strings taken as UTF-8. */
+  base64(prefix: string, payload: string | Uint8Array): string {
+    const worst = BLOCK + 3 * prefix.length + (typeof payload === 'string' ? 3 : 1) * payload.length;
+    if (!oneShot || worst > SCRATCH_LIMIT) {
+      const hmac = crypto.createHmac('sha256', this.key).update(prefix);
+      return (typeof payload === 'string' ? hmac.update(payload) : hmac.update(payload)).digest('base64');
+    }
+    if (worst > scratch.length)
+      scratch = Buffer.alloc(Math.min(SCRATCH_LIMIT, Math.max(worst, 2 * scratch.length)));
+    const buffer = scratch;
+    this.innerPad.copy(buffer, 0);
+    let end = BLOCK + buffer.write(prefix, BLOCK, 'utf8');
+    if (typeof payload === 'string') end += buffer.write(payload, end, 'utf8');
+    else {
+      buffer.set(payload, end);
+      end += payload.length;
+    }
+    // The inner digest as latin1 ('binary') text, written back as bytes: a Buffer result costs more to allocate
+    // (0.7 µs a call here) than hashing the delivery does.
+    this.outer.write(crypto.hash('sha256', buffer.subarray(0, end), 'binary'), BLOCK, 'latin1');
+    return crypto.hash('sha256', this.outer, 'base64');
+  }
+}
+
+const signingKeys = new Map<string, HmacSha256>();
 
 /**
  * Signs one delivery the Standard Webhooks way: `v1,` + base64(HMAC-SHA256(key,
@@ -50,17 +111,17 @@ export function signWebhook(
   payload: string,
   secrets: readonly string[],
 ): string {
-  const content = `${id}.${timestamp}.${payload}`;
+  const prefix = `${id}.${timestamp}.`;
   return secrets
     .map((secret) => {
       let key = signingKeys.get(secret);
       if (!key) {
         // A sender signs with the same few secrets again and again: derive each key once.
         if (signingKeys.size > 10_000) signingKeys.clear();
-        key = keyOf(secret);
+        key = new HmacSha256(keyBytesOf(secret));
         signingKeys.set(secret, key);
       }
-      return `v1,${createHmac('sha256', key).update(content, 'utf8').digest('base64')}`;
+      return `v1,${key.base64(prefix, payload)}`;
     })
     .join(' ');
 }
@@ -70,14 +131,14 @@ export function signWebhook(
  * rotation's grace period lets the old secret sign beside the new one).
  */
 export class SignatureVerifier {
-  private readonly keys: readonly KeyObject[];
+  private readonly keys: readonly HmacSha256[];
   private readonly toleranceSeconds: number;
   private readonly now: () => number;
 
   constructor(secrets: string | readonly string[], options: VerifierOptions = {}) {
     const list = typeof secrets === 'string' ? [secrets] : secrets;
     if (list.length === 0) throw new TypeError('SignatureVerifier needs at least one secret');
-    this.keys = list.map(keyOf);
+    this.keys = list.map((secret) => new HmacSha256(keyBytesOf(secret)));
     this.toleranceSeconds = options.toleranceSeconds ?? 300;
     this.now = options.now ?? Date.now;
   }
@@ -112,18 +173,8 @@ export class SignatureVerifier {
     if (candidates.length === 0) throw new SignatureError('webhook-signature has no v1 signature');
 
     const prefix = `${id}.${timestamp}.`;
-    // One string update is markedly faster than two; it is only the same bytes when the body is ASCII.
-    const text =
-      typeof payload === 'string'
-        ? payload
-        : isAscii(payload)
-          ? Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('latin1')
-          : undefined;
     for (const key of this.keys) {
-      const hmac = createHmac('sha256', key);
-      if (text === undefined) hmac.update(prefix).update(payload);
-      else hmac.update(prefix + text);
-      const expected = hmac.digest('base64');
+      const expected = key.base64(prefix, payload);
       for (const at of candidates) if (holdsAt(signature, at, expected)) return;
     }
     throw new SignatureError('no webhook-signature entry matches the secret');

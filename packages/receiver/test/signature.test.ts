@@ -1,5 +1,8 @@
+import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { SignatureError, SignatureVerifier, StaleTimestampError } from '../src/index.js';
+import { HmacSha256 } from '../src/signature.js';
 import { OTHER_SECRET, SECRET, signedHeaders } from './support.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
@@ -85,5 +88,38 @@ describe('SignatureVerifier', () => {
   test('a secret must hold key bytes', () => {
     expect(() => new SignatureVerifier('whsec_')).toThrow(TypeError);
     expect(() => new SignatureVerifier([])).toThrow(TypeError);
+  });
+});
+
+describe('HmacSha256', () => {
+  const viaCreateHmac = (key: Uint8Array, prefix: string, payload: string | Uint8Array) =>
+    createHmac('sha256', key).update(prefix).update(payload).digest('base64');
+  // Keys shorter than, as long as and longer than SHA-256's 64-byte block (hashed first), and
+  // messages of any text, lone surrogates included, or of any bytes; some longer than the shared
+  // buffer's first size, which must grow, and past its limit, where createHmac takes over.
+  const key = fc.uint8Array({ minLength: 1, maxLength: 200 });
+  const text = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 300 }),
+    fc.string({ unit: 'grapheme-ascii', minLength: 1000, maxLength: 5000 }),
+    fc.string({ unit: 'binary', minLength: 22_000, maxLength: 23_000 }),
+  );
+  const payload = fc.oneof(text, fc.uint8Array({ maxLength: 3000 }));
+
+  test('is HMAC-SHA256: equal to createHmac for any key, prefix and payload', () => {
+    fc.assert(
+      fc.property(key, fc.string({ unit: 'binary', maxLength: 60 }), payload, (k, prefix, p) => {
+        expect(new HmacSha256(k).base64(prefix, p)).toBe(viaCreateHmac(k, prefix, p));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('keys used in turns do not see one another’s pads or messages', () => {
+    const a = new HmacSha256(Buffer.from('key one'));
+    const b = new HmacSha256(Buffer.alloc(100, 7));
+    const long = 'x'.repeat(5000);
+    expect(a.base64('p.', long)).toBe(viaCreateHmac(Buffer.from('key one'), 'p.', long));
+    expect(b.base64('q.', 'short')).toBe(viaCreateHmac(Buffer.alloc(100, 7), 'q.', 'short'));
+    expect(a.base64('', 'short')).toBe(viaCreateHmac(Buffer.from('key one'), '', 'short'));
   });
 });
