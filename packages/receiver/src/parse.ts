@@ -198,7 +198,11 @@ export class WebhookParser {
     if (isGet) {
       fields = decodeForm(query);
     } else {
-      fields = decodeForm(text ?? bufferOf(body as Uint8Array).toString('utf8'));
+      // Text made from bytes here is ASCII (textOf), so the decoder can skip its surrogate check.
+      fields =
+        text === undefined
+          ? decodeForm(bufferOf(body as Uint8Array).toString('utf8'))
+          : decodeForm(text, typeof body !== 'string');
       const own = decodeForm(query);
       for (let i = 0; i < own.length; i += 2) put(params, own[i]!, own[i + 1]!);
     }
@@ -223,6 +227,10 @@ export class WebhookParser {
     const seen: boolean[] = [];
     const issues: FieldIssue[] = [];
     let unreadable: Set<string> | undefined;
+    // Each value is checked by its field's predicate as it is read and the required fields are
+    // counted: when all is well zod need not run at all. Anything wrong and zod has the last word.
+    let accepted = shape.requiredCount !== undefined;
+    let required = 0;
     for (let i = 0; i < fields.length; i += 2) {
       const value = fields[i + 1]!;
       const field = fieldOf(shape, fields[i]!);
@@ -242,11 +250,13 @@ export class WebhookParser {
         // The subscriber's own query comes first in a GET, so an earlier same-named value is theirs.
         params[name] = previousValue(fields, i, name);
         unreadable?.delete(name);
-      }
+      } else if (field.required) required++;
       seen[index] = true;
       const coerced = coerce(kind, value);
-      if (coerced !== undefined) data[name] = coerced;
-      else {
+      if (coerced !== undefined) {
+        data[name] = coerced;
+        if (accepted && !field.accepts!(coerced)) accepted = false;
+      } else {
         delete data[name];
         unreadable ??= new Set();
         unreadable.add(name);
@@ -254,6 +264,9 @@ export class WebhookParser {
       }
     }
 
+    if (accepted && required === shape.requiredCount && issues.length === 0) {
+      return this.delivery(id, timestamp, method, data, params, extra);
+    }
     const result = shape.schema.safeParse(data);
     if (!result.success) {
       for (const issue of result.error.issues) {
@@ -271,11 +284,22 @@ export class WebhookParser {
       throw new InvalidFieldError(refused ?? [{ field: 'EventType', rule: 'invalid event data' }]);
     }
 
+    return this.delivery(id, timestamp, method, result.data, params, extra);
+  }
+
+  private delivery(
+    id: string | undefined,
+    timestamp: string | undefined,
+    method: 'GET' | 'POST',
+    event: unknown,
+    params: Record<string, string>,
+    extra: Record<string, string>,
+  ): AnyWebhookDelivery {
     return {
       id,
       timestamp: timestamp !== undefined && UNIX_SECONDS.test(timestamp) ? Number(timestamp) : undefined,
       method,
-      event: result.data,
+      event,
       params,
       extra,
     } as AnyWebhookDelivery;

@@ -15,6 +15,13 @@ export interface FieldSpec {
   readonly kind: FieldKind;
   /** Its position, so a request can mark the fields it has seen in a flat array. */
   readonly index: number;
+  /** Whether the event must have it. */
+  readonly required: boolean;
+  /**
+   * Whether the schema accepts this value for the field, read off the generated zod schema's
+   * definition (see `predicateOf`); undefined where the definition holds something not read here.
+   */
+  readonly accepts: ((value: unknown) => boolean) | undefined;
 }
 
 /** What the parser needs to know about one event type, computed once from the contract. */
@@ -27,6 +34,12 @@ export interface EventShape<E extends EventType = EventType> {
   readonly byLength: readonly (readonly FieldSpec[] | undefined)[];
   /** The spec's schema for the event data, in a form that validates about three times faster. */
   readonly schema: z.ZodType<WebhookPayload<E>>;
+  /**
+   * How many fields are required, when every field has `accepts`: the parser then checks each
+   * value as it reads it and counts the required ones, and only runs `schema` when something is
+   * wrong (for its messages). Undefined: `schema` checks every event.
+   */
+  readonly requiredCount: number | undefined;
 }
 
 interface Def {
@@ -97,20 +110,123 @@ export function flatten<T>(schema: z.ZodType<T>): z.ZodType<T> {
   return shape ? (z.object(shape) as unknown as z.ZodType<T>) : schema;
 }
 
+type Predicate = (value: unknown) => boolean;
+
+interface CheckDef {
+  check?: string;
+  value?: unknown;
+  inclusive?: boolean;
+  maximum?: unknown;
+  minimum?: unknown;
+}
+
+/** Bounds and lengths, the checks the spec's fields carry; undefined for any other kind of check. */
+function checkOf(schema: z.ZodType): Predicate[] | undefined {
+  const checks = (schema as unknown as { _zod: { def: { checks?: { _zod: { def: CheckDef } }[] } } })._zod.def
+    .checks;
+  const out: Predicate[] = [];
+  for (const { _zod } of checks ?? []) {
+    const { check, value, inclusive, maximum, minimum } = _zod.def;
+    if (check === 'greater_than' && typeof value === 'number')
+      out.push(inclusive ? (v) => (v as number) >= value : (v) => (v as number) > value);
+    else if (check === 'less_than' && typeof value === 'number')
+      out.push(inclusive ? (v) => (v as number) <= value : (v) => (v as number) < value);
+    else if (check === 'max_length' && typeof maximum === 'number')
+      out.push((v) => (v as string).length <= maximum);
+    else if (check === 'min_length' && typeof minimum === 'number')
+      out.push((v) => (v as string).length >= minimum);
+    else return undefined;
+  }
+  return out;
+}
+
+function allOf(type: Predicate, checks: readonly Predicate[]): Predicate {
+  if (checks.length === 0) return type;
+  return (v) => {
+    if (!type(v)) return false;
+    for (const check of checks) if (!check(v)) return false;
+    return true;
+  };
+}
+
+/**
+ * A plain function that accepts exactly the values `schema` accepts for a field that is present,
+ * read off the zod definition the generator wrote: strings, numbers (whole or safe integers), booleans,
+ * enums and literals, with their bounds and lengths, through optional and intersection. Anything
+ * else (a format, a pattern, a refinement, a newer zod construct) gives undefined, and zod itself
+ * then checks every event of that type. A property test holds each to zod's verdict.
+ */
+export function predicateOf(schema: z.ZodType): Predicate | undefined {
+  const def = defOf(schema) as Def & { format?: string; innerType?: z.ZodType };
+  const checks = checkOf(schema);
+  if (checks === undefined) return undefined;
+  switch (def.type) {
+    case 'optional':
+      return checks.length === 0 && def.innerType ? predicateOf(def.innerType) : undefined;
+    case 'string':
+      return def.format === undefined ? allOf((v) => typeof v === 'string', checks) : undefined;
+    case 'number':
+      if (def.format === 'safeint') return allOf((v) => Number.isSafeInteger(v), checks);
+      return def.format === undefined
+        ? allOf((v) => typeof v === 'number' && Number.isFinite(v), checks)
+        : undefined;
+    case 'boolean':
+      return allOf((v) => typeof v === 'boolean', checks);
+    case 'enum':
+    case 'literal': {
+      const choice = choiceOf(schema);
+      if (!choice || checks.length > 0) return undefined;
+      const { values } = choice;
+      return (v) => values.has(v);
+    }
+    case 'intersection': {
+      const left = def.left && predicateOf(def.left);
+      const right = def.right && predicateOf(def.right);
+      return left && right && checks.length === 0 ? (v) => left(v) && right(v) : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Whether `data` (holding only the event type's fields) is an event the schema accepts, by the
+ * fields' own predicates: every required field present and every present value accepted. What the
+ * parser does field by field, in one call (for tests); undefined where the type has no predicates.
+ */
+export function acceptsAll(shape: EventShape, data: Readonly<Record<string, unknown>>): boolean | undefined {
+  if (shape.requiredCount === undefined) return undefined;
+  for (const fields of shape.byLength) {
+    for (const field of fields ?? []) {
+      const value = data[field.name];
+      if (value === undefined ? field.required : !field.accepts!(value)) return false;
+    }
+  }
+  return true;
+}
+
 // Seen through a mapped type, indexing by a generic event type keeps the payload type exact.
 const payloadSchemas: { readonly [E in EventType]: z.ZodType<WebhookPayload<E>> } = webhookPayloadSchemas;
 
 function shapeOf<E extends EventType>(type: E): EventShape<E> {
   const generated = payloadSchemas[type];
+  const schema = flatten(generated);
+  const merged = objectShape(generated as z.ZodType);
   const byLength: FieldSpec[][] = [];
   let index = 0;
+  let requiredCount: number | undefined = 0;
   for (const [name, kind] of formFields(generated)) {
-    const field = { name, kind, index: index++ };
+    const fieldSchema = merged?.[name];
+    const required = fieldSchema !== undefined && defOf(fieldSchema).type !== 'optional';
+    const accepts = fieldSchema && predicateOf(fieldSchema);
+    if (accepts === undefined) requiredCount = undefined;
+    else if (required && requiredCount !== undefined) requiredCount++;
+    const field = { name, kind, index: index++, required, accepts };
     const same = byLength[name.length];
     if (same) same.push(field);
     else byLength[name.length] = [field];
   }
-  return { byLength, schema: flatten(generated) };
+  return { byLength, schema, requiredCount };
 }
 
 /** The field of this event type called `name`, if it has one. */

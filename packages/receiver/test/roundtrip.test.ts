@@ -1,9 +1,9 @@
 import { type EventType, eventTypes, formFields, webhookPayloadSchemas } from '@callhook/contract';
 import fc from 'fast-check';
-import { describe, expect, test } from 'vitest';
-import type * as z from 'zod';
+import { describe, expect, test, vi } from 'vitest';
+import * as z from 'zod';
 import { WebhookParser } from '../src/index.js';
-import { flatten } from '../src/schema.js';
+import { acceptsAll, eventShapes, flatten, predicateOf } from '../src/schema.js';
 import { anyEventType, payloadOf } from './arbitraries.js';
 import { encodeEvent, getTarget, SECRET, signedHeaders } from './support.js';
 
@@ -117,5 +117,119 @@ describe('the flattened schemas the parser validates with', () => {
     for (const type of eventTypes) {
       expect(flatten(webhookPayloadSchemas[type] as z.ZodType).def.type, type).toBe('object');
     }
+  });
+});
+
+describe('the predicates read off the schemas, which let valid events skip zod', () => {
+  // Values at and past every bound and length the spec has, and of every wrong type.
+  const pool: unknown[] = [
+    undefined,
+    null,
+    '',
+    'x',
+    'x'.repeat(100),
+    'x'.repeat(101),
+    'yes',
+    'no',
+    'in',
+    'out',
+    'ANSWER',
+    'CALLING',
+    'hangup',
+    'dial-in',
+    true,
+    false,
+    -1,
+    -0,
+    0,
+    1,
+    1.5,
+    2 ** 53 - 1,
+    2 ** 53,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    {},
+    [],
+  ];
+  const mutated = anyEventType.chain((type) =>
+    fc.record({
+      type: fc.constant(type),
+      value: fc
+        .tuple(payloadOf(type), fc.array(fc.tuple(fc.nat(), fc.constantFrom(...pool)), { maxLength: 3 }))
+        .map(([payload, edits]) => {
+          const copy: Record<string, unknown> = { ...payload };
+          const names = [...formFields(webhookPayloadSchemas[type]).keys()];
+          for (const [at, value] of edits) copy[names[at % names.length]!] = value;
+          return copy;
+        }),
+    }),
+  );
+
+  test('every event type has them, so the parser does skip zod for valid events', () => {
+    for (const type of eventTypes) expect(eventShapes[type].requiredCount, type).toBeGreaterThan(0);
+  });
+
+  test('accept exactly what the generated schemas accept', () => {
+    fc.assert(
+      fc.property(mutated, ({ type, value }) => {
+        expect(acceptsAll(eventShapes[type], value)).toBe(
+          webhookPayloadSchemas[type].safeParse(value).success,
+        );
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('each agrees with its field schema on every value of the pool', () => {
+    for (const type of eventTypes) {
+      const shape = flatten(webhookPayloadSchemas[type] as z.ZodType) as unknown as {
+        shape: Record<string, z.ZodType>;
+      };
+      for (const [name, field] of Object.entries(shape.shape)) {
+        const accepts = predicateOf(field)!;
+        for (const value of pool.filter((v) => v !== undefined)) {
+          expect(accepts(value), `${type}.${name} = ${String(value)}`).toBe(field.safeParse(value).success);
+        }
+      }
+    }
+  });
+
+  test('a valid event, optional fields and all, is not run through zod; an invalid one is', () => {
+    const parser = new WebhookParser({ allowUnsigned: true });
+    const zod = vi.spyOn(eventShapes.hangup.schema, 'safeParse');
+    try {
+      const event = 'EventType=hangup&CallID=c1&EventTime=1&CallFlow=in&CallStatus=ANSWER';
+      const post = (body: string) =>
+        parser.parse({
+          method: 'POST',
+          url: '/hook',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: Buffer.from(body),
+        });
+      expect(post(`${event}&Duration=5&RecID=r1&Bridged=yes&CallerIDNum=100`).event).toEqual({
+        EventType: 'hangup',
+        CallID: 'c1',
+        EventTime: 1,
+        CallFlow: 'in',
+        CallStatus: 'ANSWER',
+        Duration: 5,
+        RecID: 'r1',
+        Bridged: 'yes',
+        CallerIDNum: '100',
+      });
+      expect(zod).not.toHaveBeenCalled();
+      expect(() => post(event.replace('&CallFlow=in', '&CallFlow=sideways'))).toThrow(/CallFlow/);
+      expect(zod).toHaveBeenCalledTimes(1);
+    } finally {
+      zod.mockRestore();
+    }
+  });
+
+  test('refuse what they do not understand, leaving the event to zod', () => {
+    expect(predicateOf(z.string().email())).toBeUndefined();
+    expect(predicateOf(z.string().regex(/^a/))).toBeUndefined();
+    expect(predicateOf(z.number().refine((n) => n > 1))).toBeUndefined();
+    expect(predicateOf(z.array(z.string()))).toBeUndefined();
+    expect(predicateOf(z.string().max(3))!('abcd')).toBe(false);
   });
 });
