@@ -145,7 +145,9 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const perS = Math.round(median(fulls));
 const bestPerS = Math.round(Math.max(...fulls));
 const baselinePerS = Math.round(median(baselines));
-const ratio = Math.round(median(ratios) * 100) / 100;
+// Three decimals, and the target judged on the unrounded median: 0.296 is not 0.3.
+const exactRatio = median(ratios);
+const ratio = Math.round(exactRatio * 1000) / 1000;
 const bytes = Math.round(requests.reduce((s, r) => s + r.body.length, 0) / requests.length);
 const fmt = (n) => n.toLocaleString('en');
 
@@ -159,12 +161,12 @@ console.log(
   `  new URLSearchParams(body)   ${fmt(baselinePerS)} /s median  (${(1e6 / baselinePerS).toFixed(2)} µs each)`,
 );
 console.log(
-  `  ratio ${ratio} (full pipeline / URLSearchParams alone, median of rounds; target ≥ 0.3: ${ratio >= 0.3 ? 'met' : 'NOT met'})`,
+  `  ratio ${ratio} (full pipeline / URLSearchParams alone, median of rounds; target ≥ 0.3: ${exactRatio >= 0.3 ? 'met' : 'NOT met'})`,
 );
 console.log(
   `  target ≥ 100,000 events/s: ${perS >= 100_000 ? 'met' : bestPerS >= 100_000 ? 'met by the best round only (machine busy?)' : 'NOT met'}`,
 );
-const againstRatio = otherParser ? Math.round(median(againstRatios) * 100) / 100 : undefined;
+const againstRatio = otherParser ? Math.round(median(againstRatios) * 1000) / 1000 : undefined;
 if (otherParser) {
   const otherPerS = Math.round(median(others));
   console.log(
