@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import type { EventType } from '@callhook/contract';
 import fc from 'fast-check';
 import pg from 'pg';
@@ -9,7 +8,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FailureLimiter } from '../../src/auth/ratelimit.js';
 import { encodeEventData, getRequestUrl } from '../../src/delivery/encoding.js';
-import { readCapped, Sender } from '../../src/delivery/sender.js';
+import { type Answer, AnswerReader, Sender } from '../../src/delivery/sender.js';
 import { sign } from '../../src/delivery/signing.js';
 import { TargetPolicy } from '../../src/delivery/target.js';
 import { type ClaimedDelivery, openStore, orderKey, type Store } from '../../src/store/index.js';
@@ -581,36 +580,108 @@ describe('the sender: rotation and the literal-address check on every delivery',
   });
 });
 
-describe("reading an answer's body (kept to 4 KiB, read to 64 KiB, settled whatever the stream does)", () => {
-  test('the end: the text, and whether it was cut', async () => {
-    const body = new PassThrough();
-    const read = readCapped(body);
-    body.end(`${'a'.repeat(4096)}b`);
-    expect(await read).toEqual({ text: 'a'.repeat(4096), truncated: true });
-    const empty = new PassThrough();
-    const none = readCapped(empty);
-    empty.end();
-    expect(await none).toEqual({ text: null, truncated: false });
+describe('reading an answer (its body kept to 4 KiB, read to 64 KiB, settled once whatever undici reports)', () => {
+  /** An AnswerReader driven as undici drives it, with a controller that records aborts. */
+  function reading() {
+    let settled: { answer?: Answer; error?: unknown } | undefined;
+    const aborted: Error[] = [];
+    const controller = {
+      aborted: false,
+      paused: false,
+      reason: null,
+      abort: (reason: Error) => void aborted.push(reason),
+      pause: () => {},
+      resume: () => {},
+    };
+    const reader = new AnswerReader(
+      (answer) => {
+        expect(settled).toBeUndefined();
+        settled = { answer };
+      },
+      (error) => {
+        expect(settled).toBeUndefined();
+        settled = { error };
+      },
+    );
+    return { reader, controller, aborted, settled: () => settled };
+  }
+
+  test('the end: status, headers, the text, and whether it was cut', () => {
+    const r = reading();
+    r.reader.onRequestStart(r.controller);
+    r.reader.onResponseStart(r.controller, 503, { 'retry-after': '5' });
+    r.reader.onResponseData(r.controller, Buffer.from('a'.repeat(4000)));
+    r.reader.onResponseData(r.controller, Buffer.from(`${'a'.repeat(96)}b`));
+    expect(r.settled()).toBeUndefined();
+    r.reader.onResponseEnd();
+    expect(r.settled()).toEqual({
+      answer: { statusCode: 503, headers: { 'retry-after': '5' }, text: 'a'.repeat(4096), truncated: true },
+    });
+    const empty = reading();
+    empty.reader.onRequestStart(empty.controller);
+    empty.reader.onResponseStart(empty.controller, 204, {});
+    empty.reader.onResponseEnd();
+    expect(empty.settled()?.answer).toMatchObject({ statusCode: 204, text: null, truncated: false });
+    const full = reading();
+    full.reader.onRequestStart(full.controller);
+    full.reader.onResponseStart(full.controller, 200, {});
+    full.reader.onResponseData(full.controller, Buffer.from('z'.repeat(4096)));
+    full.reader.onResponseEnd();
+    expect(full.settled()?.answer).toMatchObject({ text: 'z'.repeat(4096), truncated: false });
   });
 
-  test('past 64 KiB it stops reading and destroys the body', async () => {
-    const body = new PassThrough();
-    const read = readCapped(body);
-    for (let i = 0; i < 5; i++) body.write(Buffer.alloc(16 * 1024, 120));
-    expect(await read).toEqual({ text: 'x'.repeat(4096), truncated: true });
-    expect(body.destroyed).toBe(true);
+  test('a multi-byte character cut at 4 KiB becomes U+FFFD, not a stray byte', () => {
+    const r = reading();
+    r.reader.onRequestStart(r.controller);
+    r.reader.onResponseStart(r.controller, 200, {});
+    r.reader.onResponseData(r.controller, Buffer.from(`${'a'.repeat(4095)}é`));
+    r.reader.onResponseEnd();
+    expect(r.settled()?.answer?.text).toBe(`${'a'.repeat(4095)}\uFFFD`);
   });
 
-  test('an error, or a close before the end without one, rejects instead of waiting forever', async () => {
-    const failing = new PassThrough();
-    const a = readCapped(failing);
-    failing.write('partial');
-    failing.destroy(new Error('socket hang up'));
-    await expect(a).rejects.toThrow('socket hang up');
-    const closed = new PassThrough();
-    const b = readCapped(closed);
-    closed.write('partial');
-    closed.destroy();
-    await expect(b).rejects.toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
+  test('past 64 KiB it settles with what it kept and aborts the rest', () => {
+    const r = reading();
+    r.reader.onRequestStart(r.controller);
+    r.reader.onResponseStart(r.controller, 200, {});
+    for (let i = 0; i < 4; i++) r.reader.onResponseData(r.controller, Buffer.alloc(16 * 1024, 120));
+    expect(r.settled()).toBeUndefined();
+    expect(r.aborted).toEqual([]);
+    r.reader.onResponseData(r.controller, Buffer.alloc(16 * 1024, 120));
+    expect(r.settled()?.answer).toMatchObject({ text: 'x'.repeat(4096), truncated: true });
+    expect(r.aborted).toHaveLength(1);
+    // What undici reports after the abort changes nothing.
+    r.reader.onResponseError(r.controller, r.aborted[0]!);
+    r.reader.onResponseData(r.controller, Buffer.from('more'));
+  });
+
+  test('an error before or during the body rejects with it', () => {
+    const r = reading();
+    r.reader.onRequestStart(r.controller);
+    r.reader.onResponseStart(r.controller, 200, {});
+    r.reader.onResponseData(r.controller, Buffer.from('partial'));
+    const hangUp = new Error('other side closed');
+    r.reader.onResponseError(r.controller, hangUp);
+    expect(r.settled()).toEqual({ error: hangUp });
+    r.reader.onResponseEnd();
+  });
+
+  test('the deadline aborts through the controller, or at the start when it came first', () => {
+    const timeout = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    const started = reading();
+    started.reader.onRequestStart(started.controller);
+    started.reader.abort(timeout);
+    expect(started.aborted).toEqual([timeout]);
+    const early = reading();
+    early.reader.abort(timeout);
+    expect(early.aborted).toEqual([]);
+    early.reader.onRequestStart(early.controller);
+    expect(early.aborted).toEqual([timeout]);
+    // Once settled, a late deadline does nothing.
+    const done = reading();
+    done.reader.onRequestStart(done.controller);
+    done.reader.onResponseStart(done.controller, 200, {});
+    done.reader.onResponseEnd();
+    done.reader.abort(timeout);
+    expect(done.aborted).toEqual([]);
   });
 });
