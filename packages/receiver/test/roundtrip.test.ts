@@ -62,6 +62,23 @@ describe('round trip: what the delivery engine sends parses back to the same eve
   });
 });
 
+/** Valid payloads of any event type with up to three fields set to values from `pool`. */
+function mutatedPayloads(pool: readonly unknown[]) {
+  return anyEventType.chain((type) =>
+    fc.record({
+      type: fc.constant(type),
+      value: fc
+        .tuple(payloadOf(type), fc.array(fc.tuple(fc.nat(), fc.constantFrom(...pool)), { maxLength: 3 }))
+        .map(([payload, edits]) => {
+          const copy: Record<string, unknown> = { ...payload };
+          const names = [...formFields(webhookPayloadSchemas[type]).keys()];
+          for (const [at, value] of edits) copy[names[at % names.length]!] = value;
+          return copy;
+        }),
+    }),
+  );
+}
+
 describe('the flattened schemas the parser validates with', () => {
   const pool: unknown[] = [
     undefined,
@@ -79,19 +96,7 @@ describe('the flattened schemas the parser validates with', () => {
     2 ** 60,
     null,
   ];
-  const mutated = anyEventType.chain((type) =>
-    fc.record({
-      type: fc.constant(type),
-      value: fc
-        .tuple(payloadOf(type), fc.array(fc.tuple(fc.nat(), fc.constantFrom(...pool)), { maxLength: 3 }))
-        .map(([payload, edits]) => {
-          const copy: Record<string, unknown> = { ...payload };
-          const names = [...formFields(webhookPayloadSchemas[type]).keys()];
-          for (const [at, value] of edits) copy[names[at % names.length]!] = value;
-          return copy;
-        }),
-    }),
-  );
+  const mutated = mutatedPayloads(pool);
 
   test('accept and refuse exactly what the generated schemas do, with the same output', () => {
     fc.assert(
@@ -151,19 +156,7 @@ describe('the predicates read off the schemas, which let valid events skip zod',
     {},
     [],
   ];
-  const mutated = anyEventType.chain((type) =>
-    fc.record({
-      type: fc.constant(type),
-      value: fc
-        .tuple(payloadOf(type), fc.array(fc.tuple(fc.nat(), fc.constantFrom(...pool)), { maxLength: 3 }))
-        .map(([payload, edits]) => {
-          const copy: Record<string, unknown> = { ...payload };
-          const names = [...formFields(webhookPayloadSchemas[type]).keys()];
-          for (const [at, value] of edits) copy[names[at % names.length]!] = value;
-          return copy;
-        }),
-    }),
-  );
+  const mutated = mutatedPayloads(pool);
 
   test('every event type has them, so the parser does skip zod for valid events', () => {
     for (const type of eventTypes) expect(eventShapes[type].requiredCount, type).toBeGreaterThan(0);
