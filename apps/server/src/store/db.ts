@@ -83,12 +83,11 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
   // only an OS crash can lose the last transactions.
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
-  // Statement journals and the scratch tables of RETURNING and DISTINCT in memory. By default
-  // SQLite spills a statement journal past 64 KiB (a batch of deliveries, with their indexes) to
-  // a file it creates in /var/tmp and unlinks at once: about a hundred such files a second at full
-  // rate, each an open, writes, an unlink and a close. Nothing durable lives there: the WAL
-  // is what a commit is kept in.
-  sqlite.pragma('temp_store = MEMORY');
+  // temp_store stays FILE (the default), though at full rate SQLite spills a statement journal
+  // past 64 KiB (a batch of deliveries and its indexes) to a file in /var/tmp about a hundred times
+  // a second: MEMORY saved 1.05x CPU per event, but it puts every sort SQLite makes in memory with
+  // no bound, a migration's index build over a whole table or a deep page of a delivery log among
+  // them (600,000 rows: an index build 68 -> 219 MB of RSS, a sort 85 -> 222; BENCHMARKS.md).
   sqlite.pragma('busy_timeout = 5000');
   reusePreparedStatements(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
