@@ -83,11 +83,10 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
   // only an OS crash can lose the last transactions.
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
-  // temp_store stays FILE (the default), though at full rate SQLite spills a statement journal
-  // past 64 KiB (a batch of deliveries and its indexes) to a file in /var/tmp about a hundred times
-  // a second: MEMORY saved 1.05x CPU per event, but it puts every sort SQLite makes in memory with
+  // temp_store stays FILE (the default): MEMORY would put every sort SQLite makes in memory with
   // no bound, a migration's index build over a whole table or a deep page of a delivery log among
-  // them (600,000 rows: an index build 68 -> 219 MB of RSS, a sort 85 -> 222; BENCHMARKS.md).
+  // them (600,000 rows: an index build 68 -> 219 MB of RSS, a sort 85 -> 222; BENCHMARKS.md). The
+  // statement journals that went to /var/tmp at full rate are avoided instead (outbox-sql.ts).
   sqlite.pragma('busy_timeout = 5000');
   reusePreparedStatements(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
@@ -120,11 +119,26 @@ function reusePreparedStatements(sqlite: SQLite.Database): void {
     if (!statement) {
       // Batched statements vary in their number of rows; keep the cache bounded.
       if (statements.size >= 1000) statements.clear();
-      statement = withRowsBuiltInJs(prepare(source));
+      statement =
+        source === 'rollback' ? rollbackIfAny(sqlite, prepare(source)) : withRowsBuiltInJs(prepare(source));
       statements.set(source, statement);
     }
     return statement;
   }) as typeof sqlite.prepare;
+}
+
+/**
+ * Kysely's `rollback` after a failed statement, made a no-op when there is no transaction left: a
+ * batched write that hits a constraint (`insert or rollback`, outbox-sql.ts) has already rolled
+ * the transaction back, and SQLite's "cannot rollback - no transaction is active" would take the
+ * place of the error that says what went wrong.
+ */
+function rollbackIfAny(sqlite: SQLite.Database, statement: SQLite.Statement): SQLite.Statement {
+  const run = statement.run.bind(statement);
+  return Object.assign(statement, {
+    run: (...params: unknown[]) =>
+      sqlite.inTransaction ? run(...params) : { changes: 0, lastInsertRowid: 0 },
+  });
 }
 
 type Row = Record<string, unknown>;

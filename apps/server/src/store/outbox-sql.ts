@@ -23,6 +23,19 @@ export class OutboxSql {
 
   constructor(private readonly dialect: Dialect) {}
 
+  /**
+   * SQLite's ` or rollback` for the batched writes, which run inside transactions: a statement that
+   * may abort on a constraint (any NOT NULL or unique one) in a transaction otherwise keeps a
+   * statement journal, and past 64 KiB (a batch and its index pages) SQLite writes it to a file it
+   * creates in /var/tmp and unlinks, about a hundred times a second at full rate. With ROLLBACK as
+   * the conflict resolution there is no statement to undo alone: a conflict ends the whole
+   * transaction, which is what the store does with any error anyway (see db.ts for the rollback
+   * that follows). PostgreSQL has no such clause and needs none.
+   */
+  private orRollback(): string {
+    return this.dialect === 'sqlite' ? ' or rollback' : '';
+  }
+
   /** `?` on SQLite, `$n` on PostgreSQL. */
   private params(first: number, count: number): string {
     if (this.dialect === 'sqlite') return Array.from({ length: count }, () => '?').join(', ');
@@ -56,7 +69,7 @@ export class OutboxSql {
   /** Unkeyed events, `n` rows of (extension_id, event_type, call_id, data, received_at, key); returns id. */
   insertEvents(n: number): string {
     return this.text(`events:${rowShape(n)}`, () => {
-      return `insert into events (extension_id, event_type, call_id, data, received_at, key) values ${this.rows(1, n, 6)} returning id`;
+      return `insert${this.orRollback()} into events (extension_id, event_type, call_id, data, received_at, key) values ${this.rows(1, n, 6)} returning id`;
     });
   }
 
@@ -100,7 +113,7 @@ export class OutboxSql {
   insertDeliveries(n: number): string {
     return this.text(`deliveries:${rowShape(n)}`, () => {
       const cols = OutboxSql.deliveryColumns;
-      return `insert into deliveries (${cols.join(', ')}) values ${this.rows(1, n, cols.length)} returning id, seq`;
+      return `insert${this.orRollback()} into deliveries (${cols.join(', ')}) values ${this.rows(1, n, cols.length)} returning id, seq`;
     });
   }
 
@@ -248,7 +261,7 @@ export class OutboxSql {
   lease(n: number): string {
     return this.text(`lease:${listShape(n)}`, () => {
       const ps = this.params(1, 3 + n).split(', ');
-      return `update deliveries set lease_until = ${ps[0]}, lease_owner = ${ps[1]}, next_attempt_at = ${ps[2]} where seq in (${ps.slice(3).join(', ')})`;
+      return `update${this.orRollback()} deliveries set lease_until = ${ps[0]}, lease_owner = ${ps[1]}, next_attempt_at = ${ps[2]} where seq in (${ps.slice(3).join(', ')})`;
     });
   }
 
@@ -271,7 +284,7 @@ export class OutboxSql {
    */
   insertAttempts(n: number): string {
     return this.text(`attempts:${rowShape(n)}`, () => {
-      return `insert into attempts (delivery_seq, attempted_at, outcome, status_code, latency_ms, error, response_body, request, response) values ${this.rows(1, n, 9)}`;
+      return `insert${this.orRollback()} into attempts (delivery_seq, attempted_at, outcome, status_code, latency_ms, error, response_body, request, response) values ${this.rows(1, n, 9)}`;
     });
   }
 
@@ -282,7 +295,7 @@ export class OutboxSql {
   recordResults(n: number): string {
     return this.text(`record:${rowShape(n)}`, () => {
       const casts = ['bigint', 'text', 'bigint', 'bigint', 'integer', 'text'];
-      return `update deliveries set
+      return `update${this.orRollback()} deliveries set
           status = v.column2,
           attempts = deliveries.attempts + 1,
           next_attempt_at = v.column3,
