@@ -25,13 +25,11 @@ function decodeComponent(raw: string): string {
 /**
  * The name/value pairs of a form-encoded string, in order, flattened: `[name0, value0, name1, …]`.
  * Most components have neither `+` nor `%`: the next of each is found once for the whole input and
- * a component is only decoded when one falls inside it, so the rest are plain slices. `ascii` says
- * the caller has seen that the input is ASCII, which cannot hold a lone surrogate: the check for one
- * is then skipped (it cost about a tenth of the parser's own time).
+ * a component is only decoded when one falls inside it, so the rest are plain slices.
  */
-export function decodeForm(input: string, ascii = false): string[] {
+export function decodeForm(input: string): string[] {
   const out: string[] = [];
-  if (!ascii && !isWellFormed(input)) {
+  if (!isWellFormed(input)) {
     // The `&` keeps a leading `?`, which the URLSearchParams constructor alone would drop.
     for (const [name, value] of new URLSearchParams(`&${input}`)) out.push(name, value);
     return out;

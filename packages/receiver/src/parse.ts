@@ -198,11 +198,7 @@ export class WebhookParser {
     if (isGet) {
       fields = decodeForm(query);
     } else {
-      // Text made from bytes here is ASCII (textOf), so the decoder can skip its surrogate check.
-      fields =
-        text === undefined
-          ? decodeForm(bufferOf(body as Uint8Array).toString('utf8'))
-          : decodeForm(text, typeof body !== 'string');
+      fields = decodeForm(text ?? bufferOf(body as Uint8Array).toString('utf8'));
       const own = decodeForm(query);
       for (let i = 0; i < own.length; i += 2) put(params, own[i]!, own[i + 1]!);
     }

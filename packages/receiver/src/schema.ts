@@ -42,10 +42,21 @@ export interface EventShape<E extends EventType = EventType> {
   readonly requiredCount: number | undefined;
 }
 
+interface CheckDef {
+  check?: string;
+  value?: unknown;
+  inclusive?: boolean;
+  maximum?: unknown;
+  minimum?: unknown;
+}
+
 interface Def {
   type: string;
   left?: z.ZodType;
   right?: z.ZodType;
+  innerType?: z.ZodType;
+  format?: string;
+  checks?: { _zod: { def: CheckDef } }[];
 }
 
 const defOf = (schema: z.ZodType): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
@@ -112,20 +123,10 @@ export function flatten<T>(schema: z.ZodType<T>): z.ZodType<T> {
 
 type Predicate = (value: unknown) => boolean;
 
-interface CheckDef {
-  check?: string;
-  value?: unknown;
-  inclusive?: boolean;
-  maximum?: unknown;
-  minimum?: unknown;
-}
-
 /** Bounds and lengths, the checks the spec's fields carry; undefined for any other kind of check. */
-function checkOf(schema: z.ZodType): Predicate[] | undefined {
-  const checks = (schema as unknown as { _zod: { def: { checks?: { _zod: { def: CheckDef } }[] } } })._zod.def
-    .checks;
+function checkOf(def: Def): Predicate[] | undefined {
   const out: Predicate[] = [];
-  for (const { _zod } of checks ?? []) {
+  for (const { _zod } of def.checks ?? []) {
     const { check, value, inclusive, maximum, minimum } = _zod.def;
     if (check === 'greater_than' && typeof value === 'number')
       out.push(inclusive ? (v) => (v as number) >= value : (v) => (v as number) > value);
@@ -157,8 +158,8 @@ function allOf(type: Predicate, checks: readonly Predicate[]): Predicate {
  * then checks every event of that type. A property test holds each to zod's verdict.
  */
 export function predicateOf(schema: z.ZodType): Predicate | undefined {
-  const def = defOf(schema) as Def & { format?: string; innerType?: z.ZodType };
-  const checks = checkOf(schema);
+  const def = defOf(schema);
+  const checks = checkOf(def);
   if (checks === undefined) return undefined;
   switch (def.type) {
     case 'optional':
