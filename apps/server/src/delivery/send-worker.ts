@@ -1,6 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ClaimedDelivery } from '../store/index.js';
-import type { SendThreadSettings } from './send-threads.js';
+import type { SendThreadSettings, ThreadAnswer, ThreadAttempt } from './send-threads.js';
 import { Sender } from './sender.js';
 import { TargetPolicy } from './target.js';
 
@@ -13,14 +12,31 @@ const sender = new Sender({
   perHostConnections: settings.perHostConnections,
 });
 const port = parentPort!;
-port.on('message', (m: 'close' | { id: number; d: ClaimedDelivery; now: number }) => {
+
+/**
+ * Answers go back together: those settled in one turn of the event loop (the responses read in
+ * one poll) cross as one message, posted when the turn's I/O is done.
+ */
+let answers: ThreadAnswer[] = [];
+const answer = (a: ThreadAnswer) => {
+  if (answers.push(a) === 1) setImmediate(flush);
+};
+function flush(): void {
+  const out = answers;
+  answers = [];
+  port.postMessage(out);
+}
+
+port.on('message', (m: 'close' | ThreadAttempt[]) => {
   if (m === 'close') {
     void sender.close().finally(() => port.close());
     return;
   }
-  // Sending never throws by design; if it does, the main thread hears of it and retries later.
-  sender.send(m.d, m.now).then(
-    (result) => port.postMessage({ id: m.id, result }),
-    (err: unknown) => port.postMessage({ id: m.id, error: String(err) }),
-  );
+  for (const { id, d, now } of m) {
+    // Sending never throws by design; if it does, the main thread hears of it and retries later.
+    sender.send(d, now).then(
+      (result) => answer({ id, result }),
+      (err: unknown) => answer({ id, error: String(err) }),
+    );
+  }
 });
