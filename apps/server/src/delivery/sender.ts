@@ -236,11 +236,21 @@ export class AnswerReader implements Dispatcher.DispatchHandler {
     private readonly reject: (err: unknown) => void,
   ) {}
 
-  /** Ends the attempt with `reason` (undici reports it back through onResponseError). */
+  /**
+   * Ends the attempt with `reason`. Under way, through undici (which reports it back through
+   * onResponseError). Not started yet (queued behind the origin's busy connections): it settles
+   * now, so that the deadline holds from the moment the attempt was given to undici, and the
+   * request is stopped when undici gets to it.
+   */
   abort(reason: Error): void {
     if (this.settled) return;
-    if (this.controller) this.controller.abort(reason);
-    else this.reason = reason;
+    if (this.controller) {
+      this.controller.abort(reason);
+      return;
+    }
+    this.reason = reason;
+    this.settled = true;
+    this.reject(reason);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {

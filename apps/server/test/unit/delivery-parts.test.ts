@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventType } from '@callhook/contract';
@@ -548,6 +549,31 @@ describe('the sender: rotation and the literal-address check on every delivery',
     }
   });
 
+  test('the deadline holds while the connection is still being made (a TLS handshake never answered)', async () => {
+    // A server that takes the connection and never says a word: the TLS handshake waits for the
+    // connect timeout (3 s here), which is longer than the attempt's whole deadline (300 ms).
+    const sockets: Socket[] = [];
+    const mute = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const { port } = mute.address() as AddressInfo;
+    const s = new Sender({
+      targets: new TargetPolicy(['127.0.0.1']),
+      connectTimeoutMs: 3000,
+      timeoutMs: 300,
+      perHostConnections: 4,
+    });
+    try {
+      const started = performance.now();
+      const r = await s.send(delivery({ url: `https://127.0.0.1:${port}/hook` }));
+      expect(r.attempt.outcome).toBe('timeout');
+      expect(performance.now() - started).toBeLessThan(1500);
+    } finally {
+      await s.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => mute.close(resolve));
+    }
+  });
+
   test('a literal non-global address in the URL is refused before any connection; form errors are invalid_url', async () => {
     const s = sender([]);
     try {
@@ -671,11 +697,15 @@ describe('reading an answer (its body kept to 4 KiB, read to 64 KiB, settled onc
     started.reader.onRequestStart(started.controller);
     started.reader.abort(timeout);
     expect(started.aborted).toEqual([timeout]);
+    // Before undici started it (queued behind the origin's busy connections): it settles at the
+    // deadline, and the request is stopped when undici gets to it.
     const early = reading();
     early.reader.abort(timeout);
+    expect(early.settled()).toEqual({ error: timeout });
     expect(early.aborted).toEqual([]);
     early.reader.onRequestStart(early.controller);
     expect(early.aborted).toEqual([timeout]);
+    early.reader.onResponseError(early.controller, timeout);
     // Once settled, a late deadline does nothing.
     const done = reading();
     done.reader.onRequestStart(done.controller);
