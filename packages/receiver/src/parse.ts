@@ -243,9 +243,13 @@ export class WebhookParser {
           issues.push({ field: name, rule: 'appears more than once' });
           continue;
         }
-        // The subscriber's own query comes first in a GET, so an earlier same-named value is theirs.
+        // The subscriber's own query comes first in a GET, so an earlier same-named value is theirs,
+        // and what its value could not be read as is not the event's concern.
         params[name] = previousValue(fields, i, name);
-        unreadable?.delete(name);
+        if (unreadable?.delete(name)) {
+          const at = issues.findIndex((issue) => issue.field === name);
+          if (at !== -1) issues.splice(at, 1);
+        }
       } else if (field.required) required++;
       seen[index] = true;
       const coerced = coerce(kind, value);

@@ -85,6 +85,14 @@ describe('own parameters and unknown fields', () => {
     const delivery = get(`Tag=mine&${hangup}&Tag=theirs`);
     expect(delivery.params).toEqual({ Tag: 'mine' });
     expect(delivery.event.EventType === 'hangup' && delivery.event.Tag).toBe('theirs');
+    // An own value the event's field could not take is still the subscriber's, not an error.
+    const own = get(`Duration=abc&CallStatus=mine&${hangup}`);
+    expect(own.params).toEqual({ Duration: 'abc', CallStatus: 'mine' });
+    expect(own.event).toEqual(pageCall.hangup);
+    // The event's own value is still checked.
+    expect(
+      refusal(() => get(`Duration=abc&${hangup.replace(/Duration=\d+/, 'Duration=xyz')}`)),
+    ).toMatchObject({ field: 'Duration' });
   });
 
   test('GET with ownParams: other unknown names are extra, or refused when strict', () => {
