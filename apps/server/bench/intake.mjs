@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// node bench/intake.mjs [--against <copy of dist>] [--rounds 7] [--batches 100] [--size 100] [--prof <dir>]
+// node bench/intake.mjs [--against <copy of dist>] [--rounds 7] [--batches 100] [--size 100]
+//                        [--in-flight 2] [--prof <dir>]
 // The intake alone: the server's own CPU µs per event for batches posted to the PBX batch intake
 // (HTTP, JSON, validation against the spec, encoding, the store's transaction), one subscription
 // so each event stores a delivery, no dispatcher (nothing is sent). The server runs in its own
 // process as in bench:delivery. With --against, a second server of another build, in turns, each
-// on its own SQLite file; the median of the rounds' ratios.
+// on its own SQLite file; the median of the rounds' ratios. --in-flight: how many requests the PBX
+// side keeps under way at once (a fleet of PBXs each posting its events one at a time is
+// --size 1 --in-flight 16).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +21,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '7' },
     batches: { type: 'string', default: '100' },
     size: { type: 'string', default: '100' },
+    'in-flight': { type: 'string', default: '2' },
     // A directory: the servers write a CPU profile there (node --cpu-prof) as they exit.
     prof: { type: 'string' },
   },
@@ -25,6 +29,7 @@ const { values } = parseArgs({
 const ROUNDS = Number(values.rounds);
 const BATCHES = Number(values.batches);
 const SIZE = Number(values.size);
+const IN_FLIGHT = Number(values['in-flight']);
 
 const dirs = [];
 async function server(dist) {
@@ -46,7 +51,7 @@ async function server(dist) {
     body: JSON.stringify({ url: 'http://127.0.0.2:9/hook', method: 'POST', event_type: 'hangup' }),
   });
   if (!sub.ok) throw new Error(`subscribe: ${sub.status} ${await sub.text()}`);
-  return { p, info, pool: new Pool(info.url, { connections: 2 }) };
+  return { p, info, pool: new Pool(info.url, { connections: IN_FLIGHT }) };
 }
 
 let seq = 0;
@@ -63,10 +68,18 @@ async function post(s) {
   await res.body.dump();
 }
 
-/** The server's CPU µs per event over BATCHES batches, two in flight. */
+/** The server's CPU µs per event over BATCHES batches, IN_FLIGHT under way at any time. */
 async function measure(s) {
   const before = (await s.p.ask('cpu', 'cpu')).cpu;
-  for (let i = 0; i < BATCHES; i += 2) await Promise.all(i + 1 < BATCHES ? [post(s), post(s)] : [post(s)]);
+  let left = BATCHES;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (left > 0) {
+        left--;
+        await post(s);
+      }
+    }),
+  );
   const after = (await s.p.ask('cpu', 'cpu')).cpu;
   return (after.user + after.system - before.user - before.system) / (BATCHES * SIZE);
 }
@@ -74,14 +87,20 @@ async function measure(s) {
 const servers = [await server(undefined)];
 if (values.against) servers.push(await server(values.against));
 console.log(
-  `intake alone: server CPU µs per event (batches of ${SIZE}, 2 in flight, one subscription, nothing sent), median of ${ROUNDS} rounds of ${BATCHES} batches`,
+  `intake alone: server CPU µs per event (batches of ${SIZE}, ${IN_FLIGHT} in flight, one subscription, nothing sent), median of ${ROUNDS} rounds of ${BATCHES} batches`,
 );
 const { mine, other, ratio } = await cpuInTurns(servers, measure, {
   rounds: ROUNDS,
   unit: 'event',
   digits: 1,
 });
-const result = { bench: 'intake', rounds: ROUNDS, batch: SIZE, us_per_event: round(mine, 1) };
+const result = {
+  bench: 'intake',
+  rounds: ROUNDS,
+  batch: SIZE,
+  in_flight: IN_FLIGHT,
+  us_per_event: round(mine, 1),
+};
 if (other !== undefined) Object.assign(result, { against_us_per_event: round(other, 1), ratio });
 console.log(JSON.stringify(result));
 for (const s of servers) {

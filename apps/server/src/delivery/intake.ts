@@ -1,6 +1,6 @@
 import { DomainError } from '@callhook/contract';
 import { type IngestReceipt, type IntakeSink, type SourceEvent, UnknownExtensionError } from '@callhook/pbx';
-import type { IncomingEvent, Store } from '../store/index.js';
+import { checkIncoming, type IncomingEvent, type Store } from '../store/index.js';
 import type { Dispatcher } from './dispatcher.js';
 import { encodeEventData } from './encoding.js';
 
@@ -9,11 +9,29 @@ import { encodeEventData } from './encoding.js';
  * its events here. It checks the extensions exist, encodes each event once as every subscriber
  * will receive it, stores events and deliveries in one transaction, and hands the deliveries it
  * could lease in that transaction straight to this instance's dispatcher (the rest are nudged).
+ *
+ * Batches handed in together share their transaction (a group commit): those that arrive in the
+ * same turn of the event loop, or while the previous transaction is under way, are committed as
+ * one, and each caller is answered for its own events once it committed. A PBX that posts each
+ * event alone pays a transaction per event otherwise: its commit writes a page of every index
+ * the event and its deliveries touch. Should the shared transaction fail, each batch is tried
+ * alone, so that one caller's failure is only its own.
  */
 export interface IntakeOptions {
   /** Told, after each commit, the extensions whose events were just stored (live streams). */
   stored?: (extensionIds: number[]) => void;
+  /** Events one shared transaction takes at most (a batch larger than this goes alone). */
+  groupEvents?: number;
 }
+
+/** A batch handed in and not committed yet. */
+interface Waiting {
+  incoming: IncomingEvent[];
+  resolve(receipt: IngestReceipt): void;
+  reject(err: unknown): void;
+}
+
+const GROUP_EVENTS = 1000;
 
 export class Intake implements IntakeSink {
   constructor(
@@ -59,14 +77,94 @@ export class Intake implements IntakeSink {
         key: ev.key ?? null,
       });
     }
-    const { eventIds, deliveries, leased, unleased, repeats } = await this.store.outbox.ingest(
-      incoming,
-      Date.now(),
-      this.dispatcher?.leaseForIntake(),
-    );
+    checkIncoming(incoming);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ incoming, resolve, reject });
+      if (!this.committing) {
+        this.committing = true;
+        setImmediate(() => void this.commitWaiting());
+      }
+    });
+  }
+
+  private waiting: Waiting[] = [];
+  /** A transaction is under way or about to be: batches handed in meanwhile wait for the next. */
+  private committing = false;
+
+  /** Commits what waits, a group at a time, until nothing does. Never throws: callers are told. */
+  private async commitWaiting(): Promise<void> {
+    const limit = this.opts.groupEvents ?? GROUP_EVENTS;
+    try {
+      while (this.waiting.length > 0) {
+        let events = this.waiting[0]!.incoming.length;
+        let n = 1;
+        while (n < this.waiting.length && events + this.waiting[n]!.incoming.length <= limit) {
+          events += this.waiting[n]!.incoming.length;
+          n++;
+        }
+        const group = this.waiting.splice(0, n);
+        if (group.length === 1 || !(await this.commitGroup(group))) {
+          for (const w of group) await this.commitAlone(w);
+        }
+      }
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  /** One transaction for the group; false (nothing stored, nobody told) when it failed. */
+  private async commitGroup(group: Waiting[]): Promise<boolean> {
+    const all = group.flatMap((w) => w.incoming);
+    let stored: Awaited<ReturnType<Store['outbox']['ingest']>>;
+    try {
+      stored = await this.store.outbox.ingest(all, Date.now(), this.dispatcher?.leaseForIntake());
+    } catch {
+      return false;
+    }
+    try {
+      this.handOn(all, stored);
+    } catch (err) {
+      // Stored, but not handed on: the callers hear of it as they did alone (what was leased
+      // comes due when its lease ends).
+      for (const w of group) w.reject(err);
+      return true;
+    }
+    let at = 0;
+    for (const w of group) {
+      const n = w.incoming.length;
+      let deliveries = 0;
+      let repeats = 0;
+      for (const e of stored.byEvent.slice(at, at + n)) {
+        deliveries += e.deliveries;
+        if (e.repeat) repeats++;
+      }
+      w.resolve({ eventIds: stored.eventIds.slice(at, at + n), deliveries, repeats });
+      at += n;
+    }
+    return true;
+  }
+
+  private async commitAlone(w: Waiting): Promise<void> {
+    try {
+      const stored = await this.store.outbox.ingest(
+        w.incoming,
+        Date.now(),
+        this.dispatcher?.leaseForIntake(),
+      );
+      this.handOn(w.incoming, stored);
+      w.resolve({ eventIds: stored.eventIds, deliveries: stored.deliveries, repeats: stored.repeats });
+    } catch (err) {
+      w.reject(err);
+    }
+  }
+
+  /** After a commit: live streams are told, and the dispatcher gets what it may send. */
+  private handOn(
+    incoming: IncomingEvent[],
+    { leased, unleased }: Awaited<ReturnType<Store['outbox']['ingest']>>,
+  ): void {
     this.opts.stored?.(incoming.map((e) => e.extensionId));
     if (leased.length > 0) this.dispatcher?.take(leased);
     if (unleased > 0) this.dispatcher?.nudge();
-    return { eventIds, deliveries, repeats };
   }
 }

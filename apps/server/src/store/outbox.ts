@@ -159,6 +159,18 @@ async function insertDeliveries(
 }
 
 /** The durable outbox: accepted events, one delivery per matching subscription, every attempt. */
+/**
+ * Refuses what no store can keep, naming the field as the caller numbers its events (`events.3.key`
+ * in a batch, `key` alone): a NUL in the call id or the key.
+ */
+export function checkIncoming(events: readonly IncomingEvent[]): void {
+  for (const [i, ev] of events.entries()) {
+    const at = events.length > 1 ? `events.${i}.` : '';
+    refuseNul(`${at}data.CallID`, ev.callId);
+    refuseNul(`${at}key`, ev.key ?? null);
+  }
+}
+
 export class OutboxStore {
   private readonly sql: OutboxSql;
 
@@ -205,31 +217,35 @@ export class OutboxStore {
     leased: ClaimedDelivery[];
     unleased: number;
     repeats: number;
+    /** Per event, in order: the deliveries it made (pending ones), and whether it was a repeat. */
+    byEvent: Array<{ deliveries: number; repeat: boolean }>;
   }> {
-    for (const [i, ev] of events.entries()) {
-      const at = events.length > 1 ? `events.${i}.` : '';
-      refuseNul(`${at}data.CallID`, ev.callId);
-      refuseNul(`${at}key`, ev.key ?? null);
-    }
+    checkIncoming(events);
     const q = this.sql;
     return this.db.transaction().execute(async (trx) => {
       const { eventIds, fresh } = await insertEvents(trx, q, events, now);
+      const byEvent = events.map(() => ({ deliveries: 0, repeat: true }));
+      const indexOf = new Map<number, number>();
+      for (const k of fresh) {
+        byEvent[k]!.repeat = false;
+        indexOf.set(eventIds[k]!, k);
+      }
       const repeats = events.length - fresh.length;
       const { rows, subscriptionOf } = await deliveriesFor(trx, q, events, fresh, eventIds, now);
-      if (rows.length === 0) return { eventIds, deliveries: 0, leased: [], unleased: 0, repeats };
+      if (rows.length === 0) return { eventIds, deliveries: 0, leased: [], unleased: 0, repeats, byEvent };
       const busy = await this.callsWaiting(trx, rows);
       const { taken, unleased } = markReady(rows, busy, subscriptionOf, lease);
       const seqOf = await insertDeliveries(trx, q, rows);
       const leased = [...taken].map((r) =>
         toClaimed(storedRecord(r, seqOf.get(r.id)!, now), subscriptionOf.get(r.id)!),
       );
-      return {
-        eventIds,
-        deliveries: rows.filter((r) => r.status === 'pending').length,
-        leased,
-        unleased,
-        repeats,
-      };
+      let deliveries = 0;
+      for (const r of rows) {
+        if (r.status !== 'pending') continue;
+        deliveries++;
+        byEvent[indexOf.get(r.event_id)!]!.deliveries++;
+      }
+      return { eventIds, deliveries, leased, unleased, repeats, byEvent };
     });
   }
 

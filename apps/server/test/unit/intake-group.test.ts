@@ -1,0 +1,160 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SourceEvent } from '@callhook/pbx';
+import { UnknownExtensionError } from '@callhook/pbx';
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { Intake } from '../../src/delivery/intake.js';
+import { openStore, type Store } from '../../src/store/index.js';
+import { freshDatabase, pgAdminUrl } from '../pg.js';
+
+/**
+ * The intake's group commit: batches handed in together (several PBXs posting at once) share one
+ * transaction, and each caller is answered for its own events as if it had been alone. Real
+ * store: SQLite, or PostgreSQL in the suite's PostgreSQL pass.
+ */
+describe('batches handed to the intake together', () => {
+  let dir: string;
+  let store: Store;
+  let database: Awaited<ReturnType<typeof freshDatabase>> | undefined;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'callhook-group-'));
+    database = pgAdminUrl ? await freshDatabase() : undefined;
+    store = await openStore({ dataDir: dir, databaseUrl: database?.url ?? '', poolSize: 2 });
+    const clientId = await store.tenants.createClient('Acme');
+    await store.tenants.createExtension({
+      id: 175,
+      clientId,
+      name: '000*099',
+      domain: 'd',
+      recording: false,
+      kind: 'phone',
+    });
+    // Hangups make one delivery each; dial-outs none.
+    await store.subscriptions.create(
+      clientId,
+      175,
+      { url: 'http://93.184.216.34/hook', method: 'POST', eventType: 'hangup' },
+      { perExtension: 20, perClient: 100 },
+    );
+  });
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(async () => {
+    await store.close();
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  let n = 0;
+  const event = (type: 'hangup' | 'dial-out', key?: string, extension = 175): SourceEvent => ({
+    extension_id: extension,
+    event_type: type,
+    data: { EventType: type, CallID: `group-call-${n++}` },
+    ...(key ? { key } : {}),
+  });
+  /**
+   * The extensions' check answered at once: on PostgreSQL it is a round trip per caller, and
+   * callers started together would reach the intake one by one. Extension 175 exists, no other.
+   */
+  const inOneTurn = async () => {
+    const extension = await store.tenants.getExtension(175);
+    vi.spyOn(store.tenants, 'getExtension').mockImplementation(async (id) =>
+      id === 175 ? extension : undefined,
+    );
+  };
+  const eventsStored = async () =>
+    (await store.outbox.eventsOf(175, { latest: 100_000, limit: 100_000 })).length;
+
+  test('one transaction; each caller gets its own ids, deliveries and repeats', async () => {
+    const intake = new Intake(store);
+    await inOneTurn();
+    const ingest = vi.spyOn(store.outbox, 'ingest');
+    const key = `k-${Date.now()}`;
+    const [a, b, c] = await Promise.all([
+      intake.ingest([event('hangup', key)]),
+      // A hangup, and the first caller's key again: a repeat, counted for this caller.
+      intake.ingest([event('hangup'), event('hangup', key)]),
+      intake.ingest([event('dial-out')]),
+    ]);
+    expect(ingest).toHaveBeenCalledTimes(1);
+    expect(ingest.mock.calls[0]![0]).toHaveLength(4);
+    expect(a).toEqual({ eventIds: [expect.any(Number)], deliveries: 1, repeats: 0 });
+    expect(b).toEqual({ eventIds: [expect.any(Number), a.eventIds[0]], deliveries: 1, repeats: 1 });
+    expect(c).toEqual({ eventIds: [expect.any(Number)], deliveries: 0, repeats: 0 });
+    expect(new Set([a.eventIds[0], b.eventIds[0], c.eventIds[0]]).size).toBe(3);
+  });
+
+  test("a caller's refusal is its own: the others are stored", async () => {
+    const intake = new Intake(store);
+    await inOneTurn();
+    const results = await Promise.allSettled([
+      intake.ingest([event('hangup')]),
+      intake.ingest([event('hangup'), event('hangup', undefined, 999)]),
+      intake.ingest([event('hangup')]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(UnknownExtensionError);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ field: 'events.1.extension_id' });
+  });
+
+  test('a shared transaction that fails is tried again batch by batch; only a batch that fails alone is refused', async () => {
+    const intake = new Intake(store);
+    await inOneTurn();
+    const original = store.outbox.ingest.bind(store.outbox);
+    const ingest = vi.spyOn(store.outbox, 'ingest').mockImplementation(async (events, ...rest) => {
+      if (events.length > 1) throw new Error('the shared transaction failed');
+      if (events[0]!.eventType === 'dial-out') throw new Error('this one fails alone too');
+      return original(events, ...rest);
+    });
+    const before = await eventsStored();
+    const results = await Promise.allSettled([
+      intake.ingest([event('hangup')]),
+      intake.ingest([event('dial-out')]),
+      intake.ingest([event('hangup')]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({
+      message: 'this one fails alone too',
+    });
+    expect(results[0]).toMatchObject({ value: { deliveries: 1, repeats: 0 } });
+    expect(ingest).toHaveBeenCalledTimes(4);
+    expect(await eventsStored()).toBe(before + 2);
+  });
+
+  test('what arrives while a transaction is under way goes in the next one, as a group', async () => {
+    const intake = new Intake(store);
+    const original = store.outbox.ingest.bind(store.outbox);
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const ingest = vi.spyOn(store.outbox, 'ingest').mockImplementation(async (events, ...rest) => {
+      if (ingest.mock.calls.length === 1) await held;
+      return original(events, ...rest);
+    });
+    const first = intake.ingest([event('hangup')]);
+    await vi.waitFor(() => expect(ingest).toHaveBeenCalledTimes(1));
+    const later = [intake.ingest([event('hangup')]), intake.ingest([event('hangup'), event('hangup')])];
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ingest).toHaveBeenCalledTimes(1);
+    release();
+    await first;
+    const [x, y] = await Promise.all(later);
+    expect(ingest).toHaveBeenCalledTimes(2);
+    expect(ingest.mock.calls[1]![0]).toHaveLength(3);
+    expect(x!.deliveries + y!.deliveries).toBe(3);
+  });
+
+  test('a group stops at groupEvents; a batch larger than that goes alone', async () => {
+    const intake = new Intake(store, undefined, { groupEvents: 3 });
+    await inOneTurn();
+    const ingest = vi.spyOn(store.outbox, 'ingest');
+    await Promise.all([
+      intake.ingest([event('hangup'), event('hangup')]),
+      intake.ingest([event('hangup'), event('hangup')]),
+      intake.ingest([event('hangup')]),
+      intake.ingest([event('hangup'), event('hangup'), event('hangup'), event('hangup')]),
+    ]);
+    expect(ingest.mock.calls.map((c) => c[0].length)).toEqual([2, 3, 4]);
+  });
+});
