@@ -30,6 +30,7 @@ async function passThrough() {
     deliveries: events.length,
     unleased: 0,
     repeats: 0,
+    byEvent: events.map(() => ({ deliveries: 1, repeat: false })),
     leased: events.map((e) => {
       const seq = seqs++;
       return {

@@ -14,8 +14,9 @@ import { encodeEventData } from './encoding.js';
  * same turn of the event loop, or while the previous transaction is under way, are committed as
  * one, and each caller is answered for its own events once it committed. A PBX that posts each
  * event alone pays a transaction per event otherwise: its commit writes a page of every index
- * the event and its deliveries touch. Should the shared transaction fail, each batch is tried
- * alone, so that one caller's failure is only its own.
+ * the event and its deliveries touch. Should one batch's data fail the shared transaction (a
+ * constraint), each batch is tried alone, so that one caller's failure is only its own; should
+ * the store fail, every caller of the group is told at once.
  */
 export interface IntakeOptions {
   /** Told, after each commit, the extensions whose events were just stored (live streams). */
@@ -104,7 +105,7 @@ export class Intake implements IntakeSink {
         }
         const group = this.waiting.splice(0, n);
         if (group.length === 1 || !(await this.commitGroup(group))) {
-          for (const w of group) await this.commitAlone(w);
+          await Promise.all(group.map((w) => this.commitAlone(w)));
         }
       }
     } finally {
@@ -112,34 +113,43 @@ export class Intake implements IntakeSink {
     }
   }
 
-  /** One transaction for the group; false (nothing stored, nobody told) when it failed. */
+  /**
+   * One transaction for the group. False (nothing stored, nobody told) when the data of one of its
+   * batches may have failed it: each is then tried alone.
+   */
   private async commitGroup(group: Waiting[]): Promise<boolean> {
     const all = group.flatMap((w) => w.incoming);
     let stored: Awaited<ReturnType<Store['outbox']['ingest']>>;
     try {
       stored = await this.store.outbox.ingest(all, Date.now(), this.dispatcher?.leaseForIntake());
-    } catch {
-      return false;
+    } catch (err) {
+      if (isDataError(err)) return false;
+      // The store itself failed (away, busy, a connection lost, perhaps after its commit took
+      // effect): every caller hears it now, as each would have alone, and decides for itself,
+      // rather than each batch being stored again, in turn, behind the others.
+      for (const w of group) w.reject(err);
+      return true;
     }
     try {
       this.handOn(all, stored);
+      let at = 0;
+      const receipts = group.map((w) => {
+        const n = w.incoming.length;
+        let deliveries = 0;
+        let repeats = 0;
+        for (const e of stored.byEvent.slice(at, at + n)) {
+          deliveries += e.deliveries;
+          if (e.repeat) repeats++;
+        }
+        const receipt = { eventIds: stored.eventIds.slice(at, at + n), deliveries, repeats };
+        at += n;
+        return receipt;
+      });
+      for (const [i, w] of group.entries()) w.resolve(receipts[i]!);
     } catch (err) {
       // Stored, but not handed on: the callers hear of it as they did alone (what was leased
       // comes due when its lease ends).
       for (const w of group) w.reject(err);
-      return true;
-    }
-    let at = 0;
-    for (const w of group) {
-      const n = w.incoming.length;
-      let deliveries = 0;
-      let repeats = 0;
-      for (const e of stored.byEvent.slice(at, at + n)) {
-        deliveries += e.deliveries;
-        if (e.repeat) repeats++;
-      }
-      w.resolve({ eventIds: stored.eventIds.slice(at, at + n), deliveries, repeats });
-      at += n;
     }
     return true;
   }
@@ -167,4 +177,16 @@ export class Intake implements IntakeSink {
     if (leased.length > 0) this.dispatcher?.take(leased);
     if (unleased > 0) this.dispatcher?.nudge();
   }
+}
+
+/**
+ * An error a batch's own data may have caused (a constraint, a value the database refuses), as
+ * opposed to the store failing: PostgreSQL's SQLSTATE classes 22 and 23, SQLite's constraint,
+ * size and type errors, and our own refusals.
+ */
+function isDataError(err: unknown): boolean {
+  if (err instanceof DomainError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  return /^2[23][0-9A-Z]{3}$/.test(code) || /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH|RANGE)/.test(code);
 }

@@ -6,6 +6,7 @@ import { UnknownExtensionError } from '@callhook/pbx';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { Intake } from '../../src/delivery/intake.js';
 import { openStore, type Store } from '../../src/store/index.js';
+import { intake as intakeEvent, pageCall } from '../events.js';
 import { freshDatabase, pgAdminUrl } from '../pg.js';
 
 /**
@@ -46,12 +47,15 @@ describe('batches handed to the intake together', () => {
   });
 
   let n = 0;
-  const event = (type: 'hangup' | 'dial-out', key?: string, extension = 175): SourceEvent => ({
-    extension_id: extension,
-    event_type: type,
-    data: { EventType: type, CallID: `group-call-${n++}` },
-    ...(key ? { key } : {}),
-  });
+  /** The page's hangup or dial-out as a call of its own. */
+  const event = (type: 'hangup' | 'dial-out', key?: string, extension = 175): SourceEvent => {
+    const CallID = `group-call-${n++}`;
+    const e =
+      type === 'hangup'
+        ? intakeEvent(extension, { ...pageCall.hangup, CallID })
+        : intakeEvent(extension, { ...pageCall.dialOut, CallID });
+    return key ? { ...e, key } : e;
+  };
   /**
    * The extensions' check answered at once: on PostgreSQL it is a round trip per caller, and
    * callers started together would reach the intake one by one. Extension 175 exists, no other.
@@ -97,13 +101,18 @@ describe('batches handed to the intake together', () => {
     expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ field: 'events.1.extension_id' });
   });
 
-  test('a shared transaction that fails is tried again batch by batch; only a batch that fails alone is refused', async () => {
+  /** An error of the kind a batch's own data causes (PostgreSQL's unique_violation, SQLite's constraint). */
+  const dataError = (message: string, code: string) => Object.assign(new Error(message), { code });
+
+  test('a constraint that fails the shared transaction: each batch is tried alone; only one that fails alone is refused', async () => {
     const intake = new Intake(store);
     await inOneTurn();
     const original = store.outbox.ingest.bind(store.outbox);
     const ingest = vi.spyOn(store.outbox, 'ingest').mockImplementation(async (events, ...rest) => {
-      if (events.length > 1) throw new Error('the shared transaction failed');
-      if (events[0]!.eventType === 'dial-out') throw new Error('this one fails alone too');
+      if (events.length > 1) throw dataError('the shared transaction failed', '23505');
+      if (events[0]!.eventType === 'dial-out') {
+        throw dataError('this one fails alone too', 'SQLITE_CONSTRAINT_UNIQUE');
+      }
       return original(events, ...rest);
     });
     const before = await eventsStored();
@@ -119,6 +128,23 @@ describe('batches handed to the intake together', () => {
     expect(results[0]).toMatchObject({ value: { deliveries: 1, repeats: 0 } });
     expect(ingest).toHaveBeenCalledTimes(4);
     expect(await eventsStored()).toBe(before + 2);
+  });
+
+  test('the store failing (not the data): every caller of the group is told at once, nothing is tried again', async () => {
+    const intake = new Intake(store);
+    await inOneTurn();
+    const away = Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+    const ingest = vi.spyOn(store.outbox, 'ingest').mockRejectedValue(away);
+    const results = await Promise.allSettled([
+      intake.ingest([event('hangup')]),
+      intake.ingest([event('hangup')]),
+      intake.ingest([event('dial-out')]),
+    ]);
+    expect(results).toEqual([1, 2, 3].map(() => ({ status: 'rejected', reason: away })));
+    expect(ingest).toHaveBeenCalledTimes(1);
+    // The intake goes on once the store is back.
+    ingest.mockRestore();
+    expect(await intake.ingest([event('hangup')])).toMatchObject({ deliveries: 1, repeats: 0 });
   });
 
   test('what arrives while a transaction is under way goes in the next one, as a group', async () => {
