@@ -112,6 +112,7 @@ function pipeline(
     for (const parse of parsers) await call(parse, req, res);
     refuseLoneSurrogates(req.body);
     await call(validator, req, res);
+    refuseNonFinite(req.query);
     const reply = await handler({ path: params, query: req.query, body: req.body, req, ...credentials });
     // A handler that streams (Server-Sent Events) has written its response itself.
     if (res.headersSent) return;
@@ -120,6 +121,22 @@ function pipeline(
     if (reply.body === undefined) res.end();
     else res.json(reply.body);
   };
+}
+
+/**
+ * The validator coerces a query parameter to a number as JavaScript reads it: `1e400` becomes
+ * Infinity and passed the spec's `integer` and `maximum` as coerced (a 500 from the store that was
+ * handed it as a LIMIT). JSON Schema's numbers are finite; such a value is refused here, by name.
+ */
+function refuseNonFinite(query: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(query)) {
+    const values = Array.isArray(value) ? value : [value];
+    if (values.some((v) => typeof v === 'number' && !Number.isFinite(v))) {
+      throw badRequest(`${name}: must be a finite number`, [
+        { field: name, location: 'query', rule: 'type', message: 'must be a finite number' },
+      ]);
+    }
+  }
 }
 
 function checkPbxKey(req: Request, hash: string): PbxCaller {

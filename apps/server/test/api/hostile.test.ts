@@ -287,6 +287,24 @@ describe('hostile variants of every operation of the spec', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   }, 120_000);
 
+  // Found by the test above (seed -148488355): the validator coerced `1e400` to Infinity, which
+  // passed `integer` and `maximum: 200`, and the store failed on it as a LIMIT.
+  test('a query number past what a double holds is refused by name, on every list that takes one', async () => {
+    // Its own subscription: the variants above may have deleted the others.
+    const sub = [await s.subscribe('https://93.184.215.14/finite', 'hangup', 'POST')];
+    for (const path of [
+      '/extension/175/delivery/?per_page=1e400',
+      '/extension/175/delivery/?per_page=-1e400&call_id=x',
+      `/extension/175/event/${sub[0]!.id}/delivery/?page=1e400`,
+      `/extension/175/event/${sub[0]!.id}/delivery/?per_page=1e400`,
+    ]) {
+      const res = await s.api(path);
+      expect(res.status, path).toBe(400);
+      const field = new URL(path, 'http://x').searchParams.keys().next().value;
+      expect(await res.json(), path).toMatchObject({ errors: [{ field, location: 'query' }] });
+    }
+  });
+
   test('the server still answers', async () => {
     const res = await fetch(`${s.url}/healthz`);
     expect(res.status).toBe(200);
