@@ -231,7 +231,10 @@ export function mutate(valid: unknown, muts: Mutation[]): string {
   const body = structuredClone(valid) as Record<string, unknown>;
   const raws: string[] = [];
   const put = (v: Hostile) => {
-    if ('json' in v) return v.json;
+    // A copy: the hostile values are shared constants, and a later mutation of this body may add a
+    // key inside the value it put (the same `{}` put twice, then one given a key holding the
+    // other, was a circle JSON.stringify refused; and the constant itself was changed for good).
+    if ('json' in v) return structuredClone(v.json);
     raws.push(v.raw);
     return `\u0001raw${raws.length - 1}\u0001`;
   };
