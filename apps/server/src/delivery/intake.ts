@@ -1,6 +1,6 @@
 import { DomainError } from '@callhook/contract';
 import { type IngestReceipt, type IntakeSink, type SourceEvent, UnknownExtensionError } from '@callhook/pbx';
-import { checkIncoming, type IncomingEvent, type Store } from '../store/index.js';
+import type { IncomingEvent, Store } from '../store/index.js';
 import type { Dispatcher } from './dispatcher.js';
 import { encodeEventData } from './encoding.js';
 
@@ -33,6 +33,20 @@ interface Waiting {
 }
 
 const GROUP_EVENTS = 1000;
+
+/** What the outbox says of a transaction it committed. */
+type Stored = Awaited<ReturnType<Store['outbox']['ingest']>>;
+
+/** A caller's part of a transaction: its `n` events from `at`. */
+function receiptOf(stored: Stored, at: number, n: number): IngestReceipt {
+  let deliveries = 0;
+  let repeats = 0;
+  for (let i = at; i < at + n; i++) {
+    deliveries += stored.byEvent[i]!.deliveries;
+    if (stored.byEvent[i]!.repeat) repeats++;
+  }
+  return { eventIds: stored.eventIds.slice(at, at + n), deliveries, repeats };
+}
 
 export class Intake implements IntakeSink {
   constructor(
@@ -78,7 +92,8 @@ export class Intake implements IntakeSink {
         key: ev.key ?? null,
       });
     }
-    checkIncoming(incoming);
+    // The outbox's own refusals (a NUL in a call id or a key) come from a group's transaction as
+    // data errors: each batch is then tried alone and hears of its own, by its own field names.
     return new Promise((resolve, reject) => {
       this.waiting.push({ incoming, resolve, reject });
       if (!this.committing) {
@@ -119,7 +134,7 @@ export class Intake implements IntakeSink {
    */
   private async commitGroup(group: Waiting[]): Promise<boolean> {
     const all = group.flatMap((w) => w.incoming);
-    let stored: Awaited<ReturnType<Store['outbox']['ingest']>>;
+    let stored: Stored;
     try {
       stored = await this.store.outbox.ingest(all, Date.now(), this.dispatcher?.leaseForIntake());
     } catch (err) {
@@ -133,22 +148,13 @@ export class Intake implements IntakeSink {
     try {
       this.handOn(all, stored);
       let at = 0;
-      const receipts = group.map((w) => {
-        const n = w.incoming.length;
-        let deliveries = 0;
-        let repeats = 0;
-        for (const e of stored.byEvent.slice(at, at + n)) {
-          deliveries += e.deliveries;
-          if (e.repeat) repeats++;
-        }
-        const receipt = { eventIds: stored.eventIds.slice(at, at + n), deliveries, repeats };
-        at += n;
-        return receipt;
-      });
-      for (const [i, w] of group.entries()) w.resolve(receipts[i]!);
+      for (const w of group) {
+        w.resolve(receiptOf(stored, at, w.incoming.length));
+        at += w.incoming.length;
+      }
     } catch (err) {
-      // Stored, but not handed on: the callers hear of it as they did alone (what was leased
-      // comes due when its lease ends).
+      // Stored, but not handed on: the callers not answered yet hear of it as they did alone
+      // (what was leased comes due when its lease ends).
       for (const w of group) w.reject(err);
     }
     return true;
@@ -162,17 +168,14 @@ export class Intake implements IntakeSink {
         this.dispatcher?.leaseForIntake(),
       );
       this.handOn(w.incoming, stored);
-      w.resolve({ eventIds: stored.eventIds, deliveries: stored.deliveries, repeats: stored.repeats });
+      w.resolve(receiptOf(stored, 0, w.incoming.length));
     } catch (err) {
       w.reject(err);
     }
   }
 
   /** After a commit: live streams are told, and the dispatcher gets what it may send. */
-  private handOn(
-    incoming: IncomingEvent[],
-    { leased, unleased }: Awaited<ReturnType<Store['outbox']['ingest']>>,
-  ): void {
+  private handOn(incoming: IncomingEvent[], { leased, unleased }: Stored): void {
     this.opts.stored?.(incoming.map((e) => e.extensionId));
     if (leased.length > 0) this.dispatcher?.take(leased);
     if (unleased > 0) this.dispatcher?.nudge();

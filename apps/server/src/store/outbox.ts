@@ -159,18 +159,6 @@ async function insertDeliveries(
 }
 
 /** The durable outbox: accepted events, one delivery per matching subscription, every attempt. */
-/**
- * Refuses what no store can keep, naming the field as the caller numbers its events (`events.3.key`
- * in a batch, `key` alone): a NUL in the call id or the key.
- */
-export function checkIncoming(events: readonly IncomingEvent[]): void {
-  for (const [i, ev] of events.entries()) {
-    const at = events.length > 1 ? `events.${i}.` : '';
-    refuseNul(`${at}data.CallID`, ev.callId);
-    refuseNul(`${at}key`, ev.key ?? null);
-  }
-}
-
 export class OutboxStore {
   private readonly sql: OutboxSql;
 
@@ -220,7 +208,11 @@ export class OutboxStore {
     /** Per event, in order: the deliveries it made (pending ones), and whether it was a repeat. */
     byEvent: Array<{ deliveries: number; repeat: boolean }>;
   }> {
-    checkIncoming(events);
+    for (const [i, ev] of events.entries()) {
+      const at = events.length > 1 ? `events.${i}.` : '';
+      refuseNul(`${at}data.CallID`, ev.callId);
+      refuseNul(`${at}key`, ev.key ?? null);
+    }
     const q = this.sql;
     return this.db.transaction().execute(async (trx) => {
       const { eventIds, fresh } = await insertEvents(trx, q, events, now);

@@ -6,6 +6,7 @@ import { UnknownExtensionError } from '@callhook/pbx';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { Intake } from '../../src/delivery/intake.js';
 import { openStore, type Store } from '../../src/store/index.js';
+import { createTenant } from '../api/helpers.js';
 import { intake as intakeEvent, pageCall } from '../events.js';
 import { freshDatabase, pgAdminUrl } from '../pg.js';
 
@@ -22,15 +23,7 @@ describe('batches handed to the intake together', () => {
     dir = mkdtempSync(join(tmpdir(), 'callhook-group-'));
     database = pgAdminUrl ? await freshDatabase() : undefined;
     store = await openStore({ dataDir: dir, databaseUrl: database?.url ?? '', poolSize: 2 });
-    const clientId = await store.tenants.createClient('Acme');
-    await store.tenants.createExtension({
-      id: 175,
-      clientId,
-      name: '000*099',
-      domain: 'd',
-      recording: false,
-      kind: 'phone',
-    });
+    const { clientId } = await createTenant(store, 'Acme', { extensionId: 175 });
     // Hangups make one delivery each; dial-outs none.
     await store.subscriptions.create(
       clientId,
@@ -128,6 +121,24 @@ describe('batches handed to the intake together', () => {
     expect(results[0]).toMatchObject({ value: { deliveries: 1, repeats: 0 } });
     expect(ingest).toHaveBeenCalledTimes(4);
     expect(await eventsStored()).toBe(before + 2);
+  });
+
+  test("a value no store keeps (a NUL in the call id) is refused by the caller's own field name", async () => {
+    const intake = new Intake(store);
+    await inOneTurn();
+    const ingest = vi.spyOn(store.outbox, 'ingest');
+    const nul = event('hangup');
+    (nul.data as { CallID: string }).CallID = 'a\u0000b';
+    const results = await Promise.allSettled([
+      intake.ingest([event('hangup')]),
+      intake.ingest([event('hangup'), nul]),
+      intake.ingest([nul]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ field: 'events.1.data.CallID' });
+    expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ field: 'data.CallID' });
+    // The shared transaction refused before it began, then each batch alone.
+    expect(ingest).toHaveBeenCalledTimes(4);
   });
 
   test('the store failing (not the data): every caller of the group is told at once, nothing is tried again', async () => {
