@@ -41,7 +41,7 @@ const fill = (numbers) => `
     order_key, status, attempts, next_attempt_at, created_at, last_attempt_at, last_status_code,
     last_outcome, payload)
   select 'msg_' || i, case when i % 11 = 0 then 2 else 1 end, i, 1, 175, 'hangup', 'call' || (i / 3),
-    null, 'delivered', 1, 0, 1700000000000 + i, 1700000000000 + i, 200, 'success',
+    null, 'succeeded', 1, 0, 1700000000000 + i, 1700000000000 + i, 200, 'success',
     'EventType=hangup&CallID=' || i
   from n`;
 

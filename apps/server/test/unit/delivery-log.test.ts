@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Connection, connect } from '../../src/store/db.js';
 import { OutboxStore } from '../../src/store/outbox.js';
 import { OutboxSql, run } from '../../src/store/outbox-sql.js';
+import { deliveryValues } from './delivery-rows.js';
 
 // A subscription's delivery log (GET .../event/{id}/deliveries): newest first, paged by position.
 // On SQLite a page is read off the index deliveries_log as it stands; sorted by seq alone, SQLite
@@ -16,26 +17,14 @@ describe("a subscription's delivery log on SQLite", () => {
   let conn: Connection;
   const q = new OutboxSql('sqlite');
   const row = (id: string, subscription: number, createdAt: number) =>
-    OutboxSql.deliveryColumns.map(
-      (c) =>
-        ({
-          id,
-          subscription_id: subscription,
-          event_id: 1,
-          client_id: 1,
-          extension_id: 175,
-          event_type: 'hangup',
-          call_id: id,
-          order_key: null,
-          status: 'delivered',
-          attempts: 1,
-          next_attempt_at: 0,
-          lease_until: null,
-          lease_owner: null,
-          created_at: createdAt,
-          payload: 'EventType=hangup',
-        })[c],
-    );
+    deliveryValues({
+      id,
+      subscription_id: subscription,
+      call_id: id,
+      status: 'succeeded',
+      attempts: 1,
+      created_at: createdAt,
+    });
   /** Subscription 1's deliveries as stored: [id, created_at], in seq order. */
   const stored: Array<[string, number]> = [];
 

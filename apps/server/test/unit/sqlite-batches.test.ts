@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Connection, connect } from '../../src/store/db.js';
 import { OutboxSql, run } from '../../src/store/outbox-sql.js';
+import { deliveryValues } from './delivery-rows.js';
 
 // The batched writes run as `insert or rollback` / `update or rollback` on SQLite (outbox-sql.ts):
 // a conflict ends the whole transaction inside SQLite. These hold the store to what it did before:
@@ -14,27 +15,7 @@ describe('SQLite batched writes that hit a constraint', () => {
   let dir: string;
   let conn: Connection;
   const q = new OutboxSql('sqlite');
-  const delivery = (id: string) =>
-    OutboxSql.deliveryColumns.map(
-      (c) =>
-        ({
-          id,
-          subscription_id: 1,
-          event_id: 1,
-          client_id: 1,
-          extension_id: 175,
-          event_type: 'hangup',
-          call_id: 'c1',
-          order_key: null,
-          status: 'pending',
-          attempts: 0,
-          next_attempt_at: 0,
-          lease_until: null,
-          lease_owner: null,
-          created_at: 0,
-          payload: 'EventType=hangup',
-        })[c],
-    );
+  const delivery = (id: string) => deliveryValues({ id });
   const count = async () =>
     Number((await sql<{ n: number }>`select count(*) as n from deliveries`.execute(conn.db)).rows[0]!.n);
 
