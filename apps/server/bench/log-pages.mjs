@@ -3,10 +3,11 @@
 // A subscription's delivery log (GET .../event/{id}/deliveries), page by page, on a log of a
 // million deliveries: what one page costs at the top, in the middle and at the end, in the order
 // the store reads it now (newest first by creation time, then seq: the index deliveries_log on
-// (subscription_id, created_at) gives it as it stands) beside the order it read before (by seq
-// alone, which that index does not give: the database sorted the subscription's whole log for
-// every page). Both on the same database, in turns. The schema is the server build's own
-// (migrated by openStore); the rows are written by SQL.
+// (subscription_id, created_at), which ends with seq on both stores since migration 0010) beside
+// the order it read before (by seq alone, which that index does not give: SQLite sorted the
+// subscription's whole log for every page). Both on the same database, in turns. The schema is
+// the server build's own (migrated by openStore; CALLHOOK_BENCH_DIST names an older build's); the
+// rows are written by SQL.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
