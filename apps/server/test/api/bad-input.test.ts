@@ -196,6 +196,31 @@ describe("an intake event's mistake is named once, on both intake paths", () => 
   });
 });
 
+describe('refusals after validation name the field as the body has it', () => {
+  // The intake itself refuses an unknown extension and a value no store keeps (NUL): a batch
+  // names the event by position even when it holds one, as the schema's own errors do.
+  const cases: Array<[string, (e: ReturnType<typeof dialOut>) => object, string]> = [
+    ['an extension callhook does not have', (e) => ({ ...e, extension_id: 999 }), 'extension_id'],
+    ['a NUL in the call id', (e) => ({ ...e, data: { ...e.data, CallID: 'a\u0000b' } }), 'data.CallID'],
+  ];
+  for (const [what, change, field] of cases) {
+    test(`${what}: the event alone, a batch of one, a batch of two`, async () => {
+      const single = await intake(JSON.stringify(change(dialOut())));
+      for (const [body, named] of [
+        [{ events: [change(dialOut())] }, `events.0.${field}`],
+        [{ events: [dialOut(), change(dialOut())] }, `events.1.${field}`],
+      ] as const) {
+        const res = await intake(JSON.stringify(body), 'application/json', '/api/ver1.0/pbx/event/batch/');
+        expect(res.status, named).toBe(single.status);
+        expect(JSON.parse(res.body).errors.map((e: { field: string }) => e.field)).toEqual([named]);
+      }
+      expect(single.status).toBeGreaterThanOrEqual(400);
+      expect(single.status).toBeLessThan(500);
+      expect(JSON.parse(single.body).errors.map((e: { field: string }) => e.field)).toEqual([field]);
+    });
+  }
+});
+
 describe('text must be well-formed Unicode', () => {
   const lone = '\\ud800';
   test('a lone surrogate is 400 naming the field, wherever text would be stored', async () => {
