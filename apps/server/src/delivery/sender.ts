@@ -169,8 +169,13 @@ export class Sender {
     return target;
   }
 
+  /**
+   * Closes the connections. Called once every attempt has settled (the dispatcher stops first and
+   * waits for them): what the agent may still hold is a request given up at its deadline while
+   * its connection was being made, which closing gently would wait for until the connect timeout.
+   */
   close(): Promise<void> {
-    return this.agent.close();
+    return this.agent.destroy();
   }
 }
 

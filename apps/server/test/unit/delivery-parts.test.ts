@@ -567,6 +567,10 @@ describe('the sender: rotation and the literal-address check on every delivery',
       const r = await s.send(delivery({ url: `https://127.0.0.1:${port}/hook` }));
       expect(r.attempt.outcome).toBe('timeout');
       expect(performance.now() - started).toBeLessThan(1500);
+      // Nor does closing the sender (a server's shutdown) wait for that connection's timeout.
+      const closing = performance.now();
+      await s.close();
+      expect(performance.now() - closing).toBeLessThan(1000);
     } finally {
       await s.close();
       for (const socket of sockets) socket.destroy();
