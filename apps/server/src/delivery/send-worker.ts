@@ -29,7 +29,13 @@ function flush(): void {
 
 port.on('message', (m: 'close' | ThreadAttempt[]) => {
   if (m === 'close') {
-    void sender.close().finally(() => port.close());
+    // Every attempt has settled by now. A connection still being made for one given up at its
+    // deadline would keep this thread alive until the connect timeout (closing the sender does
+    // not end it), and the server's shutdown waits for the thread: end the thread itself.
+    void sender.close().finally(() => {
+      port.close();
+      process.exit(0);
+    });
     return;
   }
   for (const { id, d, now } of m) {

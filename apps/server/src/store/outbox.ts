@@ -521,10 +521,11 @@ export class OutboxStore {
     if (opts.status) q = q.where('status', '=', opts.status);
     if (opts.since !== undefined) q = q.where('created_at', '>=', opts.since);
     const { total } = await q.select(sql<number>`count(*)`.as('total')).executeTakeFirstOrThrow();
-    // Newest first by creation time, then seq: the order deliveries_log (subscription_id,
-    // created_at) holds them in (SQLite's entries end with the rowid, seq; PostgreSQL's index has
-    // seq as its last column, migration 0010), so a page is read off the index. By seq alone SQLite sorted the subscription's whole log for every page:
-    // 1.2 s for the first page of a million (bench/log-pages.mjs), against 1 ms.
+    // Newest first by creation time, then seq: the order the index deliveries_log holds them in
+    // (on SQLite its entries end with the rowid, seq; on PostgreSQL seq is its last column since
+    // migration 0010), so a page is read off the index. By seq alone SQLite sorted the
+    // subscription's whole log for every page: 1.2 s for the first page of a million
+    // (bench/log-pages.mjs), against 1 ms.
     const rows = await q
       .selectAll()
       .orderBy('created_at', 'desc')

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IntakeEvent, SubscriptionCreated } from '@callhook/contract';
@@ -91,3 +92,71 @@ test('deliveries sent from worker threads arrive once, signed, in order', { time
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// A receiver whose TLS handshake is never answered: the attempt gives up at its deadline (1 s)
+// while the connection is still being made, whose own timeout is 20 s here. The server's
+// shutdown must not wait for that connection, on the main thread or on a sending thread (whose
+// thread it kept alive until the connect timeout).
+for (const threads of ['0', '1']) {
+  test(`a shutdown does not wait for a connection still being made (CALLHOOK_SEND_THREADS=${threads})`, {
+    timeout: 60_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'callhook-threads-stop-'));
+    const sockets: Socket[] = [];
+    const mute = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const mutePort = (mute.address() as { port: number }).port;
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const pbxKey = 'threads-stop-pbx-key-0123456789';
+    const env = demoServerEnv({
+      port,
+      dir,
+      secret: 'threads-stop-secret',
+      pbxKey,
+      extra: {
+        CALLHOOK_SEND_THREADS: threads,
+        CALLHOOK_CONNECT_TIMEOUT: '20',
+        CALLHOOK_DELIVERY_TIMEOUT: '1',
+      },
+    });
+    const server = await startServerProcess(env, url);
+    let exited = false;
+    server.once('exit', () => {
+      exited = true;
+    });
+    try {
+      const access_token = await demoToken(url, 'threads-stop-secret');
+      const res = await fetch(`${url}/api/ver1.0/extension/175/event/`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          url: `https://127.0.0.1:${mutePort}/hook`,
+          method: 'POST',
+          event_type: 'hangup',
+        }),
+      });
+      expect(res.status).toBe(200);
+      // A call of one step is its hangup.
+      const sent = await fetch(`${url}/api/ver1.0/pbx/event/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-pbx-key': pbxKey },
+        body: JSON.stringify(callEvents(175, 1)[0]),
+      });
+      expect(sent.status).toBe(202);
+      // The connection is taken, and the attempt's deadline passes.
+      for (let i = 0; i < 100 && sockets.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(sockets.length).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 1500));
+      const stopping = performance.now();
+      server.kill('SIGTERM');
+      await new Promise((r) => (exited ? r(undefined) : server.once('exit', r)));
+      expect(performance.now() - stopping).toBeLessThan(8000);
+    } finally {
+      if (!exited) server.kill('SIGKILL');
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => mute.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
