@@ -98,49 +98,55 @@ await queue.c.query(`drop index deliveries_due; drop index deliveries_order; dro
   create index queue_order on queue (order_key, seq);
   create index queue_subscription on queue (subscription_id, next_attempt_at, seq);`);
 
+/**
+ * PostgreSQL's CPU (ms) for BATCHES batches on `db`: each stored in one transaction (`store`
+ * returns the new deliveries' seqs) and completed in another (`complete`), as the intake and a
+ * completion are; `after` runs once every 20 batches.
+ */
+async function measure({ c, pid }, { store, complete: completeAll, after }) {
+  const cpu0 = cpuMs(pid);
+  for (let b = 0; b < BATCHES; b++) {
+    const { text, params } = batch();
+    await c.query('begin');
+    const seqs = await store(c, text, params);
+    await c.query('commit');
+    await c.query('begin');
+    await completeAll(c, seqs);
+    await c.query('commit');
+    if (after && b % 20 === 19) await after(c);
+  }
+  return cpuMs(pid) - cpu0;
+}
+
 const layouts = {
-  "today's layout": async () => {
-    const { c, pid } = today;
-    const cpu0 = cpuMs(pid);
-    for (let b = 0; b < BATCHES; b++) {
-      const { text, params } = batch();
-      await c.query('begin');
-      const { rows } = await c.query(
-        `insert into deliveries ${columns} values ${text} returning seq`,
-        params,
-      );
-      await c.query('commit');
-      await c.query('begin');
-      await c.query(complete(rows.map((r) => r.seq)));
-      await c.query('commit');
-    }
-    return cpuMs(pid) - cpu0;
-  },
-  'a queue table': async () => {
-    const { c, pid } = queue;
-    const cpu0 = cpuMs(pid);
-    for (let b = 0; b < BATCHES; b++) {
-      const { text, params } = batch();
-      await c.query('begin');
-      const { rows } = await c.query(
-        `insert into deliveries ${columns} values ${text} returning seq, subscription_id, order_key, next_attempt_at`,
-        params,
-      );
-      const open = rows.map((_, i) => `($${4 * i + 1}, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4})`);
-      await c.query(
-        `insert into queue (seq, subscription_id, order_key, next_attempt_at) values ${open.join(', ')}`,
-        rows.flatMap((r) => [r.seq, r.subscription_id, r.order_key, r.next_attempt_at]),
-      );
-      await c.query('commit');
-      const seqs = rows.map((r) => r.seq);
-      await c.query('begin');
-      await c.query(`delete from queue where seq in (${seqs.join(', ')})`);
-      await c.query(complete(seqs));
-      await c.query('commit');
-      if (b % 20 === 19) await c.query('vacuum queue');
-    }
-    return cpuMs(pid) - cpu0;
-  },
+  "today's layout": () =>
+    measure(today, {
+      store: async (c, text, params) =>
+        (await c.query(`insert into deliveries ${columns} values ${text} returning seq`, params)).rows.map(
+          (r) => r.seq,
+        ),
+      complete: (c, seqs) => c.query(complete(seqs)),
+    }),
+  'a queue table': () =>
+    measure(queue, {
+      store: async (c, text, params) => {
+        const { rows } = await c.query(
+          `insert into deliveries ${columns} values ${text} returning seq, subscription_id, order_key, next_attempt_at`,
+          params,
+        );
+        const open = rows.map((_, i) => `($${4 * i + 1}, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4})`);
+        await c.query(
+          `insert into queue (seq, subscription_id, order_key, next_attempt_at) values ${open.join(', ')}`,
+          rows.flatMap((r) => [r.seq, r.subscription_id, r.order_key, r.next_attempt_at]),
+        );
+        return rows.map((r) => r.seq);
+      },
+      complete: async (c, seqs) => {
+        await c.query(`delete from queue where seq in (${seqs.join(', ')})`);
+        await c.query(complete(seqs));
+      },
+      after: (c) => c.query('vacuum queue'),
+    }),
 };
 
 for (const run of Object.values(layouts)) await run(); // warm up: caches, the first pages
