@@ -30,7 +30,7 @@ export async function openStore(opts: ConnectOptions): Promise<Store> {
   return {
     tenants: new TenantStore(conn.db),
     subscriptions: new SubscriptionStore(conn.db, conn.dialect),
-    outbox: new OutboxStore(conn.db, conn.dialect),
+    outbox: new OutboxStore(conn.db, conn.dialect, conn.transact),
     dialect: conn.dialect,
     location: conn.location,
     async ping() {

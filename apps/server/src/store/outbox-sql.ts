@@ -84,6 +84,14 @@ export class OutboxSql {
     });
   }
 
+  /** PostgreSQL: the transaction's locks of calls (param: their lock keys, a bigint[]). */
+  lockCalls(): string {
+    return this.text('lock-calls', () => {
+      if (this.dialect !== 'postgres') throw new Error('lockCalls is for PostgreSQL');
+      return 'select pg_advisory_xact_lock(k) from unnest(cast($1 as bigint[])) as t(k)';
+    });
+  }
+
   /** Which of `n` order keys have an open delivery. */
   openOrderKeys(n: number): string {
     return this.text(`open:${listShape(n)}`, () => {

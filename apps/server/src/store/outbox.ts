@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DeliveryStatus } from '@callhook/contract';
-import { CompiledQuery, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable, sql } from 'kysely';
 import { endpointOf } from './endpoints.js';
 import { refuseNul } from './input.js';
 import {
@@ -26,6 +26,7 @@ import {
 import { OPEN_STATUSES, OutboxSql, run, shapedChunks, shapedList } from './outbox-sql.js';
 import type { Database, DeliveriesTable, Dialect } from './schema.js';
 import { newDeliveryId } from './secrets.js';
+import { kyselyTransact, type Transact, type Tx } from './transact.js';
 
 export * from './outbox-records.js';
 
@@ -58,27 +59,35 @@ function lockKey(call: string): bigint {
   return createHash('sha1').update(call).digest().readBigInt64BE(0);
 }
 
-/** One delivery per subscription of each fresh event's extension and type, not yet stored. */
-async function deliveriesFor(
-  trx: Transaction<Database>,
+/** The subscriptions of each extension and event type among `events`, issued together. */
+async function subscriptionsOf(
+  tx: Tx,
   q: OutboxSql,
+  events: readonly IncomingEvent[],
+): Promise<Map<string, IntakeSubscription[]>> {
+  const pending = new Map<string, Promise<IntakeSubscription[]>>();
+  for (const ev of events) {
+    const key = `${ev.extensionId}:${ev.eventType}`;
+    if (!pending.has(key))
+      pending.set(key, tx.run<IntakeSubscription>(q.subscriptionsFor(), [ev.extensionId, ev.eventType]));
+  }
+  const found = await Promise.all(pending.values());
+  return new Map([...pending.keys()].map((key, i) => [key, found[i]!]));
+}
+
+/** One delivery per subscription of each fresh event's extension and type, not yet stored. */
+function deliveriesFor(
+  matches: ReadonlyMap<string, IntakeSubscription[]>,
   events: readonly IncomingEvent[],
   fresh: readonly number[],
   eventIds: readonly number[],
   now: number,
-): Promise<{ rows: NewDelivery[]; subscriptionOf: Map<string, IntakeSubscription> }> {
-  const matches = new Map<string, IntakeSubscription[]>();
+): { rows: NewDelivery[]; subscriptionOf: Map<string, IntakeSubscription> } {
   const rows: NewDelivery[] = [];
   const subscriptionOf = new Map<string, IntakeSubscription>();
   for (const k of fresh) {
     const ev = events[k]!;
-    const key = `${ev.extensionId}:${ev.eventType}`;
-    let subs = matches.get(key);
-    if (!subs) {
-      subs = await run<IntakeSubscription>(trx, q.subscriptionsFor(), [ev.extensionId, ev.eventType]);
-      matches.set(key, subs);
-    }
-    for (const sub of subs) {
+    for (const sub of matches.get(`${ev.extensionId}:${ev.eventType}`)!) {
       const id = newDeliveryId(now);
       subscriptionOf.set(id, sub);
       rows.push({
@@ -143,19 +152,15 @@ function markReady(
   return { taken, unleased };
 }
 
-/** Stores the new deliveries, up to 256 a statement; their seq by id. */
-async function insertDeliveries(
-  trx: Transaction<Database>,
-  q: OutboxSql,
-  rows: readonly NewDelivery[],
-): Promise<Map<string, number>> {
-  const inserted: Array<{ id: string; seq: number }> = [];
+/** Issues the inserts of the new deliveries, up to 256 a statement; resolves to their seq by id. */
+function insertDeliveries(tx: Tx, q: OutboxSql, rows: readonly NewDelivery[]): Promise<Map<string, number>> {
+  const inserted: Array<Promise<Array<{ id: string; seq: number }>>> = [];
   for (const chunk of shapedChunks(rows)) {
     const params: unknown[] = [];
     for (const r of chunk) for (const c of OutboxSql.deliveryColumns) params.push(r[c] ?? null);
-    inserted.push(...(await run<{ id: string; seq: number }>(trx, q.insertDeliveries(chunk.length), params)));
+    inserted.push(tx.run(q.insertDeliveries(chunk.length), params));
   }
-  return new Map(inserted.map((r) => [r.id, r.seq]));
+  return Promise.all(inserted).then((chunks) => new Map(chunks.flat().map((r) => [r.id, r.seq])));
 }
 
 /** The durable outbox: accepted events, one delivery per matching subscription, every attempt. */
@@ -184,6 +189,8 @@ export class OutboxStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
+    /** The hot path's transactions: pipelined on PostgreSQL (the store's connection's). */
+    private readonly transact: Transact = kyselyTransact(db),
   ) {
     this.sql = new OutboxSql(dialect);
   }
@@ -214,8 +221,13 @@ export class OutboxStore {
       refuseNul(`${at}key`, ev.key ?? null);
     }
     const q = this.sql;
-    return this.db.transaction().execute(async (trx) => {
-      const { eventIds, fresh } = await insertEvents(trx, q, events, now);
+    // Three round trips on PostgreSQL: the events and their subscriptions; the calls' locks and
+    // open deliveries; the deliveries and COMMIT.
+    return this.transact(async (tx) => {
+      const [{ eventIds, fresh }, matches] = await Promise.all([
+        insertEvents(tx, this.db, q, events, now),
+        subscriptionsOf(tx, q, events),
+      ]);
       const byEvent = events.map(() => ({ deliveries: 0, repeat: true }));
       const indexOf = new Map<number, number>();
       for (const k of fresh) {
@@ -223,11 +235,13 @@ export class OutboxStore {
         indexOf.set(eventIds[k]!, k);
       }
       const repeats = events.length - fresh.length;
-      const { rows, subscriptionOf } = await deliveriesFor(trx, q, events, fresh, eventIds, now);
+      const { rows, subscriptionOf } = deliveriesFor(matches, events, fresh, eventIds, now);
       if (rows.length === 0) return { eventIds, deliveries: 0, leased: [], unleased: 0, repeats, byEvent };
-      const busy = await this.callsWaiting(trx, rows);
+      const busy = await this.callsWaiting(tx, rows);
       const { taken, unleased } = markReady(rows, busy, subscriptionOf, lease);
-      const seqOf = await insertDeliveries(trx, q, rows);
+      const stored = insertDeliveries(tx, q, rows);
+      tx.commit();
+      const seqOf = await stored;
       const leased = [...taken].map((r) =>
         toClaimed(storedRecord(r, seqOf.get(r.id)!, now), subscriptionOf.get(r.id)!),
       );
@@ -251,23 +265,25 @@ export class OutboxStore {
    * shared memory"). The locks are taken in one sorted order, so two batches sharing calls cannot
    * deadlock.
    */
-  private async callsWaiting(trx: Transaction<Database>, rows: readonly NewDelivery[]): Promise<Set<string>> {
+  private async callsWaiting(tx: Tx, rows: readonly NewDelivery[]): Promise<Set<string>> {
     const q = this.sql;
     const keys = [...new Set(rows.map((r) => r.order_key).filter((k): k is string => k != null))];
+    const issued: Array<Promise<Array<{ order_key?: string | null }>>> = [];
     if (this.dialect === 'postgres' && keys.length > 0) {
       const calls = new Set<string>();
       for (const r of rows) if (r.order_key != null) calls.add(`${r.client_id}:${r.call_id}`);
       const locks = [...new Set([...calls].map(lockKey))].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-      await sql`select pg_advisory_xact_lock(k) from unnest(${locks.map(String)}::bigint[]) as t(k)`.execute(
-        trx,
-      );
+      // Issued with the reads below, which PostgreSQL runs once it holds the locks: a statement
+      // reads what was committed when it starts, so they see the other intake's deliveries.
+      issued.push(tx.run(q.lockCalls(), [locks.map(String)]));
     }
-    const busy = new Set<string>();
     for (let i = 0; i < keys.length; i += 512) {
       const chunk = shapedList(keys.slice(i, i + 512));
-      const open = await run<{ order_key: string | null }>(trx, q.openOrderKeys(chunk.length), chunk);
-      for (const o of open) if (o.order_key) busy.add(o.order_key);
+      issued.push(tx.run(q.openOrderKeys(chunk.length), chunk));
     }
+    const busy = new Set<string>();
+    for (const open of await Promise.all(issued))
+      for (const o of open) if (o.order_key) busy.add(o.order_key);
     return busy;
   }
 
@@ -290,28 +306,37 @@ export class OutboxStore {
     excludeSubscriptions: readonly number[] = [],
   ): Promise<ClaimedDelivery[]> {
     const q = this.sql;
-    return this.db.transaction().execute(async (trx) => {
+    // Two round trips on PostgreSQL: the settings and the due deliveries (when none is left out);
+    // the leases, the claimed rows and COMMIT.
+    return this.transact(async (tx) => {
       // The claims want the first rows of an index, in its order, and stop there. PostgreSQL's
       // planner, whose statistics lag behind a burst (an outage's backlog stored a minute ago),
       // expected a few hundred due where there were 300,000: it sorted them all for every claim
       // (0.5 s against 0.4 ms), or gathered every one of a queue into a bitmap before the limit
       // (12 ms against 0.5). In this transaction it walks the indexes. JIT compiling, made for long
       // analytic queries, took 10-19 ms per claim once a claim's estimated cost passed its bar.
-      if (this.dialect === 'postgres')
-        await sql`select set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true), set_config('jit', 'off', true)`.execute(
-          trx,
-        );
+      const planned =
+        this.dialect === 'postgres'
+          ? tx.run(
+              "select set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true), set_config('jit', 'off', true)",
+              [],
+            )
+          : undefined;
       // Deliveries of a disabled subscription wait, and go out once it is enabled again.
-      const due =
+      const [, due] = await Promise.all([
+        planned,
         excludeSubscriptions.length === 0
-          ? await run<{ seq: number }>(trx, q.claimDue(0), [now, now, limit])
-          : await this.dueLeavingOut(trx, now, limit, excludeSubscriptions);
+          ? tx.run<{ seq: number }>(q.claimDue(0), [now, now, limit])
+          : this.dueLeavingOut(tx, now, limit, excludeSubscriptions),
+      ]);
       if (due.length === 0) return [];
       const seqs = shapedList(due.map((r) => r.seq));
-      await run(trx, q.lease(seqs.length), [leaseUntil, owner, leaseUntil, ...seqs]);
-      const rows = await run<
+      const leased = tx.run(q.lease(seqs.length), [leaseUntil, owner, leaseUntil, ...seqs]);
+      const claimed = tx.run<
         Omit<Selectable<DeliveriesTable>, 'order_key' | 'lease_until' | 'lease_owner'> & SendingColumns
-      >(trx, q.claimed(seqs.length), seqs);
+      >(q.claimed(seqs.length), seqs);
+      tx.commit();
+      const [, rows] = await Promise.all([leased, claimed]);
       return rows.map((r) => toClaimed(toDelivery(r), r));
     });
   }
@@ -326,21 +351,21 @@ export class OutboxStore {
    * if few enough, read their queues when the scan would cost more (`scanRowsPerQueueRow`).
    */
   private async dueLeavingOut(
-    trx: Transaction<Database>,
+    tx: Tx,
     now: number,
     limit: number,
     excluded: readonly number[],
   ): Promise<Array<{ seq: number }>> {
     const q = this.sql;
     const ids = shapedList(excluded);
-    const scan = () => run<{ seq: number }>(trx, q.claimDue(ids.length), [now, now, ...ids, limit]);
+    const scan = () => tx.run<{ seq: number }>(q.claimDue(ids.length), [now, now, ...ids, limit]);
     const leftOut = async (upTo: number) => {
-      const [r] = await run<{ n: number | string }>(trx, q.countDue(ids.length), [now, ...ids, upTo]);
+      const [r] = await tx.run<{ n: number | string }>(q.countDue(ids.length), [now, ...ids, upTo]);
       return Number(r?.n ?? 0);
     };
     if ((await leftOut(this.leftOutScanned)) < this.leftOutScanned) return scan();
     const most = excluded.length + this.queuesReadOneByOne;
-    const queues = await run<{ id: number | string }>(trx, q.queues(), [most + 1]);
+    const queues = await tx.run<{ id: number | string }>(q.queues(), [most + 1]);
     const left = new Set(excluded.map(Number));
     const read = queues.map((r) => Number(r.id)).filter((id) => !left.has(id));
     if (queues.length > most || read.length > this.queuesReadOneByOne) return scan();
@@ -349,9 +374,10 @@ export class OutboxStore {
     const worth = read.length * limit * this.scanRowsPerQueueRow;
     if (worth > this.leftOutScanned && (await leftOut(worth)) < worth) return scan();
     type Head = { seq: number | string; next_attempt_at: number | string };
-    let heads: Head[] = [];
-    if (this.dialect === 'postgres') heads = await run<Head>(trx, q.queueHeads(), [read, now, now, limit]);
-    else for (const id of read) heads.push(...(await run<Head>(trx, q.claimQueue(), [id, now, now, limit])));
+    const heads: Head[] =
+      this.dialect === 'postgres'
+        ? await tx.run<Head>(q.queueHeads(), [read, now, now, limit])
+        : (await Promise.all(read.map((id) => tx.run<Head>(q.claimQueue(), [id, now, now, limit])))).flat();
     const first = heads
       .map((h) => ({ seq: Number(h.seq), at: Number(h.next_attempt_at) }))
       .sort((a, b) => a.at - b.at || a.seq - b.seq)
@@ -361,7 +387,7 @@ export class OutboxStore {
     // up to `limit` rows per queue, and another instance's claim skipped them all). A row another
     // claim took meanwhile is skipped, or fails the conditions checked again on its new version.
     const seqs = shapedList(first.map((h) => h.seq));
-    const locked = await run<{ seq: number | string }>(trx, q.lockDue(seqs.length), [now, now, ...seqs]);
+    const locked = await tx.run<{ seq: number | string }>(q.lockDue(seqs.length), [now, now, ...seqs]);
     const taken = new Set(locked.map((r) => Number(r.seq)));
     return first.filter((h) => taken.has(h.seq));
   }
@@ -374,7 +400,9 @@ export class OutboxStore {
   ): Promise<void> {
     if (results.length === 0) return;
     const q = this.sql;
-    await this.db.transaction().execute(async (trx) => {
+    // One round trip on PostgreSQL: every statement and COMMIT go out together.
+    await this.transact(async (tx) => {
+      const issued: Array<Promise<unknown>> = [];
       for (const chunk of shapedChunks(results)) {
         const attempts: unknown[] = [];
         // One statement for the whole chunk: UPDATE ... FROM (VALUES ...), on both backends.
@@ -397,8 +425,8 @@ export class OutboxStore {
           const next = result.kind === 'retry' ? result.nextAttemptAt : delivery.nextAttemptAt;
           updates.push(delivery.seq, status, next, attempt.attemptedAt, attempt.statusCode, attempt.outcome);
         }
-        await run(trx, q.insertAttempts(chunk.length), attempts);
-        await run(trx, q.recordResults(chunk.length), [...updates, owner]);
+        issued.push(tx.run(q.insertAttempts(chunk.length), attempts));
+        issued.push(tx.run(q.recordResults(chunk.length), [...updates, owner]));
       }
       const succeededSubs = new Set<number>();
       const failingSubs = new Set<number>();
@@ -406,23 +434,28 @@ export class OutboxStore {
         if (result.kind === 'succeeded') succeededSubs.add(delivery.subscriptionId);
         else failingSubs.add(delivery.subscriptionId);
         if (result.kind === 'disable') {
-          await trx
-            .updateTable('subscriptions')
-            .set({ enabled: 0, disabled_reason: result.reason })
-            .where('id', '=', delivery.subscriptionId)
-            .execute();
-          await failOpen(trx, delivery.subscriptionId);
+          issued.push(
+            tx.query(
+              this.db
+                .updateTable('subscriptions')
+                .set({ enabled: 0, disabled_reason: result.reason })
+                .where('id', '=', delivery.subscriptionId),
+            ),
+          );
+          issued.push(tx.query(failOpenQuery(this.db, [delivery.subscriptionId])));
         }
       }
       if (succeededSubs.size > 0) {
         const ids = shapedList([...succeededSubs]);
-        await run(trx, q.clearFailing(ids.length), ids);
+        issued.push(tx.run(q.clearFailing(ids.length), ids));
       }
       const stillFailing = [...failingSubs].filter((s) => !succeededSubs.has(s));
       if (stillFailing.length > 0) {
         const ids = shapedList(stillFailing);
-        await run(trx, q.markFailing(ids.length), [now, ...ids]);
+        issued.push(tx.run(q.markFailing(ids.length), [now, ...ids]));
       }
+      tx.commit();
+      await Promise.all(issued);
     });
   }
 
@@ -718,7 +751,8 @@ export class OutboxStore {
  * key was stored with. `fresh` lists the positions of the events stored now, in order.
  */
 async function insertEvents(
-  trx: Kysely<Database>,
+  tx: Tx,
+  db: Kysely<Database>,
   q: OutboxSql,
   events: IncomingEvent[],
   now: number,
@@ -738,15 +772,22 @@ async function insertEvents(
     if (ev.key == null) unkeyed.push(i);
     else if (!firstOfKey.has(ev.key)) firstOfKey.set(ev.key, i);
   }
+  const unkeyedStored: Array<Promise<void>> = [];
   for (const chunk of shapedChunks(unkeyed, 128)) {
     const params: unknown[] = [];
     for (const k of chunk) {
       const ev = events[k]!;
       params.push(ev.extensionId, ev.eventType, ev.callId, JSON.stringify(ev.data), now, null);
     }
-    const inserted = await run<{ id: number }>(trx, q.insertEvents(chunk.length), params);
-    for (const [j, r] of inserted.entries()) ids[chunk[j]!] = r.id;
+    unkeyedStored.push(
+      tx.run<{ id: number }>(q.insertEvents(chunk.length), params).then((inserted) => {
+        for (const [j, r] of inserted.entries()) ids[chunk[j]!] = r.id;
+      }),
+    );
   }
+  // Awaited after the keyed ones, which go out behind them meanwhile.
+  const unkeyedDone = Promise.all(unkeyedStored);
+  unkeyedDone.catch(() => {});
   // Keyed events go in key order: two transactions sharing keys (two instances consuming one
   // switch) then wait for each other in one order, never in a cycle.
   const keys = [...firstOfKey.keys()].sort();
@@ -754,27 +795,27 @@ async function insertEvents(
   const freshKeys = new Set<string>();
   // In statement shapes too (see shapedChunks): a switch's batches come in every size.
   for (const chunk of shapedChunks(keys, 128)) {
-    const inserted = await trx
-      .insertInto('events')
-      .values(chunk.map((key) => row(events[firstOfKey.get(key)!]!)))
-      .onConflict((oc) => oc.column('key').doNothing())
-      .returning(['id', 'key'])
-      .execute();
+    const inserted = await tx.query<{ id: number; key: string | null }>(
+      db
+        .insertInto('events')
+        .values(chunk.map((key) => row(events[firstOfKey.get(key)!]!)))
+        .onConflict((oc) => oc.column('key').doNothing())
+        .returning(['id', 'key']),
+    );
     for (const r of inserted) {
       stored.set(r.key!, r.id);
       freshKeys.add(r.key!);
     }
     const before = chunk.filter((key) => !stored.has(key));
     if (before.length > 0) {
-      for (const r of await trx
-        .selectFrom('events')
-        .select(['id', 'key'])
-        .where('key', 'in', shapedList(before))
-        .execute()) {
+      for (const r of await tx.query<{ id: number; key: string | null }>(
+        db.selectFrom('events').select(['id', 'key']).where('key', 'in', shapedList(before)),
+      )) {
         stored.set(r.key!, r.id);
       }
     }
   }
+  await unkeyedDone;
   const fresh: number[] = [];
   for (const [i, ev] of events.entries()) {
     if (ev.key == null) fresh.push(i);
@@ -790,10 +831,13 @@ async function insertEvents(
 export async function failOpen(db: Kysely<Database>, subscriptionIds: number | number[]): Promise<void> {
   const ids = Array.isArray(subscriptionIds) ? subscriptionIds : [subscriptionIds];
   if (ids.length === 0) return;
-  await db
+  await failOpenQuery(db, ids).execute();
+}
+
+function failOpenQuery(db: Kysely<Database>, ids: number[]) {
+  return db
     .updateTable('deliveries')
     .set({ status: 'failed', lease_until: null, lease_owner: null })
     .where('subscription_id', 'in', ids)
-    .where(isOpen('status'))
-    .execute();
+    .where(isOpen('status'));
 }

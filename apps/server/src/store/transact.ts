@@ -1,0 +1,146 @@
+import { CompiledQuery, type Kysely } from 'kysely';
+import type pg from 'pg';
+import type { Database } from './schema.js';
+
+/**
+ * A transaction of the delivery hot path (intake, claim, recorded results), whose statements go
+ * out as they are issued. On PostgreSQL the connection is pipelined (node-postgres' `pipeline`):
+ * a statement issued while earlier ones are still under way is written behind them at once, and
+ * the answers come back in order. So a transaction costs one round trip per step whose statements
+ * need an earlier step's rows, not one per statement. Each round trip woke the server process and
+ * PostgreSQL's in turn: a profile of a PostgreSQL run had a third of the server's busy time in the
+ * socket writes of its queries (on two shared cores, each write hands the core to PostgreSQL).
+ *
+ * Issue the statements that do not need each other's results before awaiting any of them
+ * (`Promise.all`); they run in the order issued, each seeing what the ones before it wrote, as
+ * they would one by one. A statement that fails fails every statement issued after it, and the
+ * transaction: nothing after a failure takes effect, on either database.
+ */
+export interface Tx {
+  /** Issues a statement behind those issued before it; resolves to its rows. */
+  run<R>(text: string, params: readonly unknown[]): Promise<R[]>;
+  /** `run` for a query built with Kysely (compiled by the store's Kysely instance). */
+  query<R>(query: { compile(): CompiledQuery }): Promise<R[]>;
+  /**
+   * Issues COMMIT now, behind the statements issued so far, so that it travels with the last of
+   * them instead of taking a round trip of its own. Nothing may be issued after it, and nothing
+   * that can fail may follow it in the transaction's function: the transaction resolves only once
+   * COMMIT answered, but a failure after it was sent cannot undo the commit. Without a call, the
+   * transaction commits when its function resolves.
+   */
+  commit(): void;
+}
+
+/** Runs `fn` in a transaction: committed when it resolves, rolled back when it throws. */
+export type Transact = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
+
+const ignore = (): void => {};
+
+/**
+ * Through Kysely's transaction (SQLite: its statements run one by one anyway). The statements are
+ * chained in the order issued, and one after a failure never runs: SQLite's `or rollback`
+ * statements end the transaction when they fail, and a statement run after that would be
+ * committed on its own. As on PostgreSQL, a transaction one of whose statements failed is rolled
+ * back, even if its function went on.
+ */
+export function kyselyTransact(db: Kysely<Database>): Transact {
+  return (fn) =>
+    db.transaction().execute(async (trx) => {
+      let last: Promise<unknown> = Promise.resolve();
+      const run = <R>(query: CompiledQuery): Promise<R[]> => {
+        const p = last.then(async () => (await trx.executeQuery<R>(query)).rows as R[]);
+        // Handled here too: a caller that stops at an earlier failure never awaits this one.
+        p.catch(ignore);
+        last = p;
+        return p;
+      };
+      const result = await fn({
+        run: (text, params) => run(CompiledQuery.raw(text, params as unknown[])),
+        query: (q) => run(q.compile()),
+        commit: ignore,
+      });
+      // Every statement issued has run (each waits for the one before); the last says if any failed.
+      await last;
+      return result;
+    });
+}
+
+/**
+ * On a pipelined PostgreSQL pool: BEGIN goes out with the first statement, COMMIT with the last
+ * (`Tx.commit`) or once the function resolves. After a failure the statements still under way
+ * fail in turn (the transaction is aborted), and ROLLBACK goes behind them; a COMMIT already sent
+ * answers ROLLBACK then, which is a failure too. The transaction rejects with the first
+ * statement's failure, as it would have had the statements gone one by one, whichever of them
+ * the function was awaiting.
+ */
+export function pipelinedTransact(pool: pg.Pool): Transact {
+  return async (fn) => {
+    const client = await pool.connect();
+    // The first statement to fail (they answer in order): those behind it fail only because the
+    // transaction is aborted, and the function may have stopped at any of them.
+    let failed: { err: unknown } | undefined;
+    // Statements issued together leave in one write: the socket is corked from the first until
+    // the function next waits (node-postgres corks each statement's own messages the same way).
+    // Each write cost the process a system call and woke PostgreSQL once more.
+    const socket = client.connection.stream;
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      socket.uncork();
+    };
+    const send = (text: string, params?: unknown[]): Promise<pg.QueryResult> => {
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(uncork);
+      }
+      const p = client.query(text, params);
+      p.catch((err: unknown) => {
+        failed ??= { err };
+      });
+      return p;
+    };
+    let commit: Promise<pg.QueryResult> | undefined;
+    const run = <R>(text: string, params: readonly unknown[]): Promise<R[]> => {
+      if (commit) throw new Error('a statement issued after COMMIT');
+      const rows = send(text, [...params]).then((r) => r.rows as R[]);
+      // Handled here too: a function that stops at an earlier failure never awaits this one.
+      rows.catch(ignore);
+      return rows;
+    };
+    const tx: Tx = {
+      run,
+      query: <R>(q: { compile(): CompiledQuery }) => {
+        const c = q.compile();
+        return run<R>(c.sql, c.parameters);
+      },
+      commit: () => {
+        commit ??= send('commit');
+      },
+    };
+    const begin = send('begin');
+    let result: Awaited<ReturnType<typeof fn>>;
+    try {
+      result = await fn(tx);
+      await begin;
+      tx.commit();
+      const done = await commit!;
+      // COMMIT of a transaction that a statement failed answers ROLLBACK, without an error: a
+      // function that caught a statement's failure and went on must not be told it committed.
+      if (done.command !== 'COMMIT')
+        throw new Error('the transaction was rolled back: a statement of it failed');
+    } catch (err) {
+      // Ended either way: a COMMIT under way answers (ROLLBACK, when a statement failed), or a
+      // ROLLBACK goes behind what is. A connection that cannot say is not used again.
+      const end = commit ?? send('rollback');
+      const clean = await end.then(
+        () => true,
+        () => false,
+      );
+      client.release(!clean);
+      throw failed?.err ?? err;
+    }
+    client.release();
+    return result;
+  };
+}
