@@ -47,7 +47,8 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
       connectionTimeoutMillis: 5000,
       keepAlive: true,
       // A statement issued while earlier ones are under way goes out at once behind them (the
-      // hot path's transactions, transact.ts); Kysely still runs its own one at a time.
+      // hot path's transactions, transact.ts); Kysely still runs its own one at a time. A
+      // pipelined client refuses cursors and streams: Kysely's `cursor` option would not work.
       pipeline: true,
     });
     // An idle client losing its connection (server restart) must not crash the process.

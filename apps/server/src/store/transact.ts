@@ -17,8 +17,13 @@ import type { Database } from './schema.js';
  * transaction: nothing after a failure takes effect, on either database.
  */
 export interface Tx {
-  /** Issues a statement behind those issued before it; resolves to its rows. */
-  run<R>(text: string, params: readonly unknown[]): Promise<R[]>;
+  /**
+   * Issues a statement behind those issued before it; resolves to its rows. `prepared`: a fixed
+   * text run on every intake or completion, whose plan does not depend on its parameters, is kept
+   * prepared on the connection (PostgreSQL parses and plans it once per connection, not per call;
+   * SQLite keeps every text prepared anyway, db.ts).
+   */
+  run<R>(text: string, params: readonly unknown[], prepared?: boolean): Promise<R[]>;
   /** `run` for a query built with Kysely (compiled by the store's Kysely instance). */
   query<R>(query: { compile(): CompiledQuery }): Promise<R[]>;
   /**
@@ -37,33 +42,67 @@ export type Transact = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 const ignore = (): void => {};
 
 /**
+ * PostgreSQL: the names of the prepared texts (`Tx.run`'s `prepared`), the same on every
+ * connection. A few texts by design; past this many, more are run unnamed.
+ */
+const preparedNames = new Map<string, string>();
+const MOST_PREPARED = 64;
+
+function preparedName(text: string): string | undefined {
+  let name = preparedNames.get(text);
+  if (name === undefined && preparedNames.size < MOST_PREPARED) {
+    name = `callhook_${preparedNames.size + 1}`;
+    preparedNames.set(text, name);
+  }
+  return name;
+}
+
+/**
  * Through Kysely's transaction (SQLite: its statements run one by one anyway). The statements are
  * chained in the order issued, and one after a failure never runs: SQLite's `or rollback`
  * statements end the transaction when they fail, and a statement run after that would be
- * committed on its own. As on PostgreSQL, a transaction one of whose statements failed is rolled
- * back, even if its function went on.
+ * committed on its own. For the same reason none runs once the function has settled: one still
+ * queued when it threw could otherwise run between Kysely's ROLLBACK and the transaction's end.
+ * As on PostgreSQL, a transaction one of whose statements failed is rolled back, even if its
+ * function went on.
  */
 export function kyselyTransact(db: Kysely<Database>): Transact {
   return (fn) =>
     db.transaction().execute(async (trx) => {
       let last: Promise<unknown> = Promise.resolve();
+      let open = true;
       const run = <R>(query: CompiledQuery): Promise<R[]> => {
-        const p = last.then(async () => (await trx.executeQuery<R>(query)).rows as R[]);
+        const p = last.then(async () => {
+          if (!open) throw new Error(ENDED);
+          return (await trx.executeQuery<R>(query)).rows as R[];
+        });
         // Handled here too: a caller that stops at an earlier failure never awaits this one.
         p.catch(ignore);
         last = p;
         return p;
       };
-      const result = await fn({
-        run: (text, params) => run(CompiledQuery.raw(text, params as unknown[])),
-        query: (q) => run(q.compile()),
-        commit: ignore,
-      });
-      // Every statement issued has run (each waits for the one before); the last says if any failed.
-      await last;
-      return result;
+      try {
+        const result = await fn({
+          run: (text, params) => run(CompiledQuery.raw(text, params as unknown[])),
+          query: (q) => run(q.compile()),
+          commit: ignore,
+        });
+        // Every statement issued has run (each waits for the one before); the last says if any
+        // failed.
+        await last;
+        return result;
+      } catch (err) {
+        open = false;
+        // The statement running now, if any, ends before Kysely's ROLLBACK.
+        await last.catch(ignore);
+        throw err;
+      } finally {
+        open = false;
+      }
     });
 }
+
+const ENDED = 'a statement issued after its transaction ended';
 
 /**
  * On a pipelined PostgreSQL pool: BEGIN goes out with the first statement, COMMIT with the last
@@ -71,7 +110,8 @@ export function kyselyTransact(db: Kysely<Database>): Transact {
  * fail in turn (the transaction is aborted), and ROLLBACK goes behind them; a COMMIT already sent
  * answers ROLLBACK then, which is a failure too. The transaction rejects with the first
  * statement's failure, as it would have had the statements gone one by one, whichever of them
- * the function was awaiting.
+ * the function was awaiting. Once COMMIT or ROLLBACK is sent nothing more goes out: a statement
+ * issued after it would run on its own, or in the next borrower's transaction.
  */
 export function pipelinedTransact(pool: pg.Pool): Transact {
   return async (fn) => {
@@ -88,22 +128,39 @@ export function pipelinedTransact(pool: pg.Pool): Transact {
       corked = false;
       socket.uncork();
     };
-    const send = (text: string, params?: unknown[]): Promise<pg.QueryResult> => {
+    const send = (text: string, params?: unknown[], name?: string): Promise<pg.QueryResult> => {
       if (!corked) {
         corked = true;
         socket.cork();
         process.nextTick(uncork);
       }
-      const p = client.query(text, params);
+      const p = client.query(name === undefined ? { text, values: params } : { name, text, values: params });
       p.catch((err: unknown) => {
         failed ??= { err };
       });
       return p;
     };
-    let commit: Promise<pg.QueryResult> | undefined;
-    const run = <R>(text: string, params: readonly unknown[]): Promise<R[]> => {
-      if (commit) throw new Error('a statement issued after COMMIT');
-      const rows = send(text, [...params]).then((r) => r.rows as R[]);
+    /** COMMIT or ROLLBACK, once sent. */
+    let end: Promise<pg.QueryResult> | undefined;
+    const finish = (how: 'commit' | 'rollback'): Promise<pg.QueryResult> => {
+      end ??= send(how);
+      return end;
+    };
+    const run = <R>(text: string, params: readonly unknown[], prepared = false): Promise<R[]> => {
+      let rows: Promise<R[]>;
+      if (end) rows = Promise.reject(new Error(ENDED));
+      else {
+        try {
+          // node-postgres turns a value it cannot send into a failure of that statement alone,
+          // which PostgreSQL never sees: the transaction would commit without it.
+          refuseUnsendable(params);
+          const name = prepared ? preparedName(text) : undefined;
+          rows = send(text, [...params], name).then((r) => r.rows as R[]);
+        } catch (err) {
+          failed ??= { err };
+          rows = Promise.reject(err);
+        }
+      }
       // Handled here too: a function that stops at an earlier failure never awaits this one.
       rows.catch(ignore);
       return rows;
@@ -115,16 +172,17 @@ export function pipelinedTransact(pool: pg.Pool): Transact {
         return run<R>(c.sql, c.parameters);
       },
       commit: () => {
-        commit ??= send('commit');
+        finish(failed ? 'rollback' : 'commit');
       },
     };
-    const begin = send('begin');
     let result: Awaited<ReturnType<typeof fn>>;
     try {
+      // The intake's lock-then-read (OutboxStore.callsWaiting) needs each statement to read what
+      // was committed when it starts, whatever the server's default.
+      send('begin isolation level read committed');
       result = await fn(tx);
-      await begin;
-      tx.commit();
-      const done = await commit!;
+      if (failed) throw failed.err;
+      const done = await finish('commit');
       // COMMIT of a transaction that a statement failed answers ROLLBACK, without an error: a
       // function that caught a statement's failure and went on must not be told it committed.
       if (done.command !== 'COMMIT')
@@ -132,8 +190,7 @@ export function pipelinedTransact(pool: pg.Pool): Transact {
     } catch (err) {
       // Ended either way: a COMMIT under way answers (ROLLBACK, when a statement failed), or a
       // ROLLBACK goes behind what is. A connection that cannot say is not used again.
-      const end = commit ?? send('rollback');
-      const clean = await end.then(
+      const clean = await finish('rollback').then(
         () => true,
         () => false,
       );
@@ -143,4 +200,17 @@ export function pipelinedTransact(pool: pg.Pool): Transact {
     client.release();
     return result;
   };
+}
+
+/** Values node-postgres sends as they are: text, numbers, booleans, nulls, arrays of these. */
+function refuseUnsendable(params: readonly unknown[]): void {
+  for (const [i, v] of params.entries()) {
+    if (plain(v) || (Array.isArray(v) && v.every(plain))) continue;
+    throw new TypeError(`parameter $${i + 1} is a ${typeof v}, which the store does not send`);
+  }
+}
+
+function plain(v: unknown): boolean {
+  const t = typeof v;
+  return v == null || t === 'string' || t === 'number' || t === 'boolean';
 }

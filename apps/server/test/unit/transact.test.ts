@@ -101,6 +101,65 @@ describe(`the hot path's transactions on ${dialect}`, () => {
     expect(await keys()).toEqual([]);
   });
 
+  test('a statement issued after the transaction failed never runs, alone or in the next transaction', async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let stray: unknown;
+    const failure = conn.transact(async (tx) => {
+      // One branch fails; the other goes on a moment later, after the transaction has ended.
+      const goesOn = (async () => {
+        await tx.run(insert, ['a']);
+        await sleep(20);
+        await tx.run(insert, ['stray']);
+      })().catch((err: unknown) => {
+        stray = err;
+      });
+      await Promise.all([tx.run(insert, ['b']), tx.run('select * from no_such_table', [])]);
+      await goesOn;
+    });
+    await expect(failure).rejects.toThrow(/no_such_table/);
+    // The next transaction on the one connection, while the stray statement would have gone out.
+    await conn.transact(async (tx) => {
+      await tx.run(insert, ['next']);
+      await sleep(50);
+    });
+    await sleep(50);
+    expect(stray).toBeInstanceOf(Error);
+    expect(await keys()).toEqual(['next']);
+  });
+
+  test('statements still queued when the function throws never run (each count of statements, each moment)', async () => {
+    let left = 0;
+    for (let n = 1; n <= 6; n++) {
+      for (let hops = 0; hops <= 40; hops++) {
+        const issued: Array<Promise<unknown>> = [];
+        await conn
+          .transact(async (tx) => {
+            for (let i = 0; i < n; i++) issued.push(tx.run(insert, [`k${i}`]));
+            for (let i = 0; i < hops; i++) await null;
+            throw new Error('changed its mind');
+          })
+          .catch(() => {});
+        await Promise.allSettled(issued);
+        left += (await keys()).length;
+        await conn.db.deleteFrom('events').execute();
+      }
+    }
+    expect(left).toBe(0);
+  });
+
+  test('a value the driver cannot send fails the transaction, COMMIT sent early or not', async () => {
+    for (const early of [true, false]) {
+      const failure = conn.transact(async (tx) => {
+        const a = tx.run(insert, ['a']);
+        const bad = tx.run(insert, [{ not: 'a value' }]);
+        if (early) tx.commit();
+        await Promise.all([a, bad]);
+      });
+      await expect(failure).rejects.toThrow();
+      expect(await keys()).toEqual([]);
+    }
+  });
+
   test.runIf(dialect === 'postgres')(
     'PostgreSQL: BEGIN, the statements issued together and COMMIT leave in one write',
     async () => {
