@@ -4,7 +4,8 @@
 // Events/s delivered end to end (intake → receiver 2xx), latency, and what it costs: the
 // server's own CPU µs per delivered event (its process.cpuUsage over the max-rate phase ÷ events),
 // beside a raw baseline: the same receiver driven directly by undici at the same concurrency, with
-// no storage (its client CPU µs per request). The server runs as its own process, as users run it
+// no storage (its client CPU µs per request). With --store postgres on this machine, PostgreSQL's
+// own CPU per event over the same phase too (its processes', from /proc). The server runs as its own process, as users run it
 // (bench/server-child.mjs); the receiver is a third process. Each figure is the median of --runs
 // rounds; every round runs the baseline, callhook (and the peer, if any) in turns.
 // --store none is a diagnostic bound, not a mode of the product: the server's outbox is replaced
@@ -17,7 +18,7 @@
 // --peer pgboss: the same with pg-boss on PostgreSQL (bench/peer-pgboss.mjs).
 // --send-threads N: callhook with CALLHOOK_SEND_THREADS=N (sending on N worker threads) measured
 // in turns with callhook sending on its main thread: what a second core gives one process.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -255,6 +256,29 @@ function procCpu(pid) {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
+/**
+ * PostgreSQL's CPU in µs: every process of this machine named `postgres` (its backends and
+ * background processes), when the database is on this machine; undefined otherwise. Over a phase
+ * in which only one system's backends work, the delta is that system's PostgreSQL cost.
+ */
+function postgresCpu() {
+  if (
+    values.store !== 'postgres' ||
+    !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(adminUrl).hostname)
+  )
+    return undefined;
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += procCpu(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
 async function serverCpu(sys) {
   let total = 0;
   let main = 0;
@@ -274,6 +298,7 @@ async function serverCpu(sys) {
 async function maxRate(sys) {
   await rx.ask('reset', 'reset');
   const before = await serverCpu(sys);
+  const pgBefore = postgresCpu();
   const started = performance.timeOrigin + performance.now();
   let sent = 0;
   await Promise.all(
@@ -287,7 +312,9 @@ async function maxRate(sys) {
   );
   const s = await waitDelivered(N);
   const after = await serverCpu(sys);
+  const pgAfter = postgresCpu();
   return {
+    pg_cpu_us: pgBefore === undefined ? Number.NaN : (pgAfter - pgBefore) / s.count,
     per_s: s.count / ((s.last - started) / 1000),
     p50_ms: pct(s.latencies, 50),
     p99_ms: pct(s.latencies, 99),
@@ -362,6 +389,7 @@ const summary = (name) => ({
   max_p99_ms: med((r) => r[name].max.p99_ms),
   cpu_us: med((r) => r[name].max.cpu_us),
   main_cpu_us: med((r) => r[name].max.main_cpu_us),
+  pg_cpu_us: med((r) => r[name].max.pg_cpu_us),
   rss_mb: med((r) => r[name].max.rss_mb),
   half_per_s: med((r) => r[name].half.per_s),
   half_p50_ms: med((r) => r[name].half.p50_ms),
@@ -377,7 +405,7 @@ console.log(
 );
 const line = (label, s) =>
   console.log(
-    `  ${label.padEnd(34)} ${String(round(s.per_s, 0)).padStart(6)} events/s  ${String(round(s.cpu_us, 1)).padStart(6)} µs CPU/event  max-rate p99 ${round(s.max_p99_ms, 1)} ms  at half rate (${round(s.half_per_s, 0)}/s): p50 ${round(s.half_p50_ms, 2)} ms  p99 ${round(s.half_p99_ms, 2)} ms  RSS ${round(s.rss_mb, 0)} MB`,
+    `  ${label.padEnd(34)} ${String(round(s.per_s, 0)).padStart(6)} events/s  ${String(round(s.cpu_us, 1)).padStart(6)} µs CPU/event${Number.isNaN(s.pg_cpu_us) ? '' : ` + PostgreSQL ${round(s.pg_cpu_us, 1)} µs`}  max-rate p99 ${round(s.max_p99_ms, 1)} ms  at half rate (${round(s.half_per_s, 0)}/s): p50 ${round(s.half_p50_ms, 2)} ms  p99 ${round(s.half_p99_ms, 2)} ms  RSS ${round(s.rss_mb, 0)} MB`,
   );
 console.log(
   `  ${'raw baseline (undici → receiver)'.padEnd(34)} ${String(round(base.per_s, 0)).padStart(6)} req/s     ${String(round(base.cpu_us, 1)).padStart(6)} µs client CPU/request  p99 ${round(base.p99_ms, 2)} ms`,
@@ -396,7 +424,7 @@ console.log(
 if (peer) {
   const vs = med((r) => r.callhook.max.per_s / r[PEER].max.per_s);
   console.log(
-    `  callhook / ${PEER}: ${round(vs, 2)}x events/s (target ≥ 1.5x), ${round(peer.cpu_us / ch.cpu_us, 2)}x less CPU per event, p99 at half rate ${round(ch.half_p99_ms, 2)} vs ${round(peer.half_p99_ms, 2)} ms`,
+    `  callhook / ${PEER}: ${round(vs, 2)}x events/s (target ≥ 1.5x), ${round(peer.cpu_us / ch.cpu_us, 2)}x less CPU per event${Number.isNaN(ch.pg_cpu_us) ? '' : ` (${round((peer.cpu_us + peer.pg_cpu_us) / (ch.cpu_us + ch.pg_cpu_us), 2)}x with PostgreSQL's)`}, p99 at half rate ${round(ch.half_p99_ms, 2)} vs ${round(peer.half_p99_ms, 2)} ms`,
   );
   if (THREADS !== undefined) {
     const tvs = med((r) => r['callhook@threads'].max.per_s / r[PEER].max.per_s);
@@ -447,6 +475,7 @@ const json = (s) => ({
   per_s: round(s.per_s, 0),
   ratio: round(s.ratio, 3),
   cpu_us_per_event: round(s.cpu_us, 1),
+  ...(Number.isNaN(s.pg_cpu_us) ? {} : { postgres_cpu_us_per_event: round(s.pg_cpu_us, 1) }),
   p50_ms: round(s.half_p50_ms, 2),
   p99_ms: round(s.half_p99_ms, 2),
   half_rate_per_s: round(s.half_per_s, 0),

@@ -158,7 +158,7 @@ function insertDeliveries(tx: Tx, q: OutboxSql, rows: readonly NewDelivery[]): P
   for (const chunk of shapedChunks(rows)) {
     const params: unknown[] = [];
     for (const r of chunk) for (const c of OutboxSql.deliveryColumns) params.push(r[c] ?? null);
-    inserted.push(tx.run(q.insertDeliveries(chunk.length), params));
+    inserted.push(tx.run(q.insertDeliveries(chunk.length), params, true));
   }
   return Promise.all(inserted).then((chunks) => new Map(chunks.flat().map((r) => [r.id, r.seq])));
 }
@@ -239,18 +239,19 @@ export class OutboxStore {
       if (rows.length === 0) return { eventIds, deliveries: 0, leased: [], unleased: 0, repeats, byEvent };
       const busy = await this.callsWaiting(tx, rows);
       const { taken, unleased } = markReady(rows, busy, subscriptionOf, lease);
-      const stored = insertDeliveries(tx, q, rows);
-      tx.commit();
-      const seqOf = await stored;
-      const leased = [...taken].map((r) =>
-        toClaimed(storedRecord(r, seqOf.get(r.id)!, now), subscriptionOf.get(r.id)!),
-      );
       let deliveries = 0;
       for (const r of rows) {
         if (r.status !== 'pending') continue;
         deliveries++;
         byEvent[indexOf.get(r.event_id)!]!.deliveries++;
       }
+      const stored = insertDeliveries(tx, q, rows);
+      tx.commit();
+      // Only building records from here on: nothing that can fail once COMMIT is sent.
+      const seqOf = await stored;
+      const leased = [...taken].map((r) =>
+        toClaimed(storedRecord(r, seqOf.get(r.id)!, now), subscriptionOf.get(r.id)!),
+      );
       return { eventIds, deliveries, leased, unleased, repeats, byEvent };
     });
   }
@@ -425,8 +426,8 @@ export class OutboxStore {
           const next = result.kind === 'retry' ? result.nextAttemptAt : delivery.nextAttemptAt;
           updates.push(delivery.seq, status, next, attempt.attemptedAt, attempt.statusCode, attempt.outcome);
         }
-        issued.push(tx.run(q.insertAttempts(chunk.length), attempts));
-        issued.push(tx.run(q.recordResults(chunk.length), [...updates, owner]));
+        issued.push(tx.run(q.insertAttempts(chunk.length), attempts, true));
+        issued.push(tx.run(q.recordResults(chunk.length), [...updates, owner], true));
       }
       const succeededSubs = new Set<number>();
       const failingSubs = new Set<number>();
@@ -780,7 +781,7 @@ async function insertEvents(
       params.push(ev.extensionId, ev.eventType, ev.callId, JSON.stringify(ev.data), now, null);
     }
     unkeyedStored.push(
-      tx.run<{ id: number }>(q.insertEvents(chunk.length), params).then((inserted) => {
+      tx.run<{ id: number }>(q.insertEvents(chunk.length), params, true).then((inserted) => {
         for (const [j, r] of inserted.entries()) ids[chunk[j]!] = r.id;
       }),
     );

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { type Connection, connect } from '../../src/store/db.js';
 import { freshDatabase, pgAdminUrl } from '../pg.js';
@@ -159,6 +160,25 @@ describe(`the hot path's transactions on ${dialect}`, () => {
       expect(await keys()).toEqual([]);
     }
   });
+
+  test.runIf(dialect === 'postgres')(
+    'PostgreSQL: a prepared text is parsed once per connection and named the same on each',
+    async () => {
+      const prepared = async () =>
+        (
+          await conn.db.executeQuery<{ statement: string }>(
+            CompiledQuery.raw('select statement from pg_prepared_statements'),
+          )
+        ).rows.map((r) => r.statement);
+      expect(await prepared()).not.toContain(insert);
+      for (const key of ['a', 'b']) await conn.transact(async (tx) => tx.run(insert, [key], true));
+      // The one connection holds it once, under its name, for both transactions.
+      expect((await prepared()).filter((s) => s === insert)).toHaveLength(1);
+      await conn.transact(async (tx) => tx.run('select 1', []));
+      expect((await prepared()).filter((s) => s === 'select 1')).toHaveLength(0);
+      expect(await keys()).toEqual(['a', 'b']);
+    },
+  );
 
   test.runIf(dialect === 'postgres')(
     'PostgreSQL: BEGIN, the statements issued together and COMMIT leave in one write',
