@@ -68,6 +68,12 @@ export const configSchema = z.object({
   /** `postgres://...` selects PostgreSQL; empty means SQLite in `dataDir`. */
   databaseUrl: z.string().default(''),
   databasePoolSize: int(1, 200).default(10),
+  /**
+   * PostgreSQL: keep the delivery path's batched writes prepared on each connection (parsed once,
+   * not per call). Off behind a pooler in transaction mode that does not keep prepared statements
+   * (PgBouncer before 1.21, or without max_prepared_statements).
+   */
+  databasePrepared: bool.default(true),
   publicBaseUrl: z.string().url().optional(),
   tokenTtlSeconds: int(5, 30 * 24 * 3600).default(3600),
   extensionSubscriptionLimit: int(1, 100000).default(20),
@@ -153,6 +159,7 @@ const ENV: Record<keyof Config, string> = {
   dataDir: 'CALLHOOK_DATA_DIR',
   databaseUrl: 'DATABASE_URL',
   databasePoolSize: 'CALLHOOK_DB_POOL_SIZE',
+  databasePrepared: 'CALLHOOK_DB_PREPARED',
   publicBaseUrl: 'CALLHOOK_PUBLIC_URL',
   tokenTtlSeconds: 'CALLHOOK_TOKEN_TTL',
   extensionSubscriptionLimit: 'CALLHOOK_EXTENSION_LIMIT',

@@ -90,6 +90,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
     poolSize: config.databasePoolSize,
+    prepared: config.databasePrepared,
     checkpointMs: config.sqliteCheckpointMs,
     onCheckpointFailure: (err) =>
       logger.warn({ err }, 'background WAL checkpoints stopped; SQLite checkpoints in its commits again'),

@@ -23,6 +23,8 @@ export interface ConnectOptions {
   dataDir: string;
   databaseUrl: string;
   poolSize: number;
+  /** PostgreSQL: the hot path's batched writes kept prepared on each connection (default true). */
+  prepared?: boolean;
   /**
    * SQLite: checkpoint the WAL from a background thread this often (ms), instead of inside the
    * commit that fills it (SQLite's default, and this one's when 0 or unset).
@@ -76,7 +78,7 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
     return {
       db,
       dialect: 'postgres',
-      transact: pipelinedTransact(pool),
+      transact: pipelinedTransact(pool, opts.prepared ?? true),
       location: url.toString(),
       close: () => db.destroy(),
     };

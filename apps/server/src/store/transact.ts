@@ -114,9 +114,10 @@ const ENDED = 'a statement issued after its transaction ended';
  * answers ROLLBACK then, which is a failure too. The transaction rejects with the first
  * statement's failure, as it would have had the statements gone one by one, whichever of them
  * the function was awaiting. Once COMMIT or ROLLBACK is sent nothing more goes out: a statement
- * issued after it would run on its own, or in the next borrower's transaction.
+ * issued after it would run on its own, or in the next borrower's transaction. `prepare` false:
+ * every statement unnamed (`Tx.run`'s `prepared` ignored), for a pooler that does not keep them.
  */
-export function pipelinedTransact(pool: pg.Pool): Transact {
+export function pipelinedTransact(pool: pg.Pool, prepare = true): Transact {
   return async (fn) => {
     const client = await pool.connect();
     // The first statement to fail (they answer in order): those behind it fail only because the
@@ -157,7 +158,7 @@ export function pipelinedTransact(pool: pg.Pool): Transact {
           // node-postgres turns a value it cannot send into a failure of that statement alone,
           // which PostgreSQL never sees: the transaction would commit without it.
           refuseUnsendable(params);
-          const name = prepared ? preparedName(text) : undefined;
+          const name = prepare && prepared ? preparedName(text) : undefined;
           rows = send(text, [...params], name).then((r) => r.rows as R[]);
         } catch (err) {
           failed ??= { err };

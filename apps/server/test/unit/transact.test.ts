@@ -177,6 +177,23 @@ describe(`the hot path's transactions on ${dialect}`, () => {
       await conn.transact(async (tx) => tx.run('select 1', []));
       expect((await prepared()).filter((s) => s === 'select 1')).toHaveLength(0);
       expect(await keys()).toEqual(['a', 'b']);
+      // CALLHOOK_DB_PREPARED=false (a pooler that does not keep them): none, on a connection of its own.
+      const unprepared = await connect({
+        dataDir: dir,
+        databaseUrl: database!.url,
+        poolSize: 1,
+        prepared: false,
+      });
+      try {
+        await unprepared.transact(async (tx) => tx.run(insert, ['c'], true));
+        const held = await unprepared.db.executeQuery<{ n: string | number }>(
+          CompiledQuery.raw('select count(*) as n from pg_prepared_statements'),
+        );
+        expect(Number(held.rows[0]!.n)).toBe(0);
+      } finally {
+        await unprepared.close();
+      }
+      expect(await keys()).toEqual(['a', 'b', 'c']);
     },
   );
 
