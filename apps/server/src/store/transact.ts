@@ -159,7 +159,8 @@ export function pipelinedTransact(pool: pg.Pool, prepare = true): Transact {
           // which PostgreSQL never sees: the transaction would commit without it.
           refuseUnsendable(params);
           const name = prepare && prepared ? preparedName(text) : undefined;
-          rows = send(text, [...params], name).then((r) => r.rows as R[]);
+          // node-postgres only reads the values: no copy.
+          rows = send(text, params as unknown[], name).then((r) => r.rows as R[]);
         } catch (err) {
           failed ??= { err };
           rows = Promise.reject(err);
@@ -206,9 +207,14 @@ export function pipelinedTransact(pool: pg.Pool, prepare = true): Transact {
   };
 }
 
-/** Values node-postgres sends as they are: text, numbers, booleans, nulls, arrays of these. */
+/**
+ * Values node-postgres sends as they are: text, numbers, booleans, nulls, arrays of these. Run on
+ * every statement (a batch of 100 deliveries is 1,500 values): an indexed loop, without the pair
+ * `entries()` makes per value.
+ */
 function refuseUnsendable(params: readonly unknown[]): void {
-  for (const [i, v] of params.entries()) {
+  for (let i = 0; i < params.length; i++) {
+    const v = params[i];
     if (plain(v) || (Array.isArray(v) && v.every(plain))) continue;
     throw new TypeError(`parameter $${i + 1} is a ${typeof v}, which the store does not send`);
   }
