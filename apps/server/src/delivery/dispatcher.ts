@@ -172,6 +172,8 @@ export class Dispatcher {
     const { config, logger } = this.opts;
     while (this.running) {
       let claimed = 0;
+      /** Whether this turn claimed: only a claim that came back short makes the next one wait. */
+      let asked = false;
       const lastClaim = performance.now();
       // Claim while the deliveries ready to start (hosts with a free slot) would not keep every
       // global slot busy; deliveries queued behind a saturated host do not count. While every
@@ -186,6 +188,7 @@ export class Dispatcher {
       ) {
         this.lastClaimAt = lastClaim;
         this.claimWanted = false;
+        asked = true;
         try {
           claimed = await this.claim(config.deliveryBatchSize);
         } catch (err) {
@@ -200,9 +203,12 @@ export class Dispatcher {
       await this.sleep(config.deliveryPollMs);
       // A claim scans the open deliveries. After one that came back short, let completions
       // gather for a moment rather than scanning once per finished attempt. Fresh deliveries do
-      // not wait for this: the intake stores them leased to this dispatcher (take).
+      // not wait for this: the intake stores them leased to this dispatcher (take). A turn that
+      // did not claim (every host with work here full) waits for nothing more than the sleep:
+      // waiting out the gap then let a host's queue run dry before the next claim, half of a
+      // backlog's drain spent with no request in flight (`bench:delivery`, 9,200 events/s).
       const gap = lastClaim + 20 - performance.now();
-      if (gap > 0) await new Promise((r) => setTimeout(r, gap));
+      if (asked && gap > 0) await new Promise((r) => setTimeout(r, gap));
     }
   }
 

@@ -1,0 +1,122 @@
+import pino from 'pino';
+import { afterEach, expect, test, vi } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { Dispatcher } from '../../src/delivery/dispatcher.js';
+import type { SendPort } from '../../src/delivery/send-threads.js';
+import type { SendResult } from '../../src/delivery/sender.js';
+import { Metrics } from '../../src/metrics.js';
+import type { AttemptResult, ClaimedDelivery, OutboxStore } from '../../src/store/index.js';
+
+/**
+ * How the dispatcher paces its claims through a backlog, with the store and the receiver faked
+ * and time stopped: only what a claim, an answer or a recorded result sets going can move it, so
+ * a wait on a timer that the backlog does not need shows as deliveries never sent.
+ */
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function delivery(seq: number): ClaimedDelivery {
+  return {
+    seq,
+    id: `msg_${seq}`,
+    subscriptionId: 1,
+    eventId: seq,
+    clientId: 1,
+    extensionId: 175,
+    eventType: 'hangup',
+    callId: `call-${seq}`,
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: 0,
+    createdAt: 0,
+    lastAttemptAt: null,
+    lastStatusCode: null,
+    lastOutcome: null,
+    payload: `n=${seq}`,
+    url: 'http://receiver.test/hook',
+    method: 'POST',
+    secret: 'whsec_x',
+    previousSecret: null,
+    previousSecretExpiresAt: null,
+    migratedSecret: null,
+    migratedSecretExpiresAt: null,
+    failingSince: null,
+  };
+}
+
+test('a host kept full through a backlog is topped up as soon as it has room, with no wait between claims', async () => {
+  // Stopped clocks: the poll interval, the gap after a short claim and the results' flush timer
+  // never run out. Answers come on setImmediate, which runs.
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance', 'Date'] });
+  const backlog = Array.from({ length: 2000 }, (_, i) => delivery(i + 1));
+  let next = 0;
+  const claims: number[] = [];
+  const recorded: number[] = [];
+  const outbox = {
+    claim: async (_owner: string, _now: number, _until: number, limit: number) => {
+      const batch = backlog.slice(next, next + limit);
+      next += batch.length;
+      claims.push(batch.length);
+      return batch;
+    },
+    complete: async (
+      _owner: string,
+      results: Array<{ delivery: ClaimedDelivery; result: AttemptResult }>,
+    ) => {
+      for (const r of results) recorded.push(r.delivery.seq);
+    },
+    releaseLeases: async () => 0,
+  } as unknown as OutboxStore;
+  const sent: number[] = [];
+  const sender: SendPort = {
+    send: async (d: ClaimedDelivery): Promise<SendResult> => {
+      await new Promise((r) => setImmediate(r));
+      sent.push(d.seq);
+      const attempt = {
+        attemptedAt: 0,
+        outcome: 'success' as const,
+        statusCode: 200,
+        latencyMs: 0,
+        error: null,
+        responseBody: 'ok',
+      };
+      return { attempt, gone: false };
+    },
+    close: async () => {},
+  };
+  const config = loadConfig(
+    {
+      deliveryConcurrency: 16,
+      deliveryPerHostConcurrency: 16,
+      deliveryBatchSize: 200,
+      deliveryPollMs: 60_000,
+      simulator: false,
+    },
+    {},
+  );
+  const dispatcher = new Dispatcher({
+    outbox,
+    sender,
+    config,
+    metrics: new Metrics(),
+    logger: pino({ level: 'silent' }),
+    exclusive: false,
+  });
+  await dispatcher.start();
+  // Let the answers and claims run (real setImmediate turns), far more than the backlog needs.
+  for (let turn = 0; turn < 50_000 && sent.length < backlog.length; turn++) {
+    await new Promise((r) => setImmediate(r));
+  }
+  expect(sent.length).toBe(backlog.length);
+  expect(new Set(sent).size).toBe(backlog.length);
+  // Claimed a batch at a time, never more than the backlog.
+  expect(claims.every((n) => n <= 200)).toBe(true);
+  expect(claims.reduce((a, b) => a + b, 0)).toBe(backlog.length);
+  // Every result is written: the last few wait for the flush timer, which stop() does not need.
+  const stopped = dispatcher.stop();
+  await vi.advanceTimersByTimeAsync(100);
+  await stopped;
+  expect(new Set(recorded).size).toBe(backlog.length);
+});
