@@ -100,7 +100,7 @@ test('a host kept full through a backlog is topped up as soon as it has room, wi
     outbox,
     sender,
     config,
-    metrics: new Metrics(),
+    metrics: new Metrics({ queueDepth: async () => 0, inFlight: () => 0, heldHosts: () => 0 }),
     logger: pino({ level: 'silent' }),
     exclusive: false,
   });
