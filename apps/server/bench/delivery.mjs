@@ -257,9 +257,10 @@ function procCpu(pid) {
 }
 
 /**
- * PostgreSQL's CPU in µs: every process of this machine named `postgres` (its backends and
- * background processes), when the database is on this machine; undefined otherwise. Over a phase
- * in which only one system's backends work, the delta is that system's PostgreSQL cost.
+ * PostgreSQL's CPU in µs, per process: every process of this machine named `postgres` (its
+ * backends and background processes), when the database is on this machine; undefined otherwise.
+ * Over a phase in which only one system's backends work, `postgresCpuSince` is that system's
+ * PostgreSQL cost.
  */
 function postgresCpu() {
   if (
@@ -267,15 +268,27 @@ function postgresCpu() {
     !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(adminUrl).hostname)
   )
     return undefined;
-  let total = 0;
+  const byPid = new Map();
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += procCpu(pid);
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') byPid.set(pid, procCpu(pid));
     } catch {
       // gone meanwhile
     }
   }
+  return byPid;
+}
+
+/**
+ * The CPU PostgreSQL's processes used since `before` (a `postgresCpu()`), process by process: a
+ * process that started meanwhile counts whole, one that ended meanwhile (another system's
+ * connection closing) counts nothing. Subtracting two totals instead went below zero when a
+ * backend with a long past ended during the phase.
+ */
+function postgresCpuSince(before) {
+  let total = 0;
+  for (const [pid, cpu] of postgresCpu()) total += cpu - (before.get(pid) ?? 0);
   return total;
 }
 
@@ -312,9 +325,9 @@ async function maxRate(sys) {
   );
   const s = await waitDelivered(N);
   const after = await serverCpu(sys);
-  const pgAfter = postgresCpu();
+  const pgUsed = pgBefore === undefined ? Number.NaN : postgresCpuSince(pgBefore);
   return {
-    pg_cpu_us: pgBefore === undefined ? Number.NaN : (pgAfter - pgBefore) / s.count,
+    pg_cpu_us: pgUsed / s.count,
     per_s: s.count / ((s.last - started) / 1000),
     p50_ms: pct(s.latencies, 50),
     p99_ms: pct(s.latencies, 99),
