@@ -15,6 +15,7 @@ import { TargetPolicy } from '../../src/delivery/target.js';
 import { type ClaimedDelivery, openStore, orderKey, type Store } from '../../src/store/index.js';
 import { freshDatabase, pgAdminUrl } from '../pg.js';
 import { type Receiver, startReceiver } from '../receivers.js';
+import { claimedDelivery } from './delivery-rows.js';
 
 /**
  * The parts that carry the README's delivery promises, each on its own and fast (these are the
@@ -492,33 +493,8 @@ describe('the sender: rotation and the literal-address check on every delivery',
   });
   afterAll(() => rx.close());
 
-  const delivery = (over: Partial<ClaimedDelivery>): ClaimedDelivery => ({
-    seq: 1,
-    id: 'msg_test',
-    subscriptionId: 1,
-    eventId: 1,
-    clientId: 1,
-    extensionId: 175,
-    eventType: 'hangup',
-    callId: 'c',
-    status: 'pending',
-    attempts: 0,
-    nextAttemptAt: 0,
-    createdAt: 0,
-    lastAttemptAt: null,
-    lastStatusCode: null,
-    lastOutcome: null,
-    payload: 'EventType=hangup',
-    url: `${rx.url}/hook`,
-    method: 'POST',
-    secret: SECRET,
-    previousSecret: null,
-    previousSecretExpiresAt: null,
-    migratedSecret: null,
-    migratedSecretExpiresAt: null,
-    failingSince: null,
-    ...over,
-  });
+  const delivery = (over: Partial<ClaimedDelivery>): ClaimedDelivery =>
+    claimedDelivery(`${rx.url}/hook`, SECRET, over);
   const sender = (allow: string[]) =>
     new Sender({
       targets: new TargetPolicy(allow),

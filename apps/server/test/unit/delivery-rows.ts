@@ -1,4 +1,4 @@
-import type { NewDelivery } from '../../src/store/index.js';
+import type { ClaimedDelivery, NewDelivery } from '../../src/store/index.js';
 import { OutboxSql } from '../../src/store/outbox-sql.js';
 
 /**
@@ -24,4 +24,42 @@ export function deliveryValues(over: Partial<NewDelivery> & { id: string }): unk
     ...over,
   };
   return OutboxSql.deliveryColumns.map((c) => d[c]);
+}
+
+/**
+ * A claimed delivery as the dispatcher and the sender take it: a pending hangup of extension 175
+ * to subscription 1, POSTed to `url` and signed with `secret`, unless `over` says otherwise.
+ */
+export function claimedDelivery(
+  url: string,
+  secret: string,
+  over: Partial<ClaimedDelivery> = {},
+): ClaimedDelivery {
+  return {
+    seq: 1,
+    id: 'msg_test',
+    subscriptionId: 1,
+    eventId: 1,
+    clientId: 1,
+    extensionId: 175,
+    eventType: 'hangup',
+    callId: 'c',
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: 0,
+    createdAt: 0,
+    lastAttemptAt: null,
+    lastStatusCode: null,
+    lastOutcome: null,
+    payload: 'EventType=hangup',
+    url,
+    method: 'POST',
+    secret,
+    previousSecret: null,
+    previousSecretExpiresAt: null,
+    migratedSecret: null,
+    migratedSecretExpiresAt: null,
+    failingSince: null,
+    ...over,
+  };
 }

@@ -6,6 +6,7 @@ import type { SendPort } from '../../src/delivery/send-threads.js';
 import type { SendResult } from '../../src/delivery/sender.js';
 import { Metrics } from '../../src/metrics.js';
 import type { AttemptResult, ClaimedDelivery, OutboxStore } from '../../src/store/index.js';
+import { claimedDelivery } from './delivery-rows.js';
 
 /**
  * How the dispatcher paces its claims through a backlog, with the store and the receiver faked
@@ -18,32 +19,13 @@ afterEach(() => {
 });
 
 function delivery(seq: number): ClaimedDelivery {
-  return {
+  return claimedDelivery('http://receiver.test/hook', 'whsec_x', {
     seq,
     id: `msg_${seq}`,
-    subscriptionId: 1,
     eventId: seq,
-    clientId: 1,
-    extensionId: 175,
-    eventType: 'hangup',
     callId: `call-${seq}`,
-    status: 'pending',
-    attempts: 0,
-    nextAttemptAt: 0,
-    createdAt: 0,
-    lastAttemptAt: null,
-    lastStatusCode: null,
-    lastOutcome: null,
     payload: `n=${seq}`,
-    url: 'http://receiver.test/hook',
-    method: 'POST',
-    secret: 'whsec_x',
-    previousSecret: null,
-    previousSecretExpiresAt: null,
-    migratedSecret: null,
-    migratedSecretExpiresAt: null,
-    failingSince: null,
-  };
+  });
 }
 
 test('a host kept full through a backlog is topped up as soon as it has room, with no wait between claims', async () => {
