@@ -175,10 +175,13 @@ export class Intake implements IntakeSink {
   }
 
   /** After a commit: live streams are told, and the dispatcher gets what it may send. */
-  private handOn(incoming: IncomingEvent[], { leased, unleased }: Stored): void {
+  private handOn(incoming: IncomingEvent[], { leased }: Stored): void {
     this.opts.stored?.(incoming.map((e) => e.extensionId));
     if (leased.length > 0) this.dispatcher?.take(leased);
-    if (unleased > 0) this.dispatcher?.nudge();
+    // The ready deliveries left unleased are those whose host is full or held here: a claim now
+    // would leave that host out and find nothing of them. They are claimed when the host runs
+    // low (or its hold ends). Nudging for them asked for such a claim after every intake while a
+    // host was busy: half the claims of a PostgreSQL run found nothing, at 8 ms each.
   }
 }
 

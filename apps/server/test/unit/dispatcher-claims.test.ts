@@ -30,17 +30,20 @@ function delivery(seq: number): ClaimedDelivery {
 
 /**
  * Sends a backlog of `size` deliveries (one subscription, one host) through a dispatcher whose
- * clocks are stopped; `nudgeEvery` sends, the intake's nudge (new events stored unleased). Answers
+ * clocks are stopped; every `nudgeEvery` sends, a nudge (an operator's retry or recovery);
+ * `slowWrites`: no batch of results is recorded until every delivery has been sent. Answers
  * come on setImmediate, which runs; the poll interval, the wait after a short claim and the
  * results' flush timer never run out.
  */
-async function drain(size: number, nudgeEvery = 0) {
+async function drain(size: number, nudgeEvery = 0, slowWrites = false) {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance', 'Date'] });
   const backlog = Array.from({ length: size }, (_, i) => delivery(i + 1));
   let next = 0;
   /** Per claim: how many it found, and whether it left the subscription out. */
   const claims: Array<{ found: number; leftOut: boolean }> = [];
   const recorded: number[] = [];
+  let writesGo = () => {};
+  const writes = slowWrites ? new Promise<void>((r) => (writesGo = r)) : Promise.resolve();
   const outbox = {
     claim: async (_owner: string, _now: number, _until: number, limit: number, excluded: number[]) => {
       const leftOut = excluded.includes(1);
@@ -53,6 +56,7 @@ async function drain(size: number, nudgeEvery = 0) {
       _owner: string,
       results: Array<{ delivery: ClaimedDelivery; result: AttemptResult }>,
     ) => {
+      await writes;
       for (const r of results) recorded.push(r.delivery.seq);
     },
     releaseLeases: async () => 0,
@@ -100,6 +104,7 @@ async function drain(size: number, nudgeEvery = 0) {
     await new Promise((r) => setImmediate(r));
   }
   // Every result is written: the last few wait for the flush timer, which stop() does not need.
+  writesGo();
   const stopped = dispatcher.stop();
   await vi.advanceTimersByTimeAsync(100);
   await stopped;
@@ -117,10 +122,20 @@ test('a host kept full through a backlog is topped up as soon as it has room, wi
 });
 
 test('a claim that found nothing because it left the full host out does not hold that host back once it has room', async () => {
-  // The intake nudges while the host is full: the claim it asks for leaves the host out and comes
-  // back empty, which must not make the host wait out the pause after a short claim.
+  // Nudges (an operator retrying deliveries through the API) while the host is full: the claim
+  // each asks for leaves the host out and comes back empty, which must not make the host wait out
+  // the pause after a short claim.
   const { sent, claims, recorded } = await drain(2000, 50);
   expect(claims.some((c) => c.leftOut && c.found === 0)).toBe(true);
+  expect(sent.length).toBe(2000);
+  expect(new Set(sent).size).toBe(2000);
+  expect(new Set(recorded).size).toBe(2000);
+});
+
+test('a slow write of results does not hold back the claims that keep a host busy', async () => {
+  // The results of the first batches are still being written (a slow commit) while the host's
+  // queue runs low: the next claim must not wait for them.
+  const { sent, recorded } = await drain(2000, 0, true);
   expect(sent.length).toBe(2000);
   expect(new Set(sent).size).toBe(2000);
   expect(new Set(recorded).size).toBe(2000);
