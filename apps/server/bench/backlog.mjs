@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { clientToken, hangupEvent, pct, sentAt } from './common.mjs';
+import { clientToken, clockMs, hangupEvent, pct, sentAt } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -83,7 +83,7 @@ const neighbour = createServer((req, res) => {
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     const sent = sentAt(Buffer.concat(chunks).toString());
-    const now = performance.timeOrigin + performance.now();
+    const now = clockMs();
     if (sent !== undefined) nLatencies.push(now - sent);
     nReceived++;
     nLastAt = now;
@@ -243,7 +243,7 @@ let neighbourCall = 1e9;
 async function neighbourRun() {
   nLatencies = [];
   const before = nReceived;
-  const t0 = performance.timeOrigin + performance.now();
+  const t0 = clockMs();
   let sent = 0;
   await Promise.all(
     Array.from({ length: 2 }, async () => {
@@ -252,7 +252,7 @@ async function neighbourRun() {
         sent += k;
         const events = [];
         for (let j = 0; j < k; j++) {
-          const e = hangupEvent(performance.timeOrigin + performance.now(), sent + j, neighbourCall++);
+          const e = hangupEvent(clockMs(), sent + j, neighbourCall++);
           events.push({ ...e, extension_id: 200, data: { ...e.data, SubCallID: `200-${e.data.CallID}` } });
         }
         const res = await post(JSON.stringify({ events }));

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { clientToken, hangupEvent, median, pct, round, child as spawnChild } from './common.mjs';
+import { clientToken, clockMs, hangupEvent, median, pct, round, child as spawnChild } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -84,7 +84,7 @@ async function baseline() {
     Array.from({ length: C }, async () => {
       while (next < N) {
         next++;
-        const b = body.replace('Tag=0', `Tag=${performance.timeOrigin + performance.now()}`);
+        const b = body.replace('Tag=0', `Tag=${clockMs()}`);
         const res = await pool.request({
           path: '/hook',
           method: 'POST',
@@ -227,7 +227,7 @@ let seq = 0;
 let turn = 0;
 async function ingest(sys, count) {
   const events = [];
-  for (let k = 0; k < count; k++) events.push(eventBody(performance.timeOrigin + performance.now(), seq++));
+  for (let k = 0; k < count; k++) events.push(eventBody(clockMs(), seq++));
   const intake = sys.intakes[turn++ % sys.intakes.length];
   const res = await intake.request({
     path: sys.path,
@@ -312,7 +312,7 @@ async function maxRate(sys) {
   await rx.ask('reset', 'reset');
   const before = await serverCpu(sys);
   const pgBefore = postgresCpu();
-  const started = performance.timeOrigin + performance.now();
+  const started = clockMs();
   let sent = 0;
   await Promise.all(
     Array.from({ length: 2 }, async () => {

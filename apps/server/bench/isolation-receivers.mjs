@@ -4,7 +4,7 @@
 // Per endpoint it counts the 2xx it gave and records how long after its `Tag` (the send time, ms)
 // each request arrived. Driven over IPC.
 import { createServer } from 'node:http';
-import { sentAt } from './common.mjs';
+import { clockMs, sentAt } from './common.mjs';
 
 const endpoints = [];
 
@@ -23,7 +23,7 @@ function endpoint() {
         res.writeHead(500).end('down for maintenance');
         return;
       }
-      const now = performance.timeOrigin + performance.now();
+      const now = clockMs();
       const body = Buffer.concat(chunks).toString();
       const sent = sentAt(body);
       if (sent !== undefined) e.latencies.push(now - sent);

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { child, clientToken, hangupEvent, median, pct, round } from './common.mjs';
+import { child, clientToken, clockMs, hangupEvent, median, pct, round } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -34,7 +34,7 @@ const BAD = Math.max(1, Math.round(E * Number(values.bad)));
 const HEALTHY = Array.from({ length: E }, (_, i) => i).filter((i) => i >= BAD);
 const LATENCY_EVENTS = Math.max(200, Math.round(N / 2));
 
-const clock = () => performance.timeOrigin + performance.now();
+const clock = clockMs;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const rx = child('./isolation-receivers.mjs');

@@ -1,7 +1,7 @@
 // The benchmark's receiver, in its own process: answers 200 at once and records, per request,
 // how long after its `Tag` (the send time, ms) it arrived. Reports over IPC when asked.
 import { createServer } from 'node:http';
-import { sentAt } from './common.mjs';
+import { clockMs, sentAt } from './common.mjs';
 
 let latencies = [];
 let count = 0;
@@ -11,7 +11,7 @@ const server = createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
-    const now = performance.timeOrigin + performance.now();
+    const now = clockMs();
     const body = Buffer.concat(chunks).toString();
     const sent = sentAt(body);
     if (sent !== undefined) latencies.push(now - sent);
