@@ -219,8 +219,9 @@ export class Dispatcher {
       // waiting out the gap then let a host's queue run dry before the next claim, half of a
       // backlog's drain spent with no request in flight (`bench:delivery`, 9,200 events/s).
       // A claim that came back short because it left a full host out says nothing of that host's
-      // work: room on it (a recorded batch, see flush) ends the wait, or its queue ran dry here
-      // too, through the intake's nudges (bench:delivery --store postgres).
+      // work: room on it (a recorded batch, see flush, or its queue running low) ends the wait;
+      // otherwise a claim asked for meanwhile (a nudge) let the host's queue run dry here too
+      // (bench:delivery --store postgres).
       const gap = lastClaim + 20 - performance.now();
       if (asked && gap > 0) await this.pause(gap);
     }
