@@ -34,7 +34,6 @@ const BAD = Math.max(1, Math.round(E * Number(values.bad)));
 const HEALTHY = Array.from({ length: E }, (_, i) => i).filter((i) => i >= BAD);
 const LATENCY_EVENTS = Math.max(200, Math.round(N / 2));
 
-const clock = clockMs;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const rx = child('./isolation-receivers.mjs');
@@ -107,14 +106,14 @@ async function run(scenario, latencyRate) {
     };
 
     // Max rate: batches of 100, 2 in flight.
-    const start = clock();
+    const start = clockMs();
     let sent = 0;
     await Promise.all(
       Array.from({ length: 2 }, async () => {
         while (sent < N) {
           const k = Math.min(100, N - sent);
           sent += k;
-          await post(Array.from({ length: k }, () => event(nextEvent++, clock())));
+          await post(Array.from({ length: k }, () => event(nextEvent++, clockMs())));
         }
       }),
     );
@@ -130,7 +129,7 @@ async function run(scenario, latencyRate) {
       for (let b = 0; b * batch < LATENCY_EVENTS; b++) {
         const wait = t0 + b * interval - performance.now();
         if (wait > 0) await sleep(wait);
-        void post(Array.from({ length: batch }, () => event(nextEvent++, clock())));
+        void post(Array.from({ length: batch }, () => event(nextEvent++, clockMs())));
       }
       await waitForHealthy(LATENCY_EVENTS * HEALTHY.length, `${scenario}, fixed rate`);
       p99 = pct((await healthyStats(true)).latencies, 99);

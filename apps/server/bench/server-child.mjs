@@ -28,7 +28,6 @@ async function passThrough() {
   outbox.ingest = async (events, now) => ({
     eventIds: events.map(() => seqs),
     deliveries: events.length,
-    unleased: 0,
     repeats: 0,
     byEvent: events.map(() => ({ deliveries: 1, repeat: false })),
     leased: events.map((e) => {

@@ -241,10 +241,13 @@ export class Dispatcher {
     return Math.floor(this.hostCap() / 2);
   }
 
-  private runningLow(host: string): void {
+  /**
+   * `host` has room (its results were recorded, or its queue runs low): a claim is wanted for it,
+   * and should the last claim have left it out, the pause after that claim ends.
+   */
+  private roomFor(host: string): void {
     this.roomOn.add(host);
-    if (this.leftOut.has(host)) this.endGap?.();
-    this.wake?.();
+    if (this.leftOut.has(host) && !this.hostHeld(host)) this.endGap?.();
   }
 
   /** Whether a claim is asked for: from outside, or for a host that still has room. */
@@ -354,7 +357,10 @@ export class Dispatcher {
         }
         const d = h.queue.shift();
         if (!d) continue;
-        if (h.queue.length === this.lowWater()) this.runningLow(host);
+        if (h.queue.length === this.lowWater()) {
+          this.roomFor(host);
+          this.wake?.();
+        }
         if (b !== undefined && b.until > 0) b.probe = d.seq;
         h.sending++;
         this.inFlight++;
@@ -604,15 +610,11 @@ export class Dispatcher {
     }
     // Recorded: these may be claimed again (retries), and the next events of their calls are
     // now claimable. Those on a host with room want a claim now; a saturated host's do not.
-    let reopened = false;
     for (const { delivery } of batch) {
       this.held.delete(delivery.seq);
       const host = hostOf(delivery.url);
-      if (this.hostFull(host)) continue;
-      this.roomOn.add(host);
-      reopened ||= this.leftOut.has(host) && !this.hostHeld(host);
+      if (!this.hostFull(host)) this.roomFor(host);
     }
-    if (reopened) this.endGap?.();
     this.wake?.();
   }
 

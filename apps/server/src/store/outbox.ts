@@ -126,9 +126,8 @@ function markReady(
   busy: Set<string>,
   subscriptionOf: ReadonlyMap<string, IntakeSubscription>,
   lease: IngestLease | undefined,
-): { taken: Set<NewDelivery>; unleased: number } {
+): Set<NewDelivery> {
   const taken = new Set<NewDelivery>();
-  let unleased = 0;
   for (const r of rows) {
     if (r.status !== 'pending') continue;
     const url = subscriptionOf.get(r.id)!.url;
@@ -147,9 +146,9 @@ function markReady(
       // A lease pushes the due time to its end (see `claim`).
       r.next_attempt_at = lease.until;
       taken.add(r);
-    } else unleased++;
+    }
   }
-  return { taken, unleased };
+  return taken;
 }
 
 /** Issues the inserts of the new deliveries, up to 256 a statement; resolves to their seq by id. */
@@ -200,7 +199,7 @@ export class OutboxStore {
    * in one transaction: when this resolves, nothing accepted can be lost. The new deliveries that
    * may go at once (enabled, and first of their call at their endpoint) and that `lease` accepts
    * are stored leased to it and returned in `leased`, so the dispatcher can send them without
-   * looking for them; `unleased` counts those ready ones it left for the next claim.
+   * looking for them; the ready ones it leaves wait for the next claim.
    */
   async ingest(
     events: IncomingEvent[],
@@ -210,7 +209,6 @@ export class OutboxStore {
     eventIds: number[];
     deliveries: number;
     leased: ClaimedDelivery[];
-    unleased: number;
     repeats: number;
     /** Per event, in order: the deliveries it made (pending ones), and whether it was a repeat. */
     byEvent: Array<{ deliveries: number; repeat: boolean }>;
@@ -236,9 +234,9 @@ export class OutboxStore {
       }
       const repeats = events.length - fresh.length;
       const { rows, subscriptionOf } = deliveriesFor(matches, events, fresh, eventIds, now);
-      if (rows.length === 0) return { eventIds, deliveries: 0, leased: [], unleased: 0, repeats, byEvent };
+      if (rows.length === 0) return { eventIds, deliveries: 0, leased: [], repeats, byEvent };
       const busy = await this.callsWaiting(tx, rows);
-      const { taken, unleased } = markReady(rows, busy, subscriptionOf, lease);
+      const taken = markReady(rows, busy, subscriptionOf, lease);
       let deliveries = 0;
       for (const r of rows) {
         if (r.status !== 'pending') continue;
@@ -252,7 +250,7 @@ export class OutboxStore {
       const leased = [...taken].map((r) =>
         toClaimed(storedRecord(r, seqOf.get(r.id)!, now), subscriptionOf.get(r.id)!),
       );
-      return { eventIds, deliveries, leased, unleased, repeats, byEvent };
+      return { eventIds, deliveries, leased, repeats, byEvent };
     });
   }
 
