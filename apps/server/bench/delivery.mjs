@@ -5,8 +5,8 @@
 // server's own CPU µs per delivered event (its process.cpuUsage over the max-rate phase ÷ events),
 // beside a raw baseline: the same receiver driven directly by undici at the same concurrency, with
 // no storage (its client CPU µs per request). With --store postgres on this machine, PostgreSQL's
-// own CPU per event over the same phase too (its processes', from /proc). The server runs as its own process, as users run it
-// (bench/server-child.mjs); the receiver is a third process. Each figure is the median of --runs
+// own CPU per event over the same phase too (its processes', from /proc). The server runs as its
+// own process, as users run it (bench/server-child.mjs); the receiver is a third process. Each figure is the median of --runs
 // rounds; every round runs the baseline, callhook (and the peer, if any) in turns.
 // --store none is a diagnostic bound, not a mode of the product: the server's outbox is replaced
 // by a pass-through (intake hands every event straight to the dispatcher, results are dropped),
