@@ -1,8 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import { type Checkpointer, checkpointInBackground } from './checkpoints.js';
+import {
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+  sql,
+} from 'kysely';
+import { type Checkpointer, checkpointInBackground, WriteGate } from './checkpoints.js';
 import { migrate } from './migrations.js';
 import type { Database, Dialect } from './schema.js';
 import { kyselyTransact, pipelinedTransact, type Transact } from './transact.js';
@@ -32,7 +41,15 @@ export interface ConnectOptions {
   checkpointMs?: number;
   /** Told when the background checkpoints stop working (the connection then does them again). */
   onCheckpointFailure?: (err: unknown) => void;
+  /**
+   * SQLite with background checkpoints: past this many pages in the WAL, the writes are held for
+   * a last short checkpoint so that the WAL starts over (checkpoints.ts). 4096 (16 MiB) by default.
+   */
+  walRestartPages?: number;
 }
+
+/** The WAL file's size kept after it starts over (SQLite's journal_size_limit): 64 MiB. */
+const WAL_KEPT_BYTES = 64 * 1024 * 1024;
 
 export async function connect(opts: ConnectOptions): Promise<Connection> {
   if (/^postgres(ql)?:\/\//.test(opts.databaseUrl)) {
@@ -103,11 +120,22 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
   // them (600,000 rows: an index build 68 -> 219 MB of RSS, a sort 85 -> 222; BENCHMARKS.md). The
   // statement journals that went to /var/tmp at full rate are avoided instead (outbox-sql.ts).
   sqlite.pragma('busy_timeout = 5000');
+  // A burst that outran the checkpoints leaves a long WAL file behind; past this size it is cut
+  // back once the WAL starts over.
+  sqlite.pragma(`journal_size_limit = ${WAL_KEPT_BYTES}`);
   reusePreparedStatements(sqlite);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const gate = new WriteGate();
+  const db = new Kysely<Database>({ dialect: new GatedSqliteDialect({ database: sqlite }, gate) });
   await migrate(db as unknown as Kysely<unknown>, 'sqlite');
   const checkpoints = opts.checkpointMs
-    ? checkpointInBackground(sqlite, file, opts.checkpointMs, opts.onCheckpointFailure ?? (() => {}))
+    ? checkpointInBackground(
+        sqlite,
+        file,
+        opts.checkpointMs,
+        opts.onCheckpointFailure ?? (() => {}),
+        gate,
+        opts.walRestartPages ?? 4096,
+      )
     : undefined;
   return {
     db,
@@ -120,6 +148,45 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
       await db.destroy();
     },
   };
+}
+
+/** Kysely's SQLite dialect, with the connection taken through `gate` (see WriteGate). */
+class GatedSqliteDialect extends SqliteDialect {
+  constructor(
+    private readonly settings: SqliteDialectConfig,
+    private readonly gate: WriteGate,
+  ) {
+    super(settings);
+  }
+
+  override createDriver(): Driver {
+    return new GatedSqliteDriver(this.settings, this.gate);
+  }
+}
+
+class GatedSqliteDriver extends SqliteDriver {
+  constructor(
+    settings: SqliteDialectConfig,
+    private readonly gate: WriteGate,
+  ) {
+    super(settings);
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const wait = this.gate.enter();
+    if (wait) await wait;
+    try {
+      return await super.acquireConnection();
+    } catch (err) {
+      this.gate.leave();
+      throw err;
+    }
+  }
+
+  override async releaseConnection(): Promise<void> {
+    await super.releaseConnection();
+    this.gate.leave();
+  }
 }
 
 /**
