@@ -9,7 +9,7 @@
 // 2xx (nothing doubled), and each call's events arrived in order at each endpoint. The drain rate
 // is compared with the normal max rate measured first, on the same server, receiver up.
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,7 +168,11 @@ for (let e = 0; e < E; e++) {
   if (!res.ok) throw new Error(`subscribe the neighbour: ${res.status} ${await res.text()}`);
 }
 
-// ---- RSS, sampled every second.
+// ---- RSS, sampled every second, and SQLite's WAL file (a WAL that never starts over grows by
+// every commit for as long as the writes go on).
+const walFile = join(dir, 'callhook.db-wal');
+const walMb = () =>
+  values.store === 'sqlite' && existsSync(walFile) ? statSync(walFile).size / 2 ** 20 : Number.NaN;
 const t0 = performance.now();
 let phase = 'normal';
 const samples = [];
@@ -181,6 +185,7 @@ const sampler = (async () => {
       phase,
       mb: rss / 2 ** 20,
       heapMb: heapUsed / 2 ** 20,
+      walMb: walMb(),
       received,
       queued: ingested,
     });
@@ -336,16 +341,17 @@ if (databaseUrl) await admin(`drop database if exists ${dbName} with (force)`);
 const total = (normalEvents + EVENTS) * E;
 const lost = total - done.size;
 const peak = Math.max(...samples.map((x) => x.mb));
+const walPeak = Math.max(...samples.map((x) => x.walMb));
 console.log(
   `backlog benchmark (${values.store}, CALLHOOK_BREAKER_FAILURES=${values['breaker-failures']}, ${EVENTS * E} deliveries = ${EVENTS} events × ${E} endpoints, calls of ${PER_CALL} events, server in its own process)`,
 );
 console.log('  server RSS over time:');
-console.log('    time s  phase   RSS MB  heap MB  queued    received');
+console.log('    time s  phase   RSS MB  heap MB  WAL MB  queued    received');
 const step = Math.max(1, Math.ceil(samples.length / 24));
 for (let i = 0; i < samples.length; i += step) {
   const x = samples[i];
   console.log(
-    `    ${String(round(x.s, 0)).padStart(6)}  ${x.phase.padEnd(6)}  ${String(round(x.mb, 0)).padStart(6)}  ${String(round(x.heapMb, 0)).padStart(7)}  ${String(x.queued).padStart(8)}  ${String(x.received).padStart(8)}`,
+    `    ${String(round(x.s, 0)).padStart(6)}  ${x.phase.padEnd(6)}  ${String(round(x.mb, 0)).padStart(6)}  ${String(round(x.heapMb, 0)).padStart(7)}  ${String(Number.isNaN(x.walMb) ? '-' : round(x.walMb, 0)).padStart(6)}  ${String(x.queued).padStart(8)}  ${String(x.received).padStart(8)}`,
   );
 }
 console.log(
@@ -360,7 +366,7 @@ if (neighbourBefore && neighbourHeld) {
   );
 }
 console.log(
-  `  peak RSS ${round(peak, 0)} MB (target ≤ 256 MB); lost ${lost}, doubled ${doubled}, out of order ${outOfOrder}; intake requests sent again after a connection reset: ${resets}`,
+  `  peak RSS ${round(peak, 0)} MB (target ≤ 256 MB)${Number.isNaN(walPeak) ? '' : `, WAL file at most ${round(walPeak, 0)} MB`}; lost ${lost}, doubled ${doubled}, out of order ${outOfOrder}; intake requests sent again after a connection reset: ${resets}`,
 );
 console.log(
   JSON.stringify({
@@ -386,6 +392,7 @@ console.log(
         }
       : {}),
     peak_rss_mb: round(peak, 0),
+    ...(Number.isNaN(walPeak) ? {} : { peak_wal_mb: round(walPeak, 0) }),
     lost,
     doubled,
     out_of_order: outOfOrder,

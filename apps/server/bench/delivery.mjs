@@ -18,7 +18,7 @@
 // --peer pgboss: the same with pg-boss on PostgreSQL (bench/peer-pgboss.mjs).
 // --send-threads N: callhook with CALLHOOK_SEND_THREADS=N (sending on N worker threads) measured
 // in turns with callhook sending on its main thread: what a second core gives one process.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -172,6 +172,8 @@ async function startCallhook(name = 'callhook', dist = undefined, extra = {}) {
   return {
     name,
     procs,
+    // SQLite's WAL: how long the file grew (a WAL that never starts over grows by every commit).
+    wal: values.store === 'sqlite' ? join(dataDir, 'callhook.db-wal') : undefined,
     intakes: procs.map((p) => new Pool(p.info.url, { connections: 4 })),
     path: '/api/ver1.0/pbx/event/batch/',
     headers: { 'content-type': 'application/json', 'x-pbx-key': pbxKey },
@@ -335,7 +337,13 @@ async function maxRate(sys) {
     cpu_us: (after.cpu - before.cpu) / s.count,
     main_cpu_us: (after.main - before.main) / s.count,
     rss_mb: after.rss / 2 ** 20,
+    wal_mb: walMb(sys),
   };
+}
+
+/** The size of a system's SQLite WAL file in MB; NaN for other stores. */
+function walMb(sys) {
+  return sys.wal && existsSync(sys.wal) ? statSync(sys.wal).size / 2 ** 20 : Number.NaN;
 }
 
 /** At a fixed rate (events/s), in batches of 10 every 10/rate s, for latency. */
@@ -351,7 +359,13 @@ async function atRate(sys, rate, seconds = 5) {
     await ingest(sys, batch);
   }
   const s = await waitDelivered(Math.ceil(total / batch) * batch);
-  return { per_s: rate, p50_ms: pct(s.latencies, 50), p99_ms: pct(s.latencies, 99), delivered: s.count };
+  return {
+    per_s: rate,
+    p50_ms: pct(s.latencies, 50),
+    p99_ms: pct(s.latencies, 99),
+    delivered: s.count,
+    wal_mb: walMb(sys),
+  };
 }
 
 async function stop(sys) {
@@ -404,6 +418,8 @@ const summary = (name) => ({
   main_cpu_us: med((r) => r[name].max.main_cpu_us),
   pg_cpu_us: med((r) => r[name].max.pg_cpu_us),
   rss_mb: med((r) => r[name].max.rss_mb),
+  // The file only grows (until it starts over past journal_size_limit): its largest.
+  wal_mb: Math.max(...rounds.map((r) => Math.max(r[name].max.wal_mb, r[name].half.wal_mb))),
   half_per_s: med((r) => r[name].half.per_s),
   half_p50_ms: med((r) => r[name].half.p50_ms),
   half_p99_ms: med((r) => r[name].half.p99_ms),
@@ -418,7 +434,7 @@ console.log(
 );
 const line = (label, s) =>
   console.log(
-    `  ${label.padEnd(34)} ${String(round(s.per_s, 0)).padStart(6)} events/s  ${String(round(s.cpu_us, 1)).padStart(6)} µs CPU/event${Number.isNaN(s.pg_cpu_us) ? '' : ` + PostgreSQL ${round(s.pg_cpu_us, 1)} µs`}  max-rate p99 ${round(s.max_p99_ms, 1)} ms  at half rate (${round(s.half_per_s, 0)}/s): p50 ${round(s.half_p50_ms, 2)} ms  p99 ${round(s.half_p99_ms, 2)} ms  RSS ${round(s.rss_mb, 0)} MB`,
+    `  ${label.padEnd(34)} ${String(round(s.per_s, 0)).padStart(6)} events/s  ${String(round(s.cpu_us, 1)).padStart(6)} µs CPU/event${Number.isNaN(s.pg_cpu_us) ? '' : ` + PostgreSQL ${round(s.pg_cpu_us, 1)} µs`}  max-rate p99 ${round(s.max_p99_ms, 1)} ms  at half rate (${round(s.half_per_s, 0)}/s): p50 ${round(s.half_p50_ms, 2)} ms  p99 ${round(s.half_p99_ms, 2)} ms  RSS ${round(s.rss_mb, 0)} MB${Number.isNaN(s.wal_mb) ? '' : `  WAL ${round(s.wal_mb, 0)} MB`}`,
   );
 console.log(
   `  ${'raw baseline (undici → receiver)'.padEnd(34)} ${String(round(base.per_s, 0)).padStart(6)} req/s     ${String(round(base.cpu_us, 1)).padStart(6)} µs client CPU/request  p99 ${round(base.p99_ms, 2)} ms`,
@@ -494,6 +510,7 @@ const json = (s) => ({
   half_rate_per_s: round(s.half_per_s, 0),
   max_rate_p99_ms: round(s.max_p99_ms, 1),
   rss_mb: round(s.rss_mb, 0),
+  ...(Number.isNaN(s.wal_mb) ? {} : { wal_mb: round(s.wal_mb, 0) }),
 });
 console.log(
   JSON.stringify({
