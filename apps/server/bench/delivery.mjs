@@ -8,6 +8,9 @@
 // own CPU per event over the same phase too (its processes', from /proc). The server runs as its
 // own process, as users run it (bench/server-child.mjs); the receiver is a third process. Each figure is the median of --runs
 // rounds; every round runs the baseline, callhook (and the peer, if any) in turns.
+// Under each line, where the cores went through its max-rate phase, in % of one core (the server's
+// main thread and its other threads, the receiver, this process, PostgreSQL): a part near 100 is
+// what bounds the run. The baseline is bound by its client's one thread, callhook by its main one.
 // --store none is a diagnostic bound, not a mode of the product: the server's outbox is replaced
 // by a pass-through (intake hands every event straight to the dispatcher, results are dropped),
 // so the figures show what intake, dispatch, signing and sending cost without any storage.
@@ -19,7 +22,7 @@
 // --send-threads N: callhook with CALLHOOK_SEND_THREADS=N (sending on N worker threads) measured
 // in turns with callhook sending on its main thread: what a second core gives one process.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -79,6 +82,7 @@ async function baseline() {
   ).toString();
   let next = 0;
   const cpu0 = process.cpuUsage();
+  const rx0 = procCpu(rx.proc.pid);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: C }, async () => {
@@ -97,9 +101,12 @@ async function baseline() {
   );
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuMicros(process.cpuUsage(cpu0));
+  const rxCpu = procCpu(rx.proc.pid) - rx0;
   await pool.close();
   const stats = await rx.ask('stats', 'latencies');
   return {
+    // % of one core: the client (this process) and the receiver.
+    cores: { client: cpu / seconds / 1e4, receiver: rxCpu / seconds / 1e4 },
     per_s: N / seconds,
     p50_ms: pct(stats.latencies, 50),
     p99_ms: pct(stats.latencies, 99),
@@ -314,6 +321,8 @@ async function maxRate(sys) {
   await rx.ask('reset', 'reset');
   const before = await serverCpu(sys);
   const pgBefore = postgresCpu();
+  const rxBefore = procCpu(rx.proc.pid);
+  const loadBefore = process.cpuUsage();
   const started = clockMs();
   let sent = 0;
   await Promise.all(
@@ -328,7 +337,19 @@ async function maxRate(sys) {
   const s = await waitDelivered(N);
   const after = await serverCpu(sys);
   const pgUsed = pgBefore === undefined ? Number.NaN : postgresCpuSince(pgBefore);
+  // Where the machine's cores went through the phase, in % of one core: which part is the bound.
+  const load = process.cpuUsage(loadBefore);
+  const pctOfCore = (us) => (100 * us) / ((clockMs() - started) * 1000);
+  const cores = {
+    server: pctOfCore(after.cpu - before.cpu),
+    main: pctOfCore(after.main - before.main),
+    server_other: pctOfCore(after.cpu - before.cpu - (after.main - before.main)),
+    receiver: pctOfCore(procCpu(rx.proc.pid) - rxBefore),
+    load: pctOfCore(load.user + load.system),
+    postgres: pctOfCore(pgUsed),
+  };
   return {
+    cores,
     pg_cpu_us: pgUsed / s.count,
     per_s: s.count / ((s.last - started) / 1000),
     p50_ms: pct(s.latencies, 50),
@@ -410,6 +431,8 @@ const base = {
   per_s: med((r) => r.base.per_s),
   p99_ms: med((r) => r.base.p99_ms),
   cpu_us: med((r) => r.base.cpu_us),
+  client_pct: med((r) => r.base.cores.client),
+  receiver_pct: med((r) => r.base.cores.receiver),
 };
 const summary = (name) => ({
   per_s: med((r) => r[name].max.per_s),
@@ -418,6 +441,9 @@ const summary = (name) => ({
   main_cpu_us: med((r) => r[name].max.main_cpu_us),
   pg_cpu_us: med((r) => r[name].max.pg_cpu_us),
   rss_mb: med((r) => r[name].max.rss_mb),
+  cores: Object.fromEntries(
+    Object.keys(rounds[0][name].max.cores).map((k) => [k, med((r) => r[name].max.cores[k])]),
+  ),
   // The file only grows (until it starts over past journal_size_limit): its largest.
   wal_mb: Math.max(...rounds.map((r) => Math.max(r[name].max.wal_mb, r[name].half.wal_mb))),
   half_per_s: med((r) => r[name].half.per_s),
@@ -432,6 +458,26 @@ const storeName = values.store === 'none' ? 'no storage: a bound, not the produc
 console.log(
   `delivery benchmark (${storeName}, ${I} server process${I === 2 ? 'es on one database' : ''}, ${N} events, ${C} in flight, receiver in its own process; median of ${RUNS} rounds)`,
 );
+/** Where the cores went through the max-rate phase: a part near 100 % of one core is the bound. */
+function coresLine(s) {
+  // A peer does not say which of its threads did what (BullMQ's counts its Redis too).
+  const server = Number.isNaN(s.cores.main)
+    ? [['server (all its threads and processes)', s.cores.server]]
+    : [
+        ['server main thread', s.cores.main],
+        ["server's other threads", s.cores.server_other],
+      ];
+  const parts = [
+    ...server,
+    ['receiver', s.cores.receiver],
+    ['load generator', s.cores.load],
+    ['PostgreSQL', s.cores.postgres],
+  ].filter(([, v]) => !Number.isNaN(v));
+  const all = parts.reduce((sum, [, v]) => sum + v, 0);
+  console.log(
+    `    max rate, % of one core: ${parts.map(([k, v]) => `${k} ${round(v, 0)}`).join(', ')}; ${round(all, 0)} of the machine's ${availableParallelism() * 100}`,
+  );
+}
 const line = (label, s) =>
   console.log(
     `  ${label.padEnd(34)} ${String(round(s.per_s, 0)).padStart(6)} events/s  ${String(round(s.cpu_us, 1)).padStart(6)} µs CPU/event${Number.isNaN(s.pg_cpu_us) ? '' : ` + PostgreSQL ${round(s.pg_cpu_us, 1)} µs`}  max-rate p99 ${round(s.max_p99_ms, 1)} ms  at half rate (${round(s.half_per_s, 0)}/s): p50 ${round(s.half_p50_ms, 2)} ms  p99 ${round(s.half_p99_ms, 2)} ms  RSS ${round(s.rss_mb, 0)} MB${Number.isNaN(s.wal_mb) ? '' : `  WAL ${round(s.wal_mb, 0)} MB`}`,
@@ -439,10 +485,20 @@ const line = (label, s) =>
 console.log(
   `  ${'raw baseline (undici → receiver)'.padEnd(34)} ${String(round(base.per_s, 0)).padStart(6)} req/s     ${String(round(base.cpu_us, 1)).padStart(6)} µs client CPU/request  p99 ${round(base.p99_ms, 2)} ms`,
 );
+console.log(
+  `    % of one core: client ${round(base.client_pct, 0)}, receiver ${round(base.receiver_pct, 0)}`,
+);
 line('callhook (intake → 2xx)', ch);
-if (peer) line(`${PEER} peer (intake → 2xx)`, peer);
+coresLine(ch);
+if (peer) {
+  line(`${PEER} peer (intake → 2xx)`, peer);
+  coresLine(peer);
+}
 const against = values.against ? summary('callhook@against') : undefined;
-if (against) line('callhook, --against build', against);
+if (against) {
+  line('callhook, --against build', against);
+  coresLine(against);
+}
 const threaded = THREADS !== undefined ? summary('callhook@threads') : undefined;
 if (threaded) line(`callhook, ${THREADS} sending threads`, threaded);
 const target3 = { sqlite: 0.35, postgres: 0.25, none: 0.5 }[values.store];
@@ -511,6 +567,11 @@ const json = (s) => ({
   max_rate_p99_ms: round(s.max_p99_ms, 1),
   rss_mb: round(s.rss_mb, 0),
   ...(Number.isNaN(s.wal_mb) ? {} : { wal_mb: round(s.wal_mb, 0) }),
+  cores_pct: Object.fromEntries(
+    Object.entries(s.cores)
+      .filter(([, v]) => !Number.isNaN(v))
+      .map(([k, v]) => [k, round(v, 0)]),
+  ),
 });
 console.log(
   JSON.stringify({
