@@ -13,8 +13,13 @@ import type SQLite from 'better-sqlite3';
  * closer than a checkpoint takes never leave that moment: the WAL grew by every commit for as
  * long as the writes went on (344 MB in one bench:delivery run of 35 s; each commit then extended
  * the file). So once the WAL holds `restartPages` frames, the thread copies again what came
- * meanwhile, and asks the connection to hold its writes (`long`) for a last copy (`copy`), which
+ * meanwhile, and asks the connection to hold its users (`long`) for a last copy (`copy` n), which
  * is short: the next write then starts the WAL over.
+ *
+ * It does not ask again while the WAL has not changed since its last copy (no write since: the
+ * next one starts it over). A last copy that could not copy everything (another process reading
+ * the file, which also keeps the WAL from starting over) makes it wait twice as many turns before
+ * it asks again, up to 64.
  */
 const CHECKPOINTER = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -23,16 +28,29 @@ const db = new SQLite(workerData.file);
 db.pragma('busy_timeout = 5000');
 // A checkpoint reads the WAL's pages and writes them; it needs no page cache of its own.
 db.pragma('cache_size = -256');
-// The WAL's frames (pages), all copied or not.
-const checkpoint = () => db.pragma('wal_checkpoint(PASSIVE)')[0].log;
+// { log: the WAL's frames, checkpointed: how many of them are copied }
+const checkpoint = () => db.pragma('wal_checkpoint(PASSIVE)')[0];
+let copiedAt = -1;
+let backOff = 0;
+let skip = 0;
 const timer = setInterval(() => {
-  if (checkpoint() >= workerData.restartPages && checkpoint() >= workerData.restartPages)
+  const { log } = checkpoint();
+  if (skip > 0) {
+    skip--;
+    return;
+  }
+  if (log >= workerData.restartPages && log !== copiedAt && checkpoint().log >= workerData.restartPages)
     parentPort.postMessage('long');
 }, workerData.everyMs);
 parentPort.on('message', (message) => {
-  if (message === 'copy') {
-    checkpoint();
-    parentPort.postMessage('copied');
+  if (typeof message === 'object' && message.copy !== undefined) {
+    const { log, checkpointed } = checkpoint();
+    copiedAt = log;
+    if (checkpointed < log) {
+      backOff = Math.min(64, Math.max(1, backOff * 2));
+      skip = backOff;
+    } else backOff = 0;
+    parentPort.postMessage({ copied: message.copy });
     return;
   }
   clearInterval(timer);
@@ -42,10 +60,10 @@ parentPort.on('message', (message) => {
 `;
 
 /**
- * The connection's users pass through here (db.ts takes Kysely's connection through it). Open, a
- * user goes on at once; closed, new ones wait for it to open, and `close` resolves once those
- * already through have left: then nothing writes, and the checkpoint thread's last copy leaves
- * the WAL wholly copied for the next write to start it over.
+ * The connection's users pass through here (db.ts takes Kysely's connection through it): its
+ * reads and writes alike. Open, a user goes on at once; closed, new ones wait for it to open, and
+ * `close` resolves once those already through have left: then nothing writes, and the checkpoint
+ * thread's last copy leaves the WAL wholly copied for the next write to start it over.
  */
 export class WriteGate {
   private inside = 0;
@@ -83,16 +101,25 @@ export class WriteGate {
     });
   }
 
+  /** Lets the held users go; a `close` still waiting for those inside resolves too. */
   open(): void {
-    const release = this.release;
+    const { release, emptied } = this;
     this.opened = null;
     this.release = null;
+    this.emptied = null;
     release?.();
+    emptied?.();
   }
 }
 
-/** How long the writes are held for the last copy at most, should the thread not answer. */
-const COPY_WAIT_MS = 2000;
+/**
+ * How long the connection's users are held at most: for those inside to leave, then for the last
+ * copy (two syncs of the files). Past it they go on, and the WAL is not started over this time.
+ */
+const HOLD_MS = 250;
+
+/** After a hold that ran out, the thread's asks are let pass for this long, doubling, up to a minute. */
+const FIRST_BACK_OFF_MS = 5000;
 
 export interface Checkpointer {
   /** Stops the thread (the main connection's close makes the last checkpoint). */
@@ -123,6 +150,7 @@ export function checkpointInBackground(
   onFailure: (err: unknown) => void,
   gate: WriteGate,
   restartPages: number,
+  holdMs = HOLD_MS,
 ): Checkpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   sqlite.pragma('wal_autocheckpoint = 0');
@@ -134,8 +162,8 @@ export function checkpointInBackground(
   });
   worker.unref();
   let stopping = false;
-  /** Ends the wait for the last copy (answered, or the thread gone). */
-  let copied: (() => void) | null = null;
+  /** Ends the wait for last copy `n` (its answer), or any (the thread gone). */
+  let copied: ((n?: number) => void) | null = null;
   const fallBack = (err: unknown) => {
     copied?.();
     if (stopping || !sqlite.open) return;
@@ -143,31 +171,53 @@ export function checkpointInBackground(
     sqlite.pragma('wal_autocheckpoint = 1000');
     onFailure(err);
   };
-  /** Holds the writes for the thread's last copy, then lets them go (the next one starts the WAL over). */
+  /** Holds the connection's users for the thread's last copy, then lets them go (the next write starts the WAL over). */
   let restarting = false;
+  let copies = 0;
+  let backOff = 0;
+  let quietUntil = 0;
   const restart = async () => {
-    if (restarting || stopping) return;
+    if (restarting || stopping || Date.now() < quietUntil) return;
     restarting = true;
+    const copy = ++copies;
+    /** Given up (the hold ran out): what is still under way of it must not post a copy. */
+    let over = false;
+    let timer: NodeJS.Timeout | undefined;
+    const ranOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), holdMs);
+    });
     try {
-      await gate.close();
-      if (stopping) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, COPY_WAIT_MS);
-        copied = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        worker.postMessage('copy');
-      });
+      const done = await Promise.race([
+        gate.close().then(async () => {
+          if (stopping || over) return true;
+          await new Promise<void>((resolve) => {
+            copied = (n) => {
+              if (n === undefined || n === copy) resolve();
+            };
+            worker.postMessage({ copy });
+          });
+          return true;
+        }),
+        ranOut,
+      ]);
+      if (done) backOff = 0;
+      else {
+        // A slow disk, or a user that does not leave: let the writes go, and ask less often.
+        backOff = Math.min(60_000, backOff === 0 ? FIRST_BACK_OFF_MS : backOff * 2);
+        quietUntil = Date.now() + backOff;
+      }
     } finally {
+      over = true;
+      clearTimeout(timer);
       copied = null;
       gate.open();
       restarting = false;
     }
   };
-  worker.on('message', (message) => {
+  worker.on('message', (message: unknown) => {
     if (message === 'long') void restart();
-    else if (message === 'copied') copied?.();
+    else if (typeof message === 'object' && message !== null && 'copied' in message)
+      copied?.((message as { copied: number }).copied);
   });
   worker.on('error', fallBack);
   worker.on('exit', (code) => fallBack(new Error(`the checkpoint thread exited (code ${code})`)));

@@ -46,6 +46,8 @@ export interface ConnectOptions {
    * a last short checkpoint so that the WAL starts over (checkpoints.ts). 4096 (16 MiB) by default.
    */
   walRestartPages?: number;
+  /** How long the connection's users are held for that last checkpoint at most (ms); 250 by default. */
+  walHoldMs?: number;
 }
 
 /** The WAL file's size kept after it starts over (SQLite's journal_size_limit): 64 MiB. */
@@ -135,6 +137,7 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
         opts.onCheckpointFailure ?? (() => {}),
         gate,
         opts.walRestartPages ?? 4096,
+        opts.walHoldMs,
       )
     : undefined;
   return {

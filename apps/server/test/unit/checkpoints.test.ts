@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -50,28 +50,20 @@ describe('SQLite WAL checkpoints in the background', () => {
     expect(size(`${file}-wal`)).toBeGreaterThan(0);
   });
 
-  test('writes that never pause still let the WAL start over, so it stays small', async () => {
-    // A checkpoint copies what was committed when it began; a WAL starts over only when a write
-    // begins with every frame copied. Commits that follow each other closer than a checkpoint
-    // takes (every few ms at full rate) never leave that moment, and the WAL grew without end:
-    // 344 MB in the 35 s of one bench:delivery run. The thread now asks the connection to hold
-    // its writes for the last, short checkpoint once the WAL passes walRestartPages.
-    conn = await connect({
-      dataDir: dir,
-      databaseUrl: '',
-      poolSize: 1,
-      checkpointMs: 5,
-      walRestartPages: 256,
-    });
-    const c = conn;
-    const file = c.location;
+  /** The WAL header's checkpoint sequence number: SQLite adds one each time the WAL starts over. */
+  const restarts = (file: string) => {
+    const header = Buffer.alloc(16);
+    const fd = openSync(`${file}-wal`, 'r');
+    try {
+      return readSync(fd, header, 0, 16, 0) === 16 ? header.readUInt32BE(12) : 0;
+    } finally {
+      closeSync(fd);
+    }
+  };
+  /** Transactions of 12 KB, one after the other with no pause (each in a turn of its own). */
+  const writeWithoutPause = async (c: Connection, transactions: number, from = 0) => {
     const blob = 'x'.repeat(1000);
-    let written = 0;
-    let largest = 0;
-    // About 48 MB in transactions of 12 KB, one after the other with no pause between them, as
-    // the hot path's transactions come at full rate (each in a turn of the event loop of its own,
-    // as requests and answers start them).
-    for (let i = 0; i < 4000; i++) {
+    for (let i = from; i < from + transactions; i++) {
       await new Promise((resolve) => setImmediate(resolve));
       await c.transact(async (tx) => {
         const params: unknown[] = [];
@@ -81,16 +73,62 @@ describe('SQLite WAL checkpoints in the background', () => {
           params,
         );
       });
-      written += 12;
-      if (i % 50 === 0) largest = Math.max(largest, size(`${file}-wal`));
     }
-    largest = Math.max(largest, size(`${file}-wal`));
+    return 12 * transactions;
+  };
+
+  test('writes that never pause still let the WAL start over, so it stays small', async () => {
+    // A checkpoint copies what was committed when it began; a WAL starts over only when a write
+    // begins with every frame copied. Commits that follow each other closer than a checkpoint
+    // takes (every few ms at full rate) never leave that moment, and the WAL grew without end:
+    // 344 MB in the 35 s of one bench:delivery run. The thread now asks the connection to hold
+    // its users for the last, short checkpoint once the WAL passes walRestartPages.
+    conn = await connect({
+      dataDir: dir,
+      databaseUrl: '',
+      poolSize: 1,
+      checkpointMs: 5,
+      walRestartPages: 256,
+    });
+    const c = conn;
+    const file = c.location;
+    await writeWithoutPause(c, 1);
+    // About 96 MB, as the hot path's transactions come at full rate.
+    let written = 12 + (await writeWithoutPause(c, 4000, 1));
+    const middle = restarts(file);
+    written += await writeWithoutPause(c, 4000, 4001);
     const [row] = (await sql<{ n: number }>`select count(*) as n from events`.execute(c.db)).rows;
     expect(row?.n).toBe(written);
-    // 256 pages of 4 KiB is 1 MiB; what is written while the checkpoints run adds to it (here
-    // 15 MB at most, writing faster than any intake). The WAL took 170 MB before: every commit's
-    // pages, indexes' included.
-    expect(largest).toBeLessThan(40_000_000);
+    // Started over all along: about 60 times in the second half here. Before, a few times at most
+    // while the WAL was still short, then never again (0 or 1 in the second half).
+    expect(restarts(file) - middle).toBeGreaterThanOrEqual(3);
+    // The file is as long as the WAL got between two restarts: 256 pages of 4 KiB and what was
+    // written while the checkpoints ran (6.5 MB here, writing faster than any intake). It took
+    // 250-310 MB before.
+    expect(size(`${file}-wal`)).toBeLessThan(100_000_000);
+  });
+
+  test('a WAL that no write made longer since its last copy is not held for again', async () => {
+    conn = await connect({
+      dataDir: dir,
+      databaseUrl: '',
+      poolSize: 1,
+      checkpointMs: 5,
+      walRestartPages: 64,
+    });
+    const c = conn;
+    let asks = 0;
+    c.checkpoints!.worker.on('message', (message) => {
+      if (message === 'long') asks++;
+    });
+    // A burst past the mark, then nothing: the last copy leaves the WAL long until the next
+    // write starts it over. Before, the thread asked for a hold at every turn (every 5 ms here).
+    await writeWithoutPause(c, 200);
+    await expect.poll(() => asks, { timeout: 5000 }).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const settled = asks;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(asks - settled).toBe(0);
   });
 
   test('writes held for a last checkpoint go on should the thread die meanwhile', async () => {
@@ -101,6 +139,8 @@ describe('SQLite WAL checkpoints in the background', () => {
       poolSize: 1,
       checkpointMs: 1,
       walRestartPages: 16,
+      // Holds that would wait 5 s for an answer, were the thread's end not to let them go.
+      walHoldMs: 5000,
       onCheckpointFailure: (err) => failures.push(err),
     });
     const c = conn;
@@ -109,7 +149,7 @@ describe('SQLite WAL checkpoints in the background', () => {
     const post = worker.postMessage.bind(worker);
     let ended = false;
     worker.postMessage = (message: unknown) => {
-      if (message !== 'copy') post(message);
+      if (typeof message !== 'object' || message === null || !('copy' in message)) post(message);
       else {
         ended = true;
         void worker.terminate();
@@ -135,7 +175,7 @@ describe('SQLite WAL checkpoints in the background', () => {
     expect(ended).toBe(true);
     const [row] = (await sql<{ n: number }>`select count(*) as n from events`.execute(c.db)).rows;
     expect(row?.n).toBe(i);
-    // Not the 2 s a hold waits for an answer at most: the thread's end let the writes go.
+    // Not the 5 s a hold could wait for an answer: the thread's end let the writes go.
     expect(longest).toBeLessThan(1000);
   });
 
