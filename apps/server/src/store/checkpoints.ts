@@ -65,7 +65,7 @@ parentPort.on('message', (message) => {
  * `close` resolves once those already through have left: then nothing writes, and the checkpoint
  * thread's last copy leaves the WAL wholly copied for the next write to start it over.
  */
-export class WriteGate {
+export class ConnectionGate {
   private inside = 0;
   private opened: Promise<void> | null = null;
   private release: (() => void) | null = null;
@@ -112,6 +112,9 @@ export class WriteGate {
   }
 }
 
+/** Past this many pages (16 MiB of 4 KiB pages) the WAL is started over. */
+const RESTART_PAGES = 4096;
+
 /**
  * How long the connection's users are held at most: for those inside to leave, then for the last
  * copy (two syncs of the files). Past it they go on, and the WAL is not started over this time.
@@ -148,8 +151,8 @@ export function checkpointInBackground(
   file: string,
   everyMs: number,
   onFailure: (err: unknown) => void,
-  gate: WriteGate,
-  restartPages: number,
+  gate: ConnectionGate,
+  restartPages = RESTART_PAGES,
   holdMs = HOLD_MS,
 ): Checkpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
@@ -180,38 +183,28 @@ export function checkpointInBackground(
     if (restarting || stopping || Date.now() < quietUntil) return;
     restarting = true;
     const copy = ++copies;
-    /** Given up (the hold ran out): what is still under way of it must not post a copy. */
-    let over = false;
     let timer: NodeJS.Timeout | undefined;
-    const ranOut = new Promise<false>((resolve) => {
+    // True once copied (or nothing more to wait for: the thread gone, or stopping); false if the
+    // hold ran out first.
+    const done = await new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), holdMs);
+      copied = (n) => {
+        if (n === undefined || n === copy) resolve(true);
+      };
+      void gate.close().then(() => {
+        // Not once this hold is over: its copy would come after the users went on.
+        if (restarting && copies === copy && !stopping) worker.postMessage({ copy });
+      });
     });
-    try {
-      const done = await Promise.race([
-        gate.close().then(async () => {
-          if (stopping || over) return true;
-          await new Promise<void>((resolve) => {
-            copied = (n) => {
-              if (n === undefined || n === copy) resolve();
-            };
-            worker.postMessage({ copy });
-          });
-          return true;
-        }),
-        ranOut,
-      ]);
-      if (done) backOff = 0;
-      else {
-        // A slow disk, or a user that does not leave: let the writes go, and ask less often.
-        backOff = Math.min(60_000, backOff === 0 ? FIRST_BACK_OFF_MS : backOff * 2);
-        quietUntil = Date.now() + backOff;
-      }
-    } finally {
-      over = true;
-      clearTimeout(timer);
-      copied = null;
-      gate.open();
-      restarting = false;
+    clearTimeout(timer);
+    copied = null;
+    gate.open();
+    restarting = false;
+    if (done) backOff = 0;
+    else {
+      // A slow disk, or a user that does not leave: let the users go, and ask less often.
+      backOff = Math.min(60_000, backOff === 0 ? FIRST_BACK_OFF_MS : backOff * 2);
+      quietUntil = Date.now() + backOff;
     }
   };
   worker.on('message', (message: unknown) => {

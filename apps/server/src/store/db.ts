@@ -11,7 +11,7 @@ import {
   SqliteDriver,
   sql,
 } from 'kysely';
-import { type Checkpointer, checkpointInBackground, WriteGate } from './checkpoints.js';
+import { type Checkpointer, ConnectionGate, checkpointInBackground } from './checkpoints.js';
 import { migrate } from './migrations.js';
 import type { Database, Dialect } from './schema.js';
 import { kyselyTransact, pipelinedTransact, type Transact } from './transact.js';
@@ -126,7 +126,7 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
   // back once the WAL starts over.
   sqlite.pragma(`journal_size_limit = ${WAL_KEPT_BYTES}`);
   reusePreparedStatements(sqlite);
-  const gate = new WriteGate();
+  const gate = new ConnectionGate();
   const db = new Kysely<Database>({ dialect: new GatedSqliteDialect({ database: sqlite }, gate) });
   await migrate(db as unknown as Kysely<unknown>, 'sqlite');
   const checkpoints = opts.checkpointMs
@@ -136,7 +136,7 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
         opts.checkpointMs,
         opts.onCheckpointFailure ?? (() => {}),
         gate,
-        opts.walRestartPages ?? 4096,
+        opts.walRestartPages,
         opts.walHoldMs,
       )
     : undefined;
@@ -153,11 +153,11 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
   };
 }
 
-/** Kysely's SQLite dialect, with the connection taken through `gate` (see WriteGate). */
+/** Kysely's SQLite dialect, with the connection taken through `gate` (see ConnectionGate). */
 class GatedSqliteDialect extends SqliteDialect {
   constructor(
     private readonly settings: SqliteDialectConfig,
-    private readonly gate: WriteGate,
+    private readonly gate: ConnectionGate,
   ) {
     super(settings);
   }
@@ -170,7 +170,7 @@ class GatedSqliteDialect extends SqliteDialect {
 class GatedSqliteDriver extends SqliteDriver {
   constructor(
     settings: SqliteDialectConfig,
-    private readonly gate: WriteGate,
+    private readonly gate: ConnectionGate,
   ) {
     super(settings);
   }

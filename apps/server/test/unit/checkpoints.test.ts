@@ -131,6 +131,45 @@ describe('SQLite WAL checkpoints in the background', () => {
     expect(asks - settled).toBe(0);
   });
 
+  test('a last checkpoint that never answers holds the writes no longer than walHoldMs', async () => {
+    conn = await connect({
+      dataDir: dir,
+      databaseUrl: '',
+      poolSize: 1,
+      checkpointMs: 1,
+      walRestartPages: 16,
+      walHoldMs: 200,
+    });
+    const c = conn;
+    // The ask for the last checkpoint is lost (a stalled disk would look the same): no answer.
+    const worker = c.checkpoints!.worker;
+    const post = worker.postMessage.bind(worker);
+    let lost = 0;
+    worker.postMessage = (message: unknown) => {
+      if (typeof message === 'object' && message !== null && 'copy' in message) lost++;
+      else post(message);
+    };
+    let longest = 0;
+    let i = 0;
+    for (; lost === 0 && i < 20_000; i++) {
+      const started = performance.now();
+      await writeWithoutPause(c, 1, i);
+      longest = Math.max(longest, performance.now() - started);
+    }
+    // Then on: the asks back off (5 s), so the writes go on unheld.
+    for (const end = i + 100; i < end; i++) {
+      const started = performance.now();
+      await writeWithoutPause(c, 1, i);
+      longest = Math.max(longest, performance.now() - started);
+    }
+    expect(lost).toBe(1);
+    const [row] = (await sql<{ n: number }>`select count(*) as n from events`.execute(c.db)).rows;
+    expect(row?.n).toBe(12 * i);
+    // The one hold ended at 200 ms; with nothing to end it, the writes waited forever.
+    expect(longest).toBeGreaterThanOrEqual(150);
+    expect(longest).toBeLessThan(1000);
+  });
+
   test('writes held for a last checkpoint go on should the thread die meanwhile', async () => {
     const failures: unknown[] = [];
     conn = await connect({
