@@ -9,14 +9,14 @@
 // 2xx (nothing doubled), and each call's events arrived in order at each endpoint. The drain rate
 // is compared with the normal max rate measured first, on the same server, receiver up.
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { clientToken, clockMs, hangupEvent, pct, sentAt } from './common.mjs';
+import { clientToken, clockMs, fileMb, hangupEvent, pct, sentAt } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -171,8 +171,7 @@ for (let e = 0; e < E; e++) {
 // ---- RSS, sampled every second, and SQLite's WAL file (a WAL that never starts over grows by
 // every commit for as long as the writes go on).
 const walFile = join(dir, 'callhook.db-wal');
-const walMb = () =>
-  values.store === 'sqlite' && existsSync(walFile) ? statSync(walFile).size / 2 ** 20 : Number.NaN;
+const walMb = () => (values.store === 'sqlite' ? fileMb(walFile) : Number.NaN);
 const t0 = performance.now();
 let phase = 'normal';
 const samples = [];

@@ -2,7 +2,7 @@
 // sends nothing, child processes spoken to over IPC, the statistics, and the page's hangup event
 // as the intake takes it.
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -135,6 +135,9 @@ export function hangupEvent(tag, i, call = i) {
  * other; one run printed latencies of -1.46 ms. process.hrtime is the system's monotonic clock.
  */
 export const clockMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** A file's size in MB (SQLite's WAL, in the benches' data directories); NaN when there is none. */
+export const fileMb = (path) => (existsSync(path) ? statSync(path).size / 2 ** 20 : Number.NaN);
 
 /** The send time (`clockMs`) a receiver reads from a delivery's `Tag` field, or undefined. */
 export function sentAt(body) {

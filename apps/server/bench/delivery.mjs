@@ -21,13 +21,22 @@
 // --peer pgboss: the same with pg-boss on PostgreSQL (bench/peer-pgboss.mjs).
 // --send-threads N: callhook with CALLHOOK_SEND_THREADS=N (sending on N worker threads) measured
 // in turns with callhook sending on its main thread: what a second core gives one process.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { clientToken, clockMs, hangupEvent, median, pct, round, child as spawnChild } from './common.mjs';
+import {
+  clientToken,
+  clockMs,
+  fileMb,
+  hangupEvent,
+  median,
+  pct,
+  round,
+  child as spawnChild,
+} from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -363,9 +372,7 @@ async function maxRate(sys) {
 }
 
 /** The size of a system's SQLite WAL file in MB; NaN for other stores. */
-function walMb(sys) {
-  return sys.wal && existsSync(sys.wal) ? statSync(sys.wal).size / 2 ** 20 : Number.NaN;
-}
+const walMb = (sys) => (sys.wal ? fileMb(sys.wal) : Number.NaN);
 
 /** At a fixed rate (events/s), in batches of 10 every 10/rate s, for latency. */
 async function atRate(sys, rate, seconds = 5) {
