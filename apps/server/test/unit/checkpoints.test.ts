@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { type Connection, connect } from '../../src/store/db.js';
+import { type Connection, type ConnectOptions, connect } from '../../src/store/db.js';
 
 // SQLite checkpoints its WAL inside the commit that fills it; the server has a background thread
 // do it instead (CALLHOOK_SQLITE_CHECKPOINT_MS), so no commit on the event loop copies pages into
@@ -20,6 +20,9 @@ describe('SQLite WAL checkpoints in the background', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** A connection to a fresh SQLite file in `dir`, with these options. */
+  const open = (options: Partial<ConnectOptions>) =>
+    connect({ dataDir: dir, databaseUrl: '', poolSize: 1, ...options });
   const autocheckpoint = async (c: Connection) =>
     (await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(c.db)).rows[0]
       ?.wal_autocheckpoint;
@@ -40,7 +43,7 @@ describe('SQLite WAL checkpoints in the background', () => {
   const size = (file: string) => statSync(file).size;
 
   test('the commits never checkpoint, and the thread copies the WAL into the file', async () => {
-    conn = await connect({ dataDir: dir, databaseUrl: '', poolSize: 1, checkpointMs: 50 });
+    conn = await open({ checkpointMs: 50 });
     expect(await autocheckpoint(conn)).toBe(0);
     const file = conn.location;
     const before = size(file);
@@ -83,10 +86,7 @@ describe('SQLite WAL checkpoints in the background', () => {
     // takes (every few ms at full rate) never leave that moment, and the WAL grew without end:
     // 344 MB in the 35 s of one bench:delivery run. The thread now asks the connection to hold
     // its users for the last, short checkpoint once the WAL passes walRestartPages.
-    conn = await connect({
-      dataDir: dir,
-      databaseUrl: '',
-      poolSize: 1,
+    conn = await open({
       checkpointMs: 5,
       walRestartPages: 256,
     });
@@ -109,10 +109,7 @@ describe('SQLite WAL checkpoints in the background', () => {
   });
 
   test('a WAL that no write made longer since its last copy is not held for again', async () => {
-    conn = await connect({
-      dataDir: dir,
-      databaseUrl: '',
-      poolSize: 1,
+    conn = await open({
       checkpointMs: 5,
       walRestartPages: 64,
     });
@@ -132,10 +129,7 @@ describe('SQLite WAL checkpoints in the background', () => {
   });
 
   test('a last checkpoint that never answers holds the writes no longer than walHoldMs', async () => {
-    conn = await connect({
-      dataDir: dir,
-      databaseUrl: '',
-      poolSize: 1,
+    conn = await open({
       checkpointMs: 1,
       walRestartPages: 16,
       walHoldMs: 200,
@@ -172,10 +166,7 @@ describe('SQLite WAL checkpoints in the background', () => {
 
   test('writes held for a last checkpoint go on should the thread die meanwhile', async () => {
     const failures: unknown[] = [];
-    conn = await connect({
-      dataDir: dir,
-      databaseUrl: '',
-      poolSize: 1,
+    conn = await open({
       checkpointMs: 1,
       walRestartPages: 16,
       // Holds that would wait 5 s for an answer, were the thread's end not to let them go.
@@ -219,17 +210,14 @@ describe('SQLite WAL checkpoints in the background', () => {
   });
 
   test('without the thread the WAL is checkpointed by the commits, as SQLite does', async () => {
-    conn = await connect({ dataDir: dir, databaseUrl: '', poolSize: 1 });
+    conn = await open({});
     expect(await autocheckpoint(conn)).toBe(1000);
     expect(conn.checkpoints).toBeUndefined();
   });
 
   test('should the thread die, the commits checkpoint again and the failure is told', async () => {
     const failures: unknown[] = [];
-    conn = await connect({
-      dataDir: dir,
-      databaseUrl: '',
-      poolSize: 1,
+    conn = await open({
       checkpointMs: 50,
       onCheckpointFailure: (err) => failures.push(err),
     });
