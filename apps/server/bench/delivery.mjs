@@ -19,8 +19,9 @@
 // Redis this benchmark starts with AOF fsync every second → a worker that signs with
 // standardwebhooks and posts with undici), same events, batches, concurrency and receiver.
 // --peer pgboss: the same with pg-boss on PostgreSQL (bench/peer-pgboss.mjs).
-// --send-threads N: callhook with CALLHOOK_SEND_THREADS=N (sending on N worker threads) measured
-// in turns with callhook sending on its main thread: what a second core gives one process.
+// --send-threads N: callhook with CALLHOOK_SEND_THREADS=N (sending on N worker threads; 0: on its
+// main thread) measured in turns with callhook as it runs by default (`auto`: one sending thread
+// on a machine of two cores or more). `--send-threads 0` shows what the thread gives one process.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -408,6 +409,8 @@ const systems = [await startCallhook()];
 if (PEER) systems.push(await startPeer());
 if (values.against) systems.push(await startCallhook('callhook@against', values.against));
 const THREADS = values['send-threads'] === undefined ? undefined : Number(values['send-threads']);
+/** What CALLHOOK_SEND_THREADS=auto, the default, starts here (see sendThreadsFor). */
+const AUTO_THREADS = availableParallelism() > 1 ? 1 : 0;
 if (THREADS !== undefined) {
   systems.push(await startCallhook('callhook@threads', undefined, { sendThreads: THREADS }));
 }
@@ -463,7 +466,7 @@ const peer = PEER ? summary(PEER) : undefined;
 
 const storeName = values.store === 'none' ? 'no storage: a bound, not the product' : values.store;
 console.log(
-  `delivery benchmark (${storeName}, ${I} server process${I === 2 ? 'es on one database' : ''}, ${N} events, ${C} in flight, receiver in its own process; median of ${RUNS} rounds)`,
+  `delivery benchmark (${storeName}, ${I} server process${I === 2 ? 'es on one database' : ''}, ${N} events, ${C} in flight, ${AUTO_THREADS} sending thread${AUTO_THREADS === 1 ? '' : 's'} by default, receiver in its own process; median of ${RUNS} rounds)`,
 );
 /** Where the cores went through the max-rate phase: a part near 100 % of one core is the bound. */
 function coresLine(s) {
@@ -549,7 +552,7 @@ if (against) {
 }
 if (threaded) {
   console.log(
-    `  ${THREADS} sending threads / sending on the main thread: ${round(
+    `  ${THREADS} sending threads / the default (${AUTO_THREADS}): ${round(
       med((r) => r['callhook@threads'].max.per_s / r.callhook.max.per_s),
       2,
     )}x events/s, ${round(
@@ -560,7 +563,7 @@ if (threaded) {
   // Where one process stops scaling, however many cores: its main thread (intake, store,
   // dispatcher) busy all the time. A bound computed from this run, not a measurement.
   console.log(
-    `  main thread: ${round(ch.main_cpu_us, 1)} µs/event sending on it, ${round(threaded.main_cpu_us, 1)} µs/event with ${THREADS} sending threads (all threads ${round(threaded.cpu_us, 1)}); one process with enough cores tops out near ${round(1e6 / threaded.main_cpu_us, -2)} events/s (1 s ÷ the main thread's µs/event)`,
+    `  main thread: ${round(ch.main_cpu_us, 1)} µs/event with ${AUTO_THREADS} sending threads (all threads ${round(ch.cpu_us, 1)}), ${round(threaded.main_cpu_us, 1)} µs/event with ${THREADS} (all threads ${round(threaded.cpu_us, 1)}); one process with enough cores tops out near ${round(1e6 / Math.min(ch.main_cpu_us, threaded.main_cpu_us), -2)} events/s (1 s ÷ the main thread's µs/event)`,
   );
 }
 const json = (s) => ({
@@ -587,6 +590,7 @@ console.log(
     instances: I,
     events: N,
     concurrency: C,
+    default_send_threads: AUTO_THREADS,
     runs: RUNS,
     baseline_per_s: round(base.per_s, 0),
     baseline_cpu_us_per_request: round(base.cpu_us, 1),

@@ -114,9 +114,10 @@ export const configSchema = z.object({
   deliveryPollMs: int(5, 60000).default(250),
   /**
    * Worker threads that send deliveries (sign, check the target, HTTP), leaving the main thread
-   * the intake, the store and the dispatcher; 0: send on the main thread.
+   * the intake, the store and the dispatcher; 0: send on the main thread. `auto`: one where the
+   * machine has a second core and the server runs built (a thread runs the built JavaScript).
    */
-  sendThreads: int(0, 64).default(0),
+  sendThreads: z.union([z.literal('auto'), int(0, 64)]).default('auto'),
   /**
    * SQLite: checkpoint the WAL from a background thread this often (ms), so that no commit on
    * the event loop copies pages and syncs files; 0: SQLite's own, inside the commit that fills it.

@@ -6,10 +6,10 @@ import { loadApiSpec } from './api/routes.js';
 import { StreamHub } from './api/stream.js';
 import { createApp } from './app.js';
 import { TokenService } from './auth/tokens.js';
-import { type Config, ConfigError, type ConfigInput, loadConfig } from './config.js';
+import { type Config, type ConfigInput, loadConfig } from './config.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { Intake } from './delivery/intake.js';
-import { type SendPort, ThreadedSender } from './delivery/send-threads.js';
+import { type SendPort, sendThreadsFor, ThreadedSender } from './delivery/send-threads.js';
 import { Sender } from './delivery/sender.js';
 import { type Resolver, TargetPolicy } from './delivery/target.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
@@ -82,9 +82,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     ? ['127.0.0.0/8', '::1/128', 'localhost', ...config.allowTargets]
     : config.allowTargets;
   const targets = new TargetPolicy(allow, opts.resolve);
-  if (config.sendThreads > 0 && opts.resolve) {
-    throw new ConfigError('CALLHOOK_SEND_THREADS: a custom resolver cannot be used by sending threads');
-  }
+  const sendThreads = sendThreadsFor(config.sendThreads, opts.resolve !== undefined);
+  logger.debug({ sendThreads }, 'threads sending deliveries (0: the main thread)');
 
   const store = await openStore({
     dataDir: config.dataDir,
@@ -110,8 +109,13 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     perHostConnections: config.deliveryPerHostConcurrency,
   };
   const sender: SendPort =
-    config.sendThreads > 0
-      ? new ThreadedSender(config.sendThreads, { ...sending, allow })
+    sendThreads > 0
+      ? new ThreadedSender(sendThreads, {
+          ...sending,
+          allow,
+          concurrency: config.deliveryConcurrency,
+          breakerFailures: config.breakerFailures,
+        })
       : new Sender({ targets, ...sending });
   if (config.dispatcher) {
     dispatcher = new Dispatcher({

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { AttemptResult, ClaimedDelivery, IngestLease, OutboxStore } from '../store/index.js';
+import { hostOf, hostVerdict } from './host.js';
 import { outcomeLine } from './outcome.js';
 import { nextDelayMs } from './schedule.js';
 import type { SendPort } from './send-threads.js';
@@ -38,9 +39,6 @@ interface Breaker {
   /** While held: its backlog is due at this time at the latest (pushed past the probes). */
   pushedTo: number;
 }
-
-/** Outcomes that say the host did not answer at all (an HTTP status, whatever it is, is an answer). */
-const UNREACHABLE = new Set<string>(['connection_error', 'timeout']);
 
 export interface DispatcherOptions {
   outbox: OutboxStore;
@@ -95,7 +93,19 @@ export class Dispatcher {
   /** While the loop waits after a short claim: ends that wait now. */
   private endGap: (() => void) | null = null;
 
-  constructor(private readonly opts: DispatcherOptions) {}
+  /**
+   * The caps on attempts handed to the sender, global and per host: the configured ones times
+   * the sender's depth (a sending thread queues what it takes and keeps the configured caps on
+   * what it sends; see ThreadedSender).
+   */
+  private readonly slots: number;
+  private readonly hostSlots: number;
+
+  constructor(private readonly opts: DispatcherOptions) {
+    const depth = opts.sender.depth ?? 1;
+    this.slots = opts.config.deliveryConcurrency * depth;
+    this.hostSlots = opts.config.deliveryPerHostConcurrency * depth;
+  }
 
   get active(): number {
     return this.inFlight;
@@ -165,7 +175,9 @@ export class Dispatcher {
     this.running = false;
     this.wake?.();
     await this.loop;
-    // Deliveries still waiting for a slot are let go; their leases are released below.
+    // Deliveries still waiting for a slot are let go, here and in a sending thread's queue;
+    // their leases are released below.
+    this.opts.sender.withdraw?.();
     for (const h of this.hosts.values()) {
       for (const d of h.queue.toArray()) this.held.delete(d.seq);
       h.queue.clear();
@@ -193,7 +205,7 @@ export class Dispatcher {
       // claiming after each of its completions was a large share of the work and found nothing.
       const saturated = this.hosts.size > 0 && [...this.hosts.keys()].every((h) => this.hostFull(h));
       if (
-        this.readyBacklog() < config.deliveryConcurrency &&
+        this.readyBacklog() < this.slots &&
         !(saturated && !this.wanted() && lastClaim - this.lastClaimAt < config.deliveryPollMs)
       ) {
         this.lastClaimAt = lastClaim;
@@ -229,7 +241,7 @@ export class Dispatcher {
 
   /** A host holds at most this many claimed deliveries: a dead receiver holds no more. */
   private hostCap(): number {
-    return Math.max(4 * this.opts.config.deliveryPerHostConcurrency, this.opts.config.deliveryBatchSize);
+    return Math.max(4 * this.hostSlots, this.opts.config.deliveryBatchSize);
   }
 
   /**
@@ -270,8 +282,7 @@ export class Dispatcher {
     let n = 0;
     const now = Date.now();
     for (const [host, h] of this.hosts) {
-      if (h.sending < this.opts.config.deliveryPerHostConcurrency && !this.hostHeld(host, now))
-        n += h.queue.length;
+      if (h.sending < this.hostSlots && !this.hostHeld(host, now)) n += h.queue.length;
     }
     return n;
   }
@@ -343,13 +354,12 @@ export class Dispatcher {
    * deliveries waiting for one slow host never hold back the others.
    */
   private pump(): void {
-    const { deliveryConcurrency, deliveryPerHostConcurrency } = this.opts.config;
     let started = true;
-    while (started && this.inFlight < deliveryConcurrency) {
+    while (started && this.inFlight < this.slots) {
       started = false;
       for (const [host, h] of this.hosts) {
-        if (this.inFlight >= deliveryConcurrency) break;
-        if (h.sending >= deliveryPerHostConcurrency) continue;
+        if (this.inFlight >= this.slots) break;
+        if (h.sending >= this.hostSlots) continue;
         // A held host sends one probe at a time, and nothing before its wait is over.
         const b = this.breakers.get(host);
         if (b !== undefined && b.until > 0) {
@@ -391,10 +401,11 @@ export class Dispatcher {
     let b = this.breakers.get(host);
     const probe = b !== undefined && b.probe === seq;
     if (b !== undefined && probe) b.probe = null;
-    // refused_target and invalid_url never reached the host, and a crashed attempt may not have:
-    // they say nothing of it (a probe that ends so leaves the next delivery to probe).
-    if (outcome === 'refused_target' || outcome === 'invalid_url' || outcome === 'crashed') return;
-    if (!UNREACHABLE.has(outcome)) {
+    // An outcome that says nothing of the host (it never reached it) leaves the next delivery to
+    // probe it.
+    const verdict = hostVerdict(outcome);
+    if (verdict === undefined) return;
+    if (verdict === 'answered') {
       if (b === undefined) return;
       this.breakers.delete(host);
       if (b.until > 0) {
@@ -435,6 +446,8 @@ export class Dispatcher {
     this.opts.outbox.markFailing(subs).catch((err: unknown) => {
       this.opts.logger.warn({ err }, 'marking the subscriptions of a held host failing failed');
     });
+    // What a sending thread holds for it and has not begun comes back (to attempt) and is parked.
+    this.opts.sender.withdraw?.(host);
     const h = this.hosts.get(host);
     if (h && h.queue.length > 0) {
       const waiting = h.queue.toArray();
@@ -519,6 +532,10 @@ export class Dispatcher {
     try {
       const now = Date.now();
       const sent = await sender.send(d, now);
+      if (sent === undefined) {
+        this.withdrawn(d, host);
+        return;
+      }
       const { attempt } = sent;
       metrics.attempts.inc({ outcome: attempt.outcome });
       metrics.attemptSeconds.observe(attempt.latencyMs / 1000);
@@ -579,6 +596,22 @@ export class Dispatcher {
     // A group goes when it is big, or after a few milliseconds, whichever comes first.
     if (this.pending.length >= 100) void this.flush();
     else this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+  }
+
+  /**
+   * An attempt the sender gave back before it began (its host was held, or this dispatcher is
+   * stopping): nothing was sent, nothing is recorded. While the host is held it is parked until
+   * the host may be tried; when stopping, its lease is released with the rest.
+   */
+  private withdrawn(d: ClaimedDelivery, host: string): void {
+    this.release(host);
+    const until = this.breakers.get(host)?.until ?? 0;
+    if (this.running && until > 0) this.park([d], until);
+    else {
+      this.held.delete(d.seq);
+      // It answered again meanwhile: queued again, as it was.
+      if (this.running) this.schedule(d);
+    }
   }
 
   /** Writes collected results; concurrent callers wait for the write that covers theirs. */
@@ -644,24 +677,4 @@ export class Dispatcher {
       };
     });
   }
-}
-
-/**
- * Each delivery's host is asked for three times (lease, schedule, result) from the few URLs its
- * subscriptions have: parsed once per URL (0.43 us each), not per ask. Bounded: emptied when full.
- */
-const hosts = new Map<string, string>();
-
-function hostOf(url: string): string {
-  let host = hosts.get(url);
-  if (host === undefined) {
-    try {
-      host = new URL(url).host;
-    } catch {
-      host = url;
-    }
-    if (hosts.size >= 10_000) hosts.clear();
-    hosts.set(url, host);
-  }
-  return host;
 }

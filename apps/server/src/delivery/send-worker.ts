@@ -1,9 +1,22 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { SendThreadSettings, ThreadAnswer, ThreadAttempt } from './send-threads.js';
+import Denque from 'denque';
+import { hostOf, hostVerdict } from './host.js';
+import type { SendThreadSettings, ThreadAnswer, ThreadAttempt, ThreadMessage } from './send-threads.js';
 import { Sender } from './sender.js';
 import { TargetPolicy } from './target.js';
 
-/** One sending thread of `ThreadedSender`: attempts in, results out, in any order. */
+/**
+ * One sending thread of `ThreadedSender`: attempts in, results out, in any order. Attempts wait
+ * here in a queue per host and start as requests end, at most `concurrency` under way and
+ * `perHostConnections` per host, taking the hosts in turn so that one slow host's queue holds
+ * back no other.
+ *
+ * A host that does not answer `breakerFailures` times in a row is about to be held by the
+ * dispatcher, which then withdraws what waits here for it. Until then (its answers are on their
+ * way to the main thread) its queue waits rather than spend attempts on it: sending on, a dead
+ * host took the dispatcher's whole hand-off (8 times its cap) before the hold arrived. Should no
+ * withdrawal come, the queue goes on after `PAUSE_MS`.
+ */
 const settings = workerData as SendThreadSettings;
 const sender = new Sender({
   targets: new TargetPolicy(settings.allow),
@@ -27,7 +40,85 @@ function flush(): void {
   port.postMessage(out);
 }
 
-port.on('message', (m: 'close' | ThreadAttempt[]) => {
+/** Per host: requests under way, and attempts waiting for one of its slots. */
+const hosts = new Map<string, { sending: number; queue: Denque<ThreadAttempt> }>();
+let sending = 0;
+/** The dispatcher's first wait before it probes a held host: a queue paused here waits no longer. */
+const PAUSE_MS = 1000;
+/** Per host that failed last: unreachable attempts in a row, and until when its queue waits. */
+const failing = new Map<string, { failures: number; pausedUntil: number }>();
+
+function paused(host: string, now: number): boolean {
+  const f = failing.get(host);
+  return f !== undefined && f.pausedUntil > now;
+}
+
+/** Counts an outcome against its host as the dispatcher's breaker does (see hostVerdict). */
+function observe(host: string, a: ThreadAnswer): void {
+  if (settings.breakerFailures === 0 || a.result === undefined) return;
+  const verdict = hostVerdict(a.result.attempt.outcome);
+  if (verdict === 'answered') failing.delete(host);
+  if (verdict !== 'unreachable') return;
+  let f = failing.get(host);
+  if (f === undefined) {
+    // Bounded as the hosts that fail are: one entry each, until it answers.
+    f = { failures: 0, pausedUntil: 0 };
+    failing.set(host, f);
+  }
+  if (++f.failures >= settings.breakerFailures && f.pausedUntil === 0) {
+    f.pausedUntil = Date.now() + PAUSE_MS;
+    setTimeout(start, PAUSE_MS + 1).unref();
+  }
+}
+
+function start(): void {
+  const now = failing.size > 0 ? Date.now() : 0;
+  let started = true;
+  while (started && sending < settings.concurrency) {
+    started = false;
+    for (const [host, h] of hosts) {
+      if (sending >= settings.concurrency) break;
+      if (h.sending >= settings.perHostConnections || (now > 0 && paused(host, now))) continue;
+      const a = h.queue.shift();
+      if (!a) continue;
+      h.sending++;
+      sending++;
+      started = true;
+      // The attempt begins now: its signature's timestamp and its deadline count from here, not
+      // from when it was queued.
+      sender.send(a.d, Date.now()).then(
+        (result) => done(host, { id: a.id, result }),
+        // Sending never throws by design; if it does, the main thread hears of it and retries later.
+        (err: unknown) => done(host, { id: a.id, error: String(err) }),
+      );
+    }
+  }
+}
+
+function done(host: string, a: ThreadAnswer): void {
+  const h = hosts.get(host)!;
+  h.sending--;
+  sending--;
+  if (h.sending === 0 && h.queue.length === 0) hosts.delete(host);
+  observe(host, a);
+  answer(a);
+  start();
+}
+
+/** Gives back what waits for `host` (every host: null), unsent: answered with neither result nor error. */
+function withdraw(host: string | null): void {
+  for (const [key, h] of hosts) {
+    if (host !== null && key !== host) continue;
+    for (const a of h.queue.toArray()) answer({ id: a.id });
+    h.queue.clear();
+    if (h.sending === 0) hosts.delete(key);
+  }
+  // Held: what comes next for it is the dispatcher's probe, which must go. Its failures go on
+  // counting, as the dispatcher's do, so that a failed probe pauses the queue again.
+  for (const [key, f] of failing) if (host === null || key === host) f.pausedUntil = 0;
+}
+
+port.on('message', (m: ThreadMessage) => {
   if (m === 'close') {
     // Every attempt has settled by now. A connection still being made for one given up at its
     // deadline would keep this thread alive until the connect timeout (closing the sender does
@@ -38,11 +129,18 @@ port.on('message', (m: 'close' | ThreadAttempt[]) => {
     });
     return;
   }
-  for (const { id, d, now } of m) {
-    // Sending never throws by design; if it does, the main thread hears of it and retries later.
-    sender.send(d, now).then(
-      (result) => answer({ id, result }),
-      (err: unknown) => answer({ id, error: String(err) }),
-    );
+  if (!Array.isArray(m)) {
+    withdraw(m.withdraw);
+    return;
   }
+  for (const a of m) {
+    const host = hostOf(a.d.url);
+    let h = hosts.get(host);
+    if (!h) {
+      h = { sending: 0, queue: new Denque() };
+      hosts.set(host, h);
+    }
+    h.queue.push(a);
+  }
+  start();
 });

@@ -7,29 +7,61 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, expect, test } from 'vitest';
 import { demoServerEnv, demoToken, freePort, killAll, startServerProcess } from '../children.js';
 import { callEvents } from '../events.js';
-import { startReceiver } from '../receivers.js';
+import { type Reply, startReceiver } from '../receivers.js';
 
 afterAll(killAll);
+
+/** The built server as a process with `extra` settings; `subscribe` and `ingest` as the demo client and its PBX. */
+async function builtServer(name: string, extra: NodeJS.ProcessEnv) {
+  const dir = mkdtempSync(join(tmpdir(), `callhook-${name}-`));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const pbxKey = `${name}-pbx-key-0123456789`;
+  const secret = `${name}-secret`;
+  const server = await startServerProcess(demoServerEnv({ port, dir, secret, pbxKey, extra }), url);
+  const access_token = await demoToken(url, secret);
+  return {
+    url,
+    async subscribe(target: string, event_type: string, method = 'POST'): Promise<SubscriptionCreated> {
+      const res = await fetch(`${url}/api/ver1.0/extension/175/event/`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ url: target, method, event_type }),
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as SubscriptionCreated;
+    },
+    async ingest(events: IntakeEvent[]): Promise<void> {
+      for (let i = 0; i < events.length; i += 100) {
+        const res = await fetch(`${url}/api/ver1.0/pbx/event/batch/`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-pbx-key': pbxKey },
+          body: JSON.stringify({ events: events.slice(i, i + 100) }),
+        });
+        expect(res.status).toBe(202);
+      }
+    },
+    /** A sample of the server's /metrics (0 when absent). */
+    async metric(name: string, labels = ''): Promise<number> {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
+      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+    },
+    async stop(): Promise<void> {
+      server.kill('SIGTERM');
+      if (server.exitCode === null) await new Promise((r) => server.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
 
 // CALLHOOK_SEND_THREADS=2: the built server sends from two worker threads (dist: a worker runs
 // JavaScript files). Every delivery arrives once, signed with its endpoint's secret, each call in
 // order, GET and POST; if the threads could not send, nothing would arrive.
 test('deliveries sent from worker threads arrive once, signed, in order', { timeout: 120_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'callhook-threads-'));
   const rx = await startReceiver();
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const pbxKey = 'threads-test-pbx-key-0123456789';
-  const env = demoServerEnv({
-    port,
-    dir,
-    secret: 'threads-test-secret',
-    pbxKey,
-    extra: { CALLHOOK_SEND_THREADS: '2' },
-  });
-  const server = await startServerProcess(env, url);
+  const server = await builtServer('threads-test', { CALLHOOK_SEND_THREADS: '2' });
   try {
-    const access_token = await demoToken(url, 'threads-test-secret');
     const secrets = new Map<string, string>();
     for (const [type, method, path] of [
       ['dial-out', 'POST', '/post'],
@@ -37,27 +69,14 @@ test('deliveries sent from worker threads arrive once, signed, in order', { time
       ['hangup', 'POST', '/post'],
       ['hangup', 'GET', '/get?site=1'],
     ] as const) {
-      const res = await fetch(`${url}/api/ver1.0/extension/175/event/`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ url: `${rx.url}${path}`, method, event_type: type }),
-      });
-      expect(res.status).toBe(200);
-      const sub = (await res.json()) as SubscriptionCreated;
+      const sub = await server.subscribe(`${rx.url}${path}`, type, method);
       if (sub.secret) secrets.set(path.split('?')[0]!, sub.secret);
     }
 
     const CALLS = 300;
     const events: IntakeEvent[] = [];
     for (let i = 0; i < CALLS; i++) events.push(...callEvents(175, 3, 't'));
-    for (let i = 0; i < events.length; i += 100) {
-      const res = await fetch(`${url}/api/ver1.0/pbx/event/batch/`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-pbx-key': pbxKey },
-        body: JSON.stringify({ events: events.slice(i, i + 100) }),
-      });
-      expect(res.status).toBe(202);
-    }
+    await server.ingest(events);
     const expected = events.length + CALLS; // every event by POST, every hangup by GET too
     await rx.waitFor(expected, 60_000);
     await new Promise((r) => setTimeout(r, 300));
@@ -86,10 +105,96 @@ test('deliveries sent from worker threads arrive once, signed, in order', { time
     expect(order.size).toBe(CALLS);
     for (const tags of order.values()) expect(tags).toEqual(['t0', 't1', 't2']);
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await server.stop();
     await rx.close();
-    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// A sending thread is handed 8 times the caps (so that no slot waits for the main thread to
+// refill it) and keeps the caps itself: no receiving host ever has more requests at once than
+// CALLHOOK_DELIVERY_PER_HOST, nor all hosts together more than CALLHOOK_DELIVERY_CONCURRENCY.
+test('a sending thread keeps the caps on requests at once, per host and in all', {
+  timeout: 60_000,
+}, async () => {
+  let now = 0;
+  let most = 0;
+  const slow = () => {
+    const host = { now: 0, most: 0 };
+    const reply: Reply = async (_r, res) => {
+      host.most = Math.max(host.most, ++host.now);
+      most = Math.max(most, ++now);
+      await new Promise((r) => setTimeout(r, 20));
+      host.now--;
+      now--;
+      res.end('ok');
+    };
+    return { host, reply };
+  };
+  const a = slow();
+  const b = slow();
+  const rxA = await startReceiver(a.reply);
+  const rxB = await startReceiver(b.reply);
+  const server = await builtServer('threads-caps', {
+    CALLHOOK_SEND_THREADS: '1',
+    CALLHOOK_DELIVERY_PER_HOST: '3',
+    CALLHOOK_DELIVERY_CONCURRENCY: '5',
+  });
+  try {
+    await server.subscribe(`${rxA.url}/a`, 'hangup');
+    await server.subscribe(`${rxB.url}/b`, 'hangup');
+    const events: IntakeEvent[] = [];
+    for (let i = 0; i < 120; i++) events.push(...callEvents(175, 1));
+    await server.ingest(events);
+    await rxA.waitFor(120, 30_000);
+    await rxB.waitFor(120, 30_000);
+    expect(new Set([...rxA.received, ...rxB.received].map((r) => r.headers['webhook-id'])).size).toBe(240);
+    expect(a.host.most).toBeLessThanOrEqual(3);
+    expect(b.host.most).toBeLessThanOrEqual(3);
+    // The caps are reached, not only respected: the thread does use the slots it has.
+    expect(most).toBe(5);
+  } finally {
+    await server.stop();
+    await rxA.close();
+    await rxB.close();
+  }
+});
+
+// A host that refuses connections is held after CALLHOOK_BREAKER_FAILURES attempts in a row. The
+// thread holds a queue for it 8 times its cap; that queue must wait from the thread's own count of
+// failures, and come back to the dispatcher once the host is held, not be spent on the dead host
+// (it was: 32 attempts where the main thread makes 5 to 9). Nothing it gave back is lost: once
+// the host listens, every delivery arrives, once.
+test('a sending thread spends no more attempts on a dead host than the main thread, and loses none', {
+  timeout: 60_000,
+}, async () => {
+  const deadPort = await freePort();
+  const server = await builtServer('threads-dead', {
+    CALLHOOK_SEND_THREADS: '1',
+    CALLHOOK_DELIVERY_PER_HOST: '4',
+    CALLHOOK_BREAKER_FAILURES: '5',
+    CALLHOOK_RETRY_SCHEDULE: '1,1,1,1,1,1,1,1,1,1',
+    CALLHOOK_RETRY_JITTER: '0',
+  });
+  let rx: Awaited<ReturnType<typeof startReceiver>> | undefined;
+  try {
+    await server.subscribe(`http://127.0.0.1:${deadPort}/hook`, 'hangup');
+    const events: IntakeEvent[] = [];
+    for (let i = 0; i < 200; i++) events.push(...callEvents(175, 1));
+    await server.ingest(events);
+    // Held within a moment; the first probe comes a second after.
+    await new Promise((r) => setTimeout(r, 600));
+    const refused = await server.metric('callhook_delivery_attempts_total', 'outcome="connection_error"');
+    expect(await server.metric('callhook_delivery_hosts_held')).toBe(1);
+    expect(refused).toBeGreaterThanOrEqual(5);
+    expect(refused).toBeLessThanOrEqual(5 + 4);
+    rx = await startReceiver(undefined, deadPort);
+    await rx.waitFor(200, 30_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(new Set(rx.received.map((r) => r.headers['webhook-id'])).size).toBe(200);
+    expect(rx.received).toHaveLength(200);
+  } finally {
+    await server.stop();
+    await rx?.close();
   }
 });
 
