@@ -82,7 +82,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     ? ['127.0.0.0/8', '::1/128', 'localhost', ...config.allowTargets]
     : config.allowTargets;
   const targets = new TargetPolicy(allow, opts.resolve);
-  const sendThreads = sendThreadsFor(config.sendThreads, opts.resolve !== undefined);
+  const sendThreads = sendThreadsFor(config.sendThreads, opts.resolve !== undefined, config.dispatcher);
   logger.debug({ sendThreads }, 'threads sending deliveries (0: the main thread)');
 
   const store = await openStore({
@@ -115,6 +115,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
           allow,
           concurrency: config.deliveryConcurrency,
           breakerFailures: config.breakerFailures,
+          breakerMaxSeconds: config.breakerMaxSeconds,
         })
       : new Sender({ targets, ...sending });
   if (config.dispatcher) {

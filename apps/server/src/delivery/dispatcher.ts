@@ -239,9 +239,14 @@ export class Dispatcher {
     }
   }
 
-  /** A host holds at most this many claimed deliveries: a dead receiver holds no more. */
+  /**
+   * A host holds at most this many claimed deliveries: a dead receiver holds no more. Counted
+   * from the configured cap, not from what a sending thread is handed: every one of them waits
+   * for one of the host's configured slots, within its lease, here or in the thread's queue.
+   */
   private hostCap(): number {
-    return Math.max(4 * this.hostSlots, this.opts.config.deliveryBatchSize);
+    const { deliveryPerHostConcurrency, deliveryBatchSize } = this.opts.config;
+    return Math.max(4 * deliveryPerHostConcurrency, deliveryBatchSize, this.hostSlots);
   }
 
   /**

@@ -34,8 +34,9 @@ export interface SendThreadSettings {
   perHostConnections: number;
   /** Requests under way at once on this thread, all hosts together. */
   concurrency: number;
-  /** The dispatcher's `breakerFailures` (0: never held). */
+  /** The dispatcher's `breakerFailures` (0: never held) and `breakerMaxSeconds`. */
   breakerFailures: number;
+  breakerMaxSeconds: number;
 }
 
 interface Waiting {
@@ -89,12 +90,15 @@ const DEPTH = 8;
 /**
  * How many sending threads to start for the setting `CALLHOOK_SEND_THREADS`. `auto`: one where
  * the machine has a second core for it, none where it has not or where the server runs from its
- * sources (a thread runs the built JavaScript) or with a custom resolver (a function cannot
- * cross to a thread); a number asked for explicitly is kept, and refused with such a resolver.
+ * sources (a thread runs the built JavaScript), with a custom resolver (a function cannot cross
+ * to a thread) or without a dispatcher (an instance that only serves the API sends nothing); a
+ * number asked for explicitly is kept, and refused with such a resolver. The cores are those
+ * this process may run on (`availableParallelism`); a container's CPU quota is not read.
  */
 export function sendThreadsFor(
   setting: number | 'auto',
   customResolver: boolean,
+  dispatcher = true,
   cores = availableParallelism(),
 ): number {
   if (setting !== 'auto') {
@@ -103,7 +107,7 @@ export function sendThreadsFor(
     }
     return setting;
   }
-  return cores > 1 && !customResolver && existsSync(WORKER) ? 1 : 0;
+  return dispatcher && cores > 1 && !customResolver && existsSync(WORKER) ? 1 : 0;
 }
 
 /**
@@ -121,8 +125,8 @@ export class ThreadedSender implements SendPort {
   private readonly settings: SendThreadSettings;
 
   /**
-   * `concurrency` is the cap on requests under way, all threads together; `perHostConnections`
-   * is each host's. A host's attempts all go to one thread, whose queue keeps its cap exactly.
+   * `concurrency` is the cap on requests under way, all threads together (each thread takes its
+   * share, rounded up); `perHostConnections` is each host's. A host's attempts all go to one thread, whose queue keeps its cap exactly.
    */
   constructor(threads: number, settings: SendThreadSettings) {
     this.settings = { ...settings, concurrency: Math.ceil(settings.concurrency / threads) };
@@ -158,8 +162,12 @@ export class ThreadedSender implements SendPort {
     };
     worker.on('error', fail);
     // A result that cannot be read back: which attempt it was is unknown, so all of the
-    // thread's are failed (and retried) rather than left waiting for ever.
-    worker.on('messageerror', fail);
+    // thread's are failed (and retried) rather than left waiting for ever, and the thread is
+    // ended (and replaced), so that what it still holds queued is not sent as well.
+    worker.on('messageerror', (err) => {
+      fail(err);
+      void worker.terminate();
+    });
     worker.on('exit', (code) => {
       thread.alive = false;
       fail(new Error(`sending thread exited (${code})`));

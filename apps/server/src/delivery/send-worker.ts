@@ -45,8 +45,11 @@ const hosts = new Map<string, { sending: number; queue: Denque<ThreadAttempt> }>
 let sending = 0;
 /** The dispatcher's first wait before it probes a held host: a queue paused here waits no longer. */
 const PAUSE_MS = 1000;
-/** Per host that failed last: unreachable attempts in a row, and until when its queue waits. */
-const failing = new Map<string, { failures: number; pausedUntil: number }>();
+/**
+ * Per host that failed last: unreachable attempts in a row, when the last one ended, and until
+ * when its queue waits.
+ */
+const failing = new Map<string, { failures: number; last: number; pausedUntil: number }>();
 
 function paused(host: string, now: number): boolean {
   const f = failing.get(host);
@@ -59,12 +62,15 @@ function observe(host: string, a: ThreadAnswer): void {
   const verdict = hostVerdict(a.result.attempt.outcome);
   if (verdict === 'answered') failing.delete(host);
   if (verdict !== 'unreachable') return;
+  const now = Date.now();
   let f = failing.get(host);
-  if (f === undefined) {
-    // Bounded as the hosts that fail are: one entry each, until it answers.
-    f = { failures: 0, pausedUntil: 0 };
+  // Failures counted a longest wait ago are forgotten, as the dispatcher forgets them (prune).
+  if (f === undefined || now - f.last > settings.breakerMaxSeconds * 1000) {
+    // Bounded as the hosts that fail are: one entry each, until it answers or is held.
+    f = { failures: 0, last: now, pausedUntil: 0 };
     failing.set(host, f);
   }
+  f.last = now;
   if (++f.failures >= settings.breakerFailures && f.pausedUntil === 0) {
     f.pausedUntil = Date.now() + PAUSE_MS;
     setTimeout(start, PAUSE_MS + 1).unref();
@@ -113,9 +119,11 @@ function withdraw(host: string | null): void {
     h.queue.clear();
     if (h.sending === 0) hosts.delete(key);
   }
-  // Held: what comes next for it is the dispatcher's probe, which must go. Its failures go on
-  // counting, as the dispatcher's do, so that a failed probe pauses the queue again.
-  for (const [key, f] of failing) if (host === null || key === host) f.pausedUntil = 0;
+  // Held: nothing more of it comes but the dispatcher's probes, one at a time, which must go.
+  // Its count starts over: an attempt that began before the hold and fails after it must not
+  // pause the probe's queue.
+  if (host === null) failing.clear();
+  else failing.delete(host);
 }
 
 port.on('message', (m: ThreadMessage) => {

@@ -1,0 +1,33 @@
+import { expect, test } from 'vitest';
+import { sendThreadsFor as fromBuild } from '../../dist/delivery/send-threads.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { sendThreadsFor as fromSources } from '../../src/delivery/send-threads.js';
+
+// CALLHOOK_SEND_THREADS=auto, the default: one sending thread where the built server has a
+// dispatcher, a second core and no custom resolver; none otherwise. The built module (dist) has
+// its thread's script beside it; the sources have none to run.
+
+test('auto is the default, and a number or auto is taken, anything else refused by name', () => {
+  expect(loadConfig({}, {}).sendThreads).toBe('auto');
+  expect(loadConfig({}, { CALLHOOK_SEND_THREADS: 'auto' }).sendThreads).toBe('auto');
+  expect(loadConfig({}, { CALLHOOK_SEND_THREADS: '2' }).sendThreads).toBe(2);
+  expect(() => loadConfig({}, { CALLHOOK_SEND_THREADS: 'many' })).toThrow(/CALLHOOK_SEND_THREADS/);
+  expect(() => loadConfig({}, { CALLHOOK_SEND_THREADS: '-1' })).toThrow(ConfigError);
+});
+
+test('auto: one thread in the built server with a second core, a dispatcher and no resolver', () => {
+  expect(fromBuild('auto', false, true, 2)).toBe(1);
+  expect(fromBuild('auto', false, true, 8)).toBe(1);
+  expect(fromBuild('auto', false, true, 1)).toBe(0);
+  expect(fromBuild('auto', false, false, 2)).toBe(0);
+  expect(fromBuild('auto', true, true, 2)).toBe(0);
+  // From the sources there is no thread script to run: the main thread sends.
+  expect(fromSources('auto', false, true, 2)).toBe(0);
+});
+
+test('a number asked for is kept, and refused with a custom resolver', () => {
+  expect(fromBuild(0, false, true, 8)).toBe(0);
+  expect(fromBuild(3, false, false, 1)).toBe(3);
+  expect(fromBuild(0, true, true, 2)).toBe(0);
+  expect(() => fromBuild(1, true, true, 2)).toThrow(/custom resolver/);
+});
