@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,5 +44,34 @@ describe('the browser entry @callhook/receiver/calls', () => {
     const calls = await import('../src/calls/index.js');
     expect(typeof calls.assembleCall).toBe('function');
     expect(typeof calls.CallAssembler).toBe('function');
+  });
+});
+
+// `@callhook/receiver/signature` is the signing and its check alone: what callhook's sending
+// threads load, without the parser's schemas (zod, the contract).
+describe('the signature entry @callhook/receiver/signature', () => {
+  test("reaches Node's crypto and its own errors, nothing else", () => {
+    const graph = reachable(join(src, 'signature.ts'));
+    expect([...graph.keys()].map((f) => f.slice(src.length + 1)).sort()).toEqual([
+      'errors.ts',
+      'signature.ts',
+    ]);
+    for (const [file, specifiers] of graph) {
+      for (const s of specifiers)
+        expect(s.startsWith('.') || s === 'node:crypto', `${file} imports ${s}`).toBe(true);
+    }
+  });
+
+  test('is exported as a subpath of the package, and signs the Standard Webhooks way', async () => {
+    const pkg = JSON.parse(readFileSync(join(src, '..', 'package.json'), 'utf8')) as {
+      exports: Record<string, { default: string }>;
+    };
+    expect(pkg.exports['./signature']?.default).toBe('./dist/signature.js');
+    const { signWebhook } = await import('../src/signature.js');
+    const key = Buffer.from('0123456789abcdef0123456789abcdef');
+    const expected = createHmac('sha256', key).update('msg_1.1700000000.a=1').digest('base64');
+    expect(signWebhook('msg_1', 1_700_000_000, 'a=1', [`whsec_${key.toString('base64')}`])).toBe(
+      `v1,${expected}`,
+    );
   });
 });

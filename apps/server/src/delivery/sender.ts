@@ -1,11 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, type Dispatcher, errors } from 'undici';
-import {
-  type AttemptRecord,
-  type AttemptRequestRecord,
-  activeSecrets,
-  type ClaimedDelivery,
-} from '../store/index.js';
+// Not the store's index: a sending thread loads this module, and needs none of the store's
+// queries (Kysely, the drivers).
+import { activeSecrets } from '../store/endpoints.js';
+import type { AttemptRecord, AttemptRequestRecord, ClaimedDelivery } from '../store/outbox-records.js';
 import { getRequestUrl } from './encoding.js';
 import { parseRetryAfter } from './schedule.js';
 import { sign } from './signing.js';
