@@ -252,10 +252,14 @@ export class Dispatcher {
   /**
    * A host's claimed queue this short asks for the next claim now: claimed when the first results
    * are recorded instead, the next batch came once the queue had run dry (a claim on PostgreSQL
-   * takes 6-8 ms, and 16 in flight empty 200 in about 13).
+   * takes 6-8 ms, and 16 in flight empty 200 in about 13). Half of what the queue can hold: with
+   * a sending thread, the host's hand-off beyond its configured cap (queued in the thread) is
+   * taken from the claimed total first (at half the total, the queue here would never get so
+   * short: it holds 72 of 200 at most).
    */
   private lowWater(): number {
-    return Math.floor(this.hostCap() / 2);
+    const extra = this.hostSlots - this.opts.config.deliveryPerHostConcurrency;
+    return Math.floor((this.hostCap() - extra) / 2);
   }
 
   /**

@@ -33,9 +33,9 @@ function delivery(seq: number): ClaimedDelivery {
  * clocks are stopped; every `nudgeEvery` sends, a nudge (an operator's retry or recovery);
  * `slowWrites`: no batch of results is recorded until every delivery has been sent. Answers
  * come on setImmediate, which runs; the poll interval, the wait after a short claim and the
- * results' flush timer never run out.
+ * results' flush timer never run out. `depth`: the sender's (a sending thread's hand-off).
  */
-async function drain(size: number, nudgeEvery = 0, slowWrites = false) {
+async function drain(size: number, nudgeEvery = 0, slowWrites = false, depth = 1) {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance', 'Date'] });
   const backlog = Array.from({ length: size }, (_, i) => delivery(i + 1));
   let next = 0;
@@ -79,6 +79,7 @@ async function drain(size: number, nudgeEvery = 0, slowWrites = false) {
       return { attempt, gone: false };
     },
     close: async () => {},
+    depth,
   };
   const config = loadConfig(
     {
@@ -136,6 +137,15 @@ test('a slow write of results does not hold back the claims that keep a host bus
   // The results of the first batches are still being written (a slow commit) while the host's
   // queue runs low: the next claim must not wait for them.
   const { sent, recorded } = await drain(2000, 0, true);
+  expect(sent.length).toBe(2000);
+  expect(new Set(sent).size).toBe(2000);
+  expect(new Set(recorded).size).toBe(2000);
+});
+
+test("with a sending thread's hand-off (8 times the caps), a slow write still does not hold back the claims", async () => {
+  // The thread holds 8 x 16 of the host's 200 claimed deliveries: the queue here holds 72 at most,
+  // and must still ask for the next claim as it runs low.
+  const { sent, recorded } = await drain(2000, 0, true, 8);
   expect(sent.length).toBe(2000);
   expect(new Set(sent).size).toBe(2000);
   expect(new Set(recorded).size).toBe(2000);
