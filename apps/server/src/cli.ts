@@ -81,6 +81,7 @@ function printBanner(s: RunningServer): void {
     '',
     `  callhook is listening on ${s.url}`,
     `  store:        ${s.store.dialect} (${s.store.location})`,
+    `  sending:      ${s.sendThreads === 0 ? 'on the main thread' : `${s.sendThreads} thread${s.sendThreads === 1 ? '' : 's'}`} (CALLHOOK_SEND_THREADS=${s.config.sendThreads})`,
     `  API docs:     ${s.url}/docs`,
     `  console:      ${s.url}/console/   (sign in with the client credentials)`,
     `  health:       ${s.url}/healthz     metrics: ${s.url}/metrics`,

@@ -49,6 +49,8 @@ export interface RunningServer {
   context: ServerContext;
   demo?: DemoCredentials;
   pbxKey: string;
+  /** Threads sending deliveries (`CALLHOOK_SEND_THREADS`, `auto` resolved); 0: the main thread sends. */
+  sendThreads: number;
   logger: Logger;
   /** Stops accepting, finishes requests and attempts under way, closes the store. */
   close(): Promise<void>;
@@ -227,6 +229,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     context: ctx,
     ...(demo ? { demo } : {}),
     pbxKey,
+    sendThreads,
     logger,
     close,
   };
