@@ -112,13 +112,21 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   };
   const sender: SendPort =
     sendThreads > 0
-      ? new ThreadedSender(sendThreads, {
-          ...sending,
-          allow,
-          concurrency: config.deliveryConcurrency,
-          breakerFailures: config.breakerFailures,
-          breakerMaxSeconds: config.breakerMaxSeconds,
-        })
+      ? new ThreadedSender(
+          sendThreads,
+          {
+            ...sending,
+            allow,
+            concurrency: config.deliveryConcurrency,
+            breakerFailures: config.breakerFailures,
+            breakerMaxSeconds: config.breakerMaxSeconds,
+          },
+          (code, replacedInMs) =>
+            logger.error(
+              { code, replacedInMs },
+              'a sending thread exited: the attempts it had are tried again, the rest wait for its replacement',
+            ),
+        )
       : new Sender({ targets, ...sending });
   if (config.dispatcher) {
     dispatcher = new Dispatcher({

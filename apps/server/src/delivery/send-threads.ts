@@ -114,8 +114,9 @@ export function sendThreadsFor(
  * Sends deliveries on `threads` worker threads, each with its own `Sender` (signing, the target
  * check and undici's sockets), so that a second core takes the HTTP side of delivery while the
  * main thread takes the intake, the store and the dispatcher. Each host's attempts go to one
- * thread, which queues them and keeps the caps (see DEPTH). A thread that dies fails its attempts under way (the dispatcher
- * records them as connection errors and retries them: nothing is lost) and is replaced.
+ * thread, which queues them and keeps the caps (see DEPTH). A thread that dies fails the
+ * attempts it was given (the dispatcher records them as connection errors and retries them:
+ * nothing is lost) and is replaced; what comes for it meanwhile waits for the replacement.
  */
 export class ThreadedSender implements SendPort {
   readonly depth = DEPTH;
@@ -128,7 +129,12 @@ export class ThreadedSender implements SendPort {
    * `concurrency` is the cap on requests under way, all threads together (each thread takes its
    * share, rounded up); `perHostConnections` is each host's. A host's attempts all go to one thread, whose queue keeps its cap exactly.
    */
-  constructor(threads: number, settings: SendThreadSettings) {
+  constructor(
+    threads: number,
+    settings: SendThreadSettings,
+    /** Told of each thread that exits while sending goes on, and how soon it is replaced. */
+    private readonly onExit: (code: number, replacedInMs: number) => void = () => {},
+  ) {
     this.settings = { ...settings, concurrency: Math.ceil(settings.concurrency / threads) };
     // Threads run JavaScript: from the sources (a test runner's TypeScript) there is none to run,
     // and every attempt would fail. Say so at start instead.
@@ -147,6 +153,16 @@ export class ThreadedSender implements SendPort {
       resourceLimits: { maxYoungGenerationSizeMb: 2 },
     });
     const thread: Thread = { worker, waiting: new Map(), outgoing: [], alive: true };
+    return this.watch(thread);
+  }
+
+  /**
+   * Answers `thread`'s attempts as they come back; when it dies, fails those it was given (they
+   * may have been sent: the dispatcher records them and tries them again) and hands those it was
+   * not given yet to its replacement, so that no attempt is spent on a thread that is not there.
+   */
+  private watch(thread: Thread): Thread {
+    const { worker } = thread;
     const started = Date.now();
     worker.on('message', (answers: ThreadAnswer[]) => {
       for (const m of answers) {
@@ -157,8 +173,12 @@ export class ThreadedSender implements SendPort {
       }
     });
     const fail = (err: Error) => {
-      for (const w of thread.waiting.values()) w.reject(err);
-      thread.waiting.clear();
+      const unsent = new Set(thread.outgoing.map((a) => a.id));
+      for (const [id, w] of thread.waiting) {
+        if (unsent.has(id)) continue;
+        w.reject(err);
+        thread.waiting.delete(id);
+      }
     };
     worker.on('error', fail);
     // A result that cannot be read back: which attempt it was is unknown, so all of the
@@ -171,13 +191,28 @@ export class ThreadedSender implements SendPort {
     worker.on('exit', (code) => {
       thread.alive = false;
       fail(new Error(`sending thread exited (${code})`));
-      if (this.closing) return;
-      // One that cannot even start (its file missing) must not be restarted in a tight loop.
+      if (this.closing) {
+        this.giveBack(thread);
+        return;
+      }
+      // One that cannot even start must not be restarted in a tight loop. Meanwhile its
+      // attempts wait for the replacement (see send and post).
       const replace = () => {
         const i = this.threads.indexOf(thread);
-        if (i !== -1 && !this.closing) this.threads[i] = this.spawn();
+        if (i === -1) return;
+        if (this.closing) {
+          this.giveBack(thread);
+          return;
+        }
+        const next = this.spawn();
+        next.waiting = thread.waiting;
+        next.outgoing = thread.outgoing;
+        this.threads[i] = next;
+        this.post(next);
       };
-      if (Date.now() - started < RESPAWN_MS) setTimeout(replace, RESPAWN_MS).unref();
+      const early = Date.now() - started < RESPAWN_MS;
+      this.onExit(code, early ? RESPAWN_MS : 0);
+      if (early) setTimeout(replace, RESPAWN_MS).unref();
       else replace();
     });
     return thread;
@@ -191,9 +226,8 @@ export class ThreadedSender implements SendPort {
   }
 
   send(d: ClaimedDelivery, now = Date.now()): Promise<SendResult | undefined> {
+    // A dead thread's attempts wait for its replacement (post keeps them).
     const thread = this.threadOf(hostOf(d.url));
-    // The dispatcher retries an attempt that throws (nothing is lost); a dead thread is replaced.
-    if (!thread.alive) return Promise.reject(new Error('the sending thread is not running'));
     const id = ++this.next;
     return new Promise((resolve, reject) => {
       thread.waiting.set(id, { resolve, reject });
@@ -205,19 +239,37 @@ export class ThreadedSender implements SendPort {
 
   withdraw(host?: string): void {
     for (const t of host === undefined ? this.threads : [this.threadOf(host)]) {
-      if (!t.alive) continue;
+      if (!t.alive) {
+        // Waiting for a replacement: what waits for the host comes back from here.
+        this.giveBack(t, host);
+        continue;
+      }
       // After the attempts of this turn, so that those are withdrawn too.
       this.post(t);
       t.worker.postMessage({ withdraw: host ?? null } satisfies ThreadMessage);
     }
   }
 
+  /** Answers the attempts `thread` was not given yet (those for `host`, or all) as withdrawn. */
+  private giveBack(thread: Thread, host?: string): void {
+    const keep: ThreadAttempt[] = [];
+    for (const a of thread.outgoing) {
+      if (host !== undefined && hostOf(a.d.url) !== host) {
+        keep.push(a);
+        continue;
+      }
+      thread.waiting.get(a.id)?.resolve(undefined);
+      thread.waiting.delete(a.id);
+    }
+    thread.outgoing = keep;
+  }
+
   private post(thread: Thread): void {
-    if (thread.outgoing.length === 0) return;
+    // A dead thread keeps them for its replacement.
+    if (thread.outgoing.length === 0 || !thread.alive) return;
     const attempts = thread.outgoing;
     thread.outgoing = [];
-    // A thread that exited meanwhile has failed these attempts already (its waiting list).
-    if (thread.alive) thread.worker.postMessage(attempts satisfies ThreadMessage);
+    thread.worker.postMessage(attempts satisfies ThreadMessage);
   }
 
   async close(): Promise<void> {
