@@ -189,6 +189,8 @@ async function startCallhook(name = 'callhook', dist = undefined, extra = {}) {
   return {
     name,
     procs,
+    /** The sending threads the server started (CALLHOOK_SEND_THREADS, `auto` resolved by it). */
+    sendThreads: procs[0].info.sendThreads,
     // SQLite's WAL: how long the file grew (a WAL that never starts over grows by every commit).
     wal: values.store === 'sqlite' ? join(dataDir, 'callhook.db-wal') : undefined,
     intakes: procs.map((p) => new Pool(p.info.url, { connections: 4 })),
@@ -409,8 +411,6 @@ const systems = [await startCallhook()];
 if (PEER) systems.push(await startPeer());
 if (values.against) systems.push(await startCallhook('callhook@against', values.against));
 const THREADS = values['send-threads'] === undefined ? undefined : Number(values['send-threads']);
-/** What CALLHOOK_SEND_THREADS=auto, the default, starts here (see sendThreadsFor). */
-const AUTO_THREADS = availableParallelism() > 1 ? 1 : 0;
 if (THREADS !== undefined) {
   systems.push(await startCallhook('callhook@threads', undefined, { sendThreads: THREADS }));
 }
@@ -464,6 +464,8 @@ const summary = (name) => ({
 const ch = summary('callhook');
 const peer = PEER ? summary(PEER) : undefined;
 
+/** The sending threads callhook starts by default here (`auto`, as the server resolved it). */
+const AUTO_THREADS = systems[0].sendThreads;
 const storeName = values.store === 'none' ? 'no storage: a bound, not the product' : values.store;
 console.log(
   `delivery benchmark (${storeName}, ${I} server process${I === 2 ? 'es on one database' : ''}, ${N} events, ${C} in flight, ${AUTO_THREADS} sending thread${AUTO_THREADS === 1 ? '' : 's'} by default, receiver in its own process; median of ${RUNS} rounds)`,

@@ -1,5 +1,5 @@
 // The benchmark's callhook server, in its own process as users run it. Started with its settings
-// as JSON in argv[2]; reports { url, apiUrl, pbxKey } over IPC, and answers 'cpu' with its
+// as JSON in argv[2]; reports { url, apiUrl, pbxKey, sendThreads } over IPC, and answers 'cpu' with its
 // process.cpuUsage() (µs) and RSS so the benchmark can charge the server's own CPU to the events.
 // --store none (mode 'none'): the outbox is replaced by a pass-through (see delivery.mjs).
 import { readFileSync } from 'node:fs';
@@ -91,6 +91,12 @@ process.on('message', async (msg) => {
     process.exit(0);
   }
 });
-process.send({ url: server.url, apiUrl: server.apiUrl, pbxKey: server.pbxKey });
+// sendThreads: what CALLHOOK_SEND_THREADS started (an older build's --against: undefined, none).
+process.send({
+  url: server.url,
+  apiUrl: server.apiUrl,
+  pbxKey: server.pbxKey,
+  sendThreads: server.sendThreads ?? 0,
+});
 // The benchmark went away (finished or killed): so does its server.
 process.on('disconnect', () => process.exit(0));
