@@ -51,7 +51,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'callhook_delivery_in_flight',
-      help: 'Delivery attempts under way on this instance (with threads: and queued in a sending thread)',
+      help: 'Delivery attempts under way on this instance, with those queued in a sending thread',
       registers: [this.registry],
       collect() {
         this.set(gauges.inFlight());

@@ -100,11 +100,29 @@ export class Dispatcher {
    */
   private readonly slots: number;
   private readonly hostSlots: number;
+  /**
+   * A host holds at most this many claimed deliveries: a dead receiver holds no more. Counted
+   * from the configured cap, not from what a sending thread is handed: every one of them waits
+   * for one of the host's configured slots, within its lease, here or in the thread's queue.
+   */
+  private readonly hostCap: number;
+  /**
+   * A host's claimed queue this short asks for the next claim now: claimed when the first results
+   * are recorded instead, the next batch came once the queue had run dry (a claim on PostgreSQL
+   * takes 6-8 ms, and 16 in flight empty 200 in about 13). Half of what the queue can hold: with
+   * a sending thread, the host's hand-off beyond its configured cap (queued in the thread) is
+   * taken from the claimed total first (at half the total, the queue here would never get so
+   * short: it holds 72 of 200 at most).
+   */
+  private readonly lowWater: number;
 
   constructor(private readonly opts: DispatcherOptions) {
+    const { deliveryConcurrency, deliveryPerHostConcurrency, deliveryBatchSize } = opts.config;
     const depth = opts.sender.depth ?? 1;
-    this.slots = opts.config.deliveryConcurrency * depth;
-    this.hostSlots = opts.config.deliveryPerHostConcurrency * depth;
+    this.slots = deliveryConcurrency * depth;
+    this.hostSlots = deliveryPerHostConcurrency * depth;
+    this.hostCap = Math.max(4 * deliveryPerHostConcurrency, deliveryBatchSize, this.hostSlots);
+    this.lowWater = Math.floor((this.hostCap - (this.hostSlots - deliveryPerHostConcurrency)) / 2);
   }
 
   get active(): number {
@@ -142,7 +160,7 @@ export class Dispatcher {
         const host = hostOf(url);
         if (this.hostHeld(host, now)) return false;
         const extra = added.get(host) ?? 0;
-        if (this.hostLoad(host) + extra >= this.hostCap()) return false;
+        if (this.hostLoad(host) + extra >= this.hostCap) return false;
         added.set(host, extra + 1);
         return true;
       },
@@ -240,29 +258,6 @@ export class Dispatcher {
   }
 
   /**
-   * A host holds at most this many claimed deliveries: a dead receiver holds no more. Counted
-   * from the configured cap, not from what a sending thread is handed: every one of them waits
-   * for one of the host's configured slots, within its lease, here or in the thread's queue.
-   */
-  private hostCap(): number {
-    const { deliveryPerHostConcurrency, deliveryBatchSize } = this.opts.config;
-    return Math.max(4 * deliveryPerHostConcurrency, deliveryBatchSize, this.hostSlots);
-  }
-
-  /**
-   * A host's claimed queue this short asks for the next claim now: claimed when the first results
-   * are recorded instead, the next batch came once the queue had run dry (a claim on PostgreSQL
-   * takes 6-8 ms, and 16 in flight empty 200 in about 13). Half of what the queue can hold: with
-   * a sending thread, the host's hand-off beyond its configured cap (queued in the thread) is
-   * taken from the claimed total first (at half the total, the queue here would never get so
-   * short: it holds 72 of 200 at most).
-   */
-  private lowWater(): number {
-    const extra = this.hostSlots - this.opts.config.deliveryPerHostConcurrency;
-    return Math.floor((this.hostCap() - extra) / 2);
-  }
-
-  /**
    * `host` has room (its results were recorded, or its queue runs low): a claim is wanted for it,
    * and should the last claim have left it out, the pause after that claim ends.
    */
@@ -284,7 +279,7 @@ export class Dispatcher {
   }
 
   private hostFull(host: string): boolean {
-    return this.hostLoad(host) >= this.hostCap();
+    return this.hostLoad(host) >= this.hostCap;
   }
 
   private readyBacklog(): number {
@@ -376,7 +371,7 @@ export class Dispatcher {
         }
         const d = h.queue.shift();
         if (!d) continue;
-        if (h.queue.length === this.lowWater()) {
+        if (h.queue.length === this.lowWater) {
           this.roomFor(host);
           this.wake?.();
         }

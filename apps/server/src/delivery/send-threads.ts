@@ -32,7 +32,10 @@ export interface SendThreadSettings {
   connectTimeoutMs: number;
   timeoutMs: number;
   perHostConnections: number;
-  /** Requests under way at once on this thread, all hosts together. */
+  /**
+   * Requests under way at once, all hosts together: in all threads, as `ThreadedSender` is given
+   * it; this thread's share, as each thread is.
+   */
   concurrency: number;
   /** The dispatcher's `breakerFailures` (0: never held) and `breakerMaxSeconds`. */
   breakerFailures: number;
@@ -44,11 +47,13 @@ interface Waiting {
   reject(err: Error): void;
 }
 
-/** One attempt as it crosses to a sending thread. */
+/**
+ * One attempt as it crosses to a sending thread. No time: the thread signs and times it when it
+ * starts it, which may be after a wait in its queue.
+ */
 export interface ThreadAttempt {
   id: number;
   d: ClaimedDelivery;
-  now: number;
 }
 
 /** One attempt's outcome as it comes back: a result, an error, or neither (withdrawn). */
@@ -63,9 +68,12 @@ export type ThreadMessage = ThreadAttempt[] | { withdraw: string | null } | 'clo
 
 interface Thread {
   worker: Worker;
-  /** Attempts sent to this thread and not answered yet. */
+  /** Attempts for this thread not answered yet: posted to it, or still in `outgoing`. */
   waiting: Map<number, Waiting>;
-  /** Attempts given to this thread in the current turn of the event loop, not posted yet. */
+  /**
+   * Attempts for this thread not posted yet: those of the current turn of the event loop, or,
+   * while it is dead, those that wait for its replacement (which takes both lists over).
+   */
   outgoing: ThreadAttempt[];
   /** It has not exited (a message to an exited thread would never be answered). */
   alive: boolean;
@@ -153,16 +161,9 @@ export class ThreadedSender implements SendPort {
       resourceLimits: { maxYoungGenerationSizeMb: 2 },
     });
     const thread: Thread = { worker, waiting: new Map(), outgoing: [], alive: true };
-    return this.watch(thread);
-  }
-
-  /**
-   * Answers `thread`'s attempts as they come back; when it dies, fails those it was given (they
-   * may have been sent: the dispatcher records them and tries them again) and hands those it was
-   * not given yet to its replacement, so that no attempt is spent on a thread that is not there.
-   */
-  private watch(thread: Thread): Thread {
-    const { worker } = thread;
+    // When it dies: fails the attempts it was given (they may have been sent: the dispatcher
+    // records them and tries them again) and hands those it was not given yet to its replacement,
+    // so that no attempt is spent on a thread that is not there.
     const started = Date.now();
     worker.on('message', (answers: ThreadAnswer[]) => {
       for (const m of answers) {
@@ -225,7 +226,7 @@ export class ThreadedSender implements SendPort {
     return this.threads[Math.abs(h) % this.threads.length]!;
   }
 
-  send(d: ClaimedDelivery, now = Date.now()): Promise<SendResult | undefined> {
+  send(d: ClaimedDelivery): Promise<SendResult | undefined> {
     // A dead thread's attempts wait for its replacement (post keeps them).
     const thread = this.threadOf(hostOf(d.url));
     const id = ++this.next;
@@ -233,7 +234,7 @@ export class ThreadedSender implements SendPort {
       thread.waiting.set(id, { resolve, reject });
       // The dispatcher starts a claim's attempts in one go: they cross as one message, posted once
       // the current task is done. A message costs about as much as the attempt's own sending.
-      if (thread.outgoing.push({ id, d, now }) === 1) queueMicrotask(() => this.post(thread));
+      if (thread.outgoing.push({ id, d }) === 1) queueMicrotask(() => this.post(thread));
     });
   }
 

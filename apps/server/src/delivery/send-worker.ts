@@ -72,7 +72,7 @@ function observe(host: string, a: ThreadAnswer): void {
   }
   f.last = now;
   if (++f.failures >= settings.breakerFailures && f.pausedUntil === 0) {
-    f.pausedUntil = Date.now() + PAUSE_MS;
+    f.pausedUntil = now + PAUSE_MS;
     setTimeout(start, PAUSE_MS + 1).unref();
   }
 }
