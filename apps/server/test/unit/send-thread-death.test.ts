@@ -16,7 +16,17 @@ afterEach(async () => {
   for (const x of open.splice(0).reverse()) await x.close();
 });
 
-function sender(exits: number[]) {
+/**
+ * A receiver that answers in 100 ms, and a sender of one thread to it; `exits`: each time the
+ * thread was replaced in, ms; `kill` ends the thread and lets its exit be seen.
+ */
+async function setUp() {
+  const rx = await startReceiver(async (_r, res) => {
+    await new Promise((r) => setTimeout(r, 100));
+    res.end('ok');
+  });
+  open.push(rx);
+  const exits: number[] = [];
   const s = new ThreadedSender(
     1,
     {
@@ -31,17 +41,11 @@ function sender(exits: number[]) {
     (_code: number, replacedInMs: number) => void exits.push(replacedInMs),
   );
   open.push(s);
-  const worker = () => (s as unknown as { threads: Array<{ worker: Worker }> }).threads[0]!.worker;
-  return { s, worker };
-}
-
-async function slowReceiver(): Promise<Receiver> {
-  const rx = await startReceiver(async (_r, res) => {
-    await new Promise((r) => setTimeout(r, 100));
-    res.end('ok');
-  });
-  open.push(rx);
-  return rx;
+  const kill = async () => {
+    await (s as unknown as { threads: Array<{ worker: Worker }> }).threads[0]!.worker.terminate();
+    await new Promise((r) => setImmediate(r));
+  };
+  return { rx, s, exits, kill };
 }
 
 const delivery = (rx: Receiver, n: number) =>
@@ -53,9 +57,7 @@ const delivery = (rx: Receiver, n: number) =>
 test('a dead thread fails what it was given; what comes after waits for its replacement and is sent', {
   timeout: 20_000,
 }, async () => {
-  const rx = await slowReceiver();
-  const exits: number[] = [];
-  const { s, worker } = sender(exits);
+  const { rx, s, exits, kill } = await setUp();
   const given = Array.from({ length: 8 }, (_, i) =>
     s.send(delivery(rx, i + 1)).then(
       (r) => (r === undefined ? 'withdrawn' : r.attempt.outcome),
@@ -63,8 +65,7 @@ test('a dead thread fails what it was given; what comes after waits for its repl
     ),
   );
   await rx.waitFor(1, 5000);
-  await worker().terminate();
-  await new Promise((r) => setImmediate(r));
+  await kill();
   const after = Array.from({ length: 5 }, (_, i) => s.send(delivery(rx, 100 + i)));
   const outcomes = await Promise.all(given);
   // Four were under way (the cap) and four queued in the thread: none answered before it died.
@@ -80,12 +81,9 @@ test('a dead thread fails what it was given; what comes after waits for its repl
 test('while a dead thread waits for its replacement, a hold takes back what waits for the host', {
   timeout: 20_000,
 }, async () => {
-  const rx = await slowReceiver();
-  const exits: number[] = [];
-  const { s, worker } = sender(exits);
+  const { rx, s, kill } = await setUp();
   await s.send(delivery(rx, 1));
-  await worker().terminate();
-  await new Promise((r) => setImmediate(r));
+  await kill();
   const waiting = Array.from({ length: 3 }, (_, i) => s.send(delivery(rx, 10 + i)));
   s.withdraw(new URL(rx.url).host);
   expect(await Promise.all(waiting)).toEqual([undefined, undefined, undefined]);
