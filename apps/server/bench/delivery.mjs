@@ -22,7 +22,18 @@
 // --send-threads N: callhook with CALLHOOK_SEND_THREADS=N (sending on N worker threads; 0: on its
 // main thread) measured in turns with callhook as it runs by default (`auto`: one sending thread
 // on a machine of two cores or more). `--send-threads 0` shows what the thread gives one process.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// --server-cpus N: every server process runs in a cgroup given N CPUs (a container's CPU quota,
+// `docker run --cpus=N`), made here for the run (Linux, as root). `auto` reads the quota.
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -53,6 +64,7 @@ const { values } = parseArgs({
     // A directory: the server processes write a CPU profile there (node --cpu-prof) as they exit.
     prof: { type: 'string' },
     'send-threads': { type: 'string' },
+    'server-cpus': { type: 'string' },
   },
 });
 const N = Number(values.events);
@@ -65,6 +77,40 @@ if (I === 2 && values.store !== 'postgres') throw new Error('--instances 2 needs
 if (!['sqlite', 'postgres', 'none'].includes(values.store))
   throw new Error('--store is sqlite, postgres or none');
 if (PEER !== undefined && !['bullmq', 'pgboss'].includes(PEER)) throw new Error('--peer is bullmq or pgboss');
+
+const SERVER_CPUS = values['server-cpus'] === undefined ? undefined : Number(values['server-cpus']);
+if (SERVER_CPUS !== undefined && !(SERVER_CPUS > 0))
+  throw new Error('--server-cpus is a number of CPUs above 0');
+/** --server-cpus: the servers' cgroup, and the file a process joins it by. */
+const cgroup = SERVER_CPUS === undefined ? undefined : cpuCgroup(SERVER_CPUS);
+// Removed once the servers in it are gone (an error's exit may leave it behind, empty).
+if (cgroup) {
+  process.on('exit', () => {
+    try {
+      rmdirSync(cgroup.dir);
+    } catch {}
+  });
+}
+function cpuCgroup(cpus) {
+  const name = `callhook-bench-${process.pid}`;
+  const period = 100_000;
+  const quota = String(Math.round(cpus * period));
+  try {
+    if (existsSync('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')) {
+      const dir = `/sys/fs/cgroup/cpu/${name}`;
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'cpu.cfs_period_us'), String(period));
+      writeFileSync(join(dir, 'cpu.cfs_quota_us'), quota);
+      return { dir, procs: join(dir, 'cgroup.procs') };
+    }
+    const dir = `/sys/fs/cgroup/${name}`;
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'cpu.max'), `${quota} ${period}`);
+    return { dir, procs: join(dir, 'cgroup.procs') };
+  } catch (err) {
+    throw new Error(`--server-cpus needs a cgroup this process may make (Linux, as root): ${err.message}`);
+  }
+}
 
 /** A child process of the benchmark; the servers write a CPU profile with --prof. */
 function child(file, args = [], env = process.env) {
@@ -149,7 +195,11 @@ async function freshDatabase(tag) {
 }
 
 async function startCallhook(name = 'callhook', dist = undefined, extra = {}) {
-  const env = dist ? { ...process.env, CALLHOOK_BENCH_DIST: dist } : process.env;
+  const env = {
+    ...process.env,
+    ...(dist ? { CALLHOOK_BENCH_DIST: dist } : {}),
+    ...(cgroup ? { CALLHOOK_BENCH_CGROUP: cgroup.procs } : {}),
+  };
   const dataDir = mkdtempSync(join(dir, 'server-'));
   const databaseUrl = values.store === 'postgres' ? await freshDatabase('callhook') : '';
   const config = {
@@ -468,7 +518,7 @@ const peer = PEER ? summary(PEER) : undefined;
 const AUTO_THREADS = systems[0].sendThreads;
 const storeName = values.store === 'none' ? 'no storage: a bound, not the product' : values.store;
 console.log(
-  `delivery benchmark (${storeName}, ${I} server process${I === 2 ? 'es on one database' : ''}, ${N} events, ${C} in flight, ${AUTO_THREADS} sending thread${AUTO_THREADS === 1 ? '' : 's'} by default, receiver in its own process; median of ${RUNS} rounds)`,
+  `delivery benchmark (${storeName}, ${I} server process${I === 2 ? 'es on one database' : ''}, ${N} events, ${C} in flight, ${AUTO_THREADS} sending thread${AUTO_THREADS === 1 ? '' : 's'} by default${SERVER_CPUS === undefined ? '' : `, each server in a cgroup of ${SERVER_CPUS} CPU${SERVER_CPUS === 1 ? '' : 's'}`}, receiver in its own process; median of ${RUNS} rounds)`,
 );
 /** Where the cores went through the max-rate phase: a part near 100 % of one core is the bound. */
 function coresLine(s) {
@@ -593,6 +643,7 @@ console.log(
     events: N,
     concurrency: C,
     default_send_threads: AUTO_THREADS,
+    ...(SERVER_CPUS === undefined ? {} : { server_cpus: SERVER_CPUS }),
     runs: RUNS,
     baseline_per_s: round(base.per_s, 0),
     baseline_cpu_us_per_request: round(base.cpu_us, 1),

@@ -2,11 +2,15 @@
 // as JSON in argv[2]; reports { url, apiUrl, pbxKey, sendThreads } over IPC, and answers 'cpu' with its
 // process.cpuUsage() (µs) and RSS so the benchmark can charge the server's own CPU to the events.
 // --store none (mode 'none'): the outbox is replaced by a pass-through (see delivery.mjs).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { serverBuild } from './common.mjs';
 
 // CALLHOOK_BENCH_DIST: another build of the server to measure (a copy of dist/ from before a change).
 const { startServer } = await serverBuild();
+
+// CALLHOOK_BENCH_CGROUP (bench:delivery --server-cpus): join that cgroup (all of this process's
+// threads) before the server starts, so that it sees its CPU quota as a container's server would.
+if (process.env.CALLHOOK_BENCH_CGROUP) writeFileSync(process.env.CALLHOOK_BENCH_CGROUP, String(process.pid));
 
 const opts = JSON.parse(process.argv[2]);
 const server = await startServer({

@@ -21,6 +21,8 @@ import { openStore, type Store } from './store/index.js';
 import { randomAlphanumeric } from './store/secrets.js';
 
 export { type Config, ConfigError, type ConfigInput, loadConfig } from './config.js';
+/** The cores `CALLHOOK_SEND_THREADS=auto` counts: the affinity mask's, no more than a container's CPU quota. */
+export { usableCores } from './cores.js';
 export { ListenError } from './listen.js';
 export type { Store } from './store/index.js';
 

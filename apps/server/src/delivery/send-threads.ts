@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../config.js';
+import { usableCores } from '../cores.js';
 import type { ClaimedDelivery } from '../store/index.js';
 import { hostOf } from './host.js';
 import type { SendResult } from './sender.js';
@@ -101,13 +101,14 @@ const DEPTH = 8;
  * sources (a thread runs the built JavaScript), with a custom resolver (a function cannot cross
  * to a thread) or without a dispatcher (an instance that only serves the API sends nothing); a
  * number asked for explicitly is kept, and refused with such a resolver. The cores are those
- * this process may run on (`availableParallelism`); a container's CPU quota is not read.
+ * this process may run on, no more than its container's CPU quota (`usableCores`): a container
+ * given one CPU sends on its main thread, however many the host has.
  */
 export function sendThreadsFor(
   setting: number | 'auto',
   customResolver: boolean,
   dispatcher = true,
-  cores = availableParallelism(),
+  cores = usableCores(),
 ): number {
   if (setting !== 'auto') {
     if (setting > 0 && customResolver) {
