@@ -514,11 +514,13 @@ const summary = (name) => ({
 const ch = summary('callhook');
 const peer = PEER ? summary(PEER) : undefined;
 
+/** `1 sending thread`, `0 sending threads`. */
+const sendingThreads = (n) => `${n} sending thread${n === 1 ? '' : 's'}`;
 /** The sending threads callhook starts by default here (`auto`, as the server resolved it). */
 const AUTO_THREADS = systems[0].sendThreads;
 const storeName = values.store === 'none' ? 'no storage: a bound, not the product' : values.store;
 console.log(
-  `delivery benchmark (${storeName}, ${I} server process${I === 2 ? 'es on one database' : ''}, ${N} events, ${C} in flight, ${AUTO_THREADS} sending thread${AUTO_THREADS === 1 ? '' : 's'} by default${SERVER_CPUS === undefined ? '' : `, each server in a cgroup of ${SERVER_CPUS} CPU${SERVER_CPUS === 1 ? '' : 's'}`}, receiver in its own process; median of ${RUNS} rounds)`,
+  `delivery benchmark (${storeName}, ${I} server process${I === 2 ? 'es on one database' : ''}, ${N} events, ${C} in flight, ${sendingThreads(AUTO_THREADS)} by default${SERVER_CPUS === undefined ? '' : `, each server in a cgroup of ${SERVER_CPUS} CPU${SERVER_CPUS === 1 ? '' : 's'}`}, receiver in its own process; median of ${RUNS} rounds)`,
 );
 /** Where the cores went through the max-rate phase: a part near 100 % of one core is the bound. */
 function coresLine(s) {
@@ -562,7 +564,7 @@ if (against) {
   coresLine(against);
 }
 const threaded = THREADS !== undefined ? summary('callhook@threads') : undefined;
-if (threaded) line(`callhook, ${THREADS} sending threads`, threaded);
+if (threaded) line(`callhook, ${sendingThreads(THREADS)}`, threaded);
 const target3 = { sqlite: 0.35, postgres: 0.25, none: 0.5 }[values.store];
 const p99Target = { sqlite: 10, postgres: 15, none: 10 }[values.store];
 console.log(
@@ -576,7 +578,7 @@ if (peer) {
   if (THREADS !== undefined) {
     const tvs = med((r) => r['callhook@threads'].max.per_s / r[PEER].max.per_s);
     console.log(
-      `  callhook with ${THREADS} sending threads / ${PEER}: ${round(tvs, 2)}x events/s, ${round(peer.cpu_us / summary('callhook@threads').cpu_us, 2)}x less CPU per event, p99 at half rate ${round(summary('callhook@threads').half_p99_ms, 2)} vs ${round(peer.half_p99_ms, 2)} ms`,
+      `  callhook with ${sendingThreads(THREADS)} / ${PEER}: ${round(tvs, 2)}x events/s, ${round(peer.cpu_us / summary('callhook@threads').cpu_us, 2)}x less CPU per event, p99 at half rate ${round(summary('callhook@threads').half_p99_ms, 2)} vs ${round(peer.half_p99_ms, 2)} ms`,
     );
   }
 }
@@ -604,7 +606,7 @@ if (against) {
 }
 if (threaded) {
   console.log(
-    `  ${THREADS} sending threads / the default (${AUTO_THREADS}): ${round(
+    `  ${sendingThreads(THREADS)} / the default (${AUTO_THREADS}): ${round(
       med((r) => r['callhook@threads'].max.per_s / r.callhook.max.per_s),
       2,
     )}x events/s, ${round(
@@ -615,7 +617,7 @@ if (threaded) {
   // Where one process stops scaling, however many cores: its main thread (intake, store,
   // dispatcher) busy all the time. A bound computed from this run, not a measurement.
   console.log(
-    `  main thread: ${round(ch.main_cpu_us, 1)} µs/event with ${AUTO_THREADS} sending threads (all threads ${round(ch.cpu_us, 1)}), ${round(threaded.main_cpu_us, 1)} µs/event with ${THREADS} (all threads ${round(threaded.cpu_us, 1)}); one process with enough cores tops out near ${round(1e6 / Math.min(ch.main_cpu_us, threaded.main_cpu_us), -2)} events/s (1 s ÷ the main thread's µs/event)`,
+    `  main thread: ${round(ch.main_cpu_us, 1)} µs/event with ${sendingThreads(AUTO_THREADS)} (all threads ${round(ch.cpu_us, 1)}), ${round(threaded.main_cpu_us, 1)} µs/event with ${THREADS} (all threads ${round(threaded.cpu_us, 1)}); one process with enough cores tops out near ${round(1e6 / Math.min(ch.main_cpu_us, threaded.main_cpu_us), -2)} events/s (1 s ÷ the main thread's µs/event)`,
   );
 }
 const json = (s) => ({
