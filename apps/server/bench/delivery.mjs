@@ -170,6 +170,44 @@ async function baseline() {
   };
 }
 
+/**
+ * The baseline's client at a fixed rate, as atRate drives callhook (10 requests every 10/rate s,
+ * each stamped as it is made, C connections): the latency this machine's client, receiver and
+ * scheduling give with no delivery engine in between, a floor for callhook's p99 at that rate.
+ */
+async function baselineAtRate(rate, seconds = 5) {
+  await rx.ask('reset', 'reset');
+  const pool = new Pool(target, { connections: C });
+  const body = new URLSearchParams(
+    Object.entries(eventBody(0, 1).data).map(([k, v]) => [k, String(v)]),
+  ).toString();
+  const total = Math.round(rate * seconds);
+  const batch = 10;
+  const inFlight = [];
+  const started = performance.now();
+  for (let sent = 0; sent < total; sent += batch) {
+    const due = started + (sent / rate) * 1000;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    for (let k = 0; k < batch; k++) {
+      inFlight.push(
+        pool
+          .request({
+            path: '/hook',
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: body.replace('Tag=0', `Tag=${clockMs()}`),
+          })
+          .then((res) => res.body.dump()),
+      );
+    }
+  }
+  await Promise.all(inFlight);
+  await pool.close();
+  const stats = await rx.ask('stats', 'latencies');
+  return { per_s: rate, p50_ms: pct(stats.latencies, 50), p99_ms: pct(stats.latencies, 99) };
+}
+
 // ---- The systems under test: callhook (one or two server processes), and the peer.
 const dir = mkdtempSync(join(tmpdir(), 'callhook-bench-'));
 // PostgreSQL: fresh databases on the server named by CALLHOOK_BENCH_DATABASE_URL (an admin URL),
@@ -477,6 +515,7 @@ for (let r = 0; r < RUNS; r++) {
     const half = await atRate(sys, Math.round(max.per_s / 2));
     row[sys.name] = { max, half };
   }
+  row.baseHalf = await baselineAtRate(Math.round(row.callhook.max.per_s / 2));
   rounds.push(row);
   console.error(`round ${r + 1}/${RUNS} done`);
 }
@@ -493,6 +532,9 @@ const base = {
   cpu_us: med((r) => r.base.cpu_us),
   client_pct: med((r) => r.base.cores.client),
   receiver_pct: med((r) => r.base.cores.receiver),
+  half_per_s: med((r) => r.baseHalf.per_s),
+  half_p50_ms: med((r) => r.baseHalf.p50_ms),
+  half_p99_ms: med((r) => r.baseHalf.p99_ms),
 };
 const summary = (name) => ({
   per_s: med((r) => r[name].max.per_s),
@@ -550,7 +592,7 @@ console.log(
   `  ${'raw baseline (undici → receiver)'.padEnd(34)} ${String(round(base.per_s, 0)).padStart(6)} req/s     ${String(round(base.cpu_us, 1)).padStart(6)} µs client CPU/request  p99 ${round(base.p99_ms, 2)} ms`,
 );
 console.log(
-  `    % of one core: client ${round(base.client_pct, 0)}, receiver ${round(base.receiver_pct, 0)}`,
+  `    % of one core: client ${round(base.client_pct, 0)}, receiver ${round(base.receiver_pct, 0)}; at callhook's half rate (${round(base.half_per_s, 0)}/s): p50 ${round(base.half_p50_ms, 2)} ms  p99 ${round(base.half_p99_ms, 2)} ms, the floor this machine gives`,
 );
 line('callhook (intake → 2xx)', ch);
 coresLine(ch);
@@ -649,6 +691,7 @@ console.log(
     runs: RUNS,
     baseline_per_s: round(base.per_s, 0),
     baseline_cpu_us_per_request: round(base.cpu_us, 1),
+    baseline_half_rate_p99_ms: round(base.half_p99_ms, 2),
     ...json(ch),
     ...(peer
       ? {
