@@ -86,7 +86,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     ? ['127.0.0.0/8', '::1/128', 'localhost', ...config.allowTargets]
     : config.allowTargets;
   const targets = new TargetPolicy(allow, opts.resolve);
-  const sendThreads = sendThreadsFor(config.sendThreads, opts.resolve !== undefined, config.dispatcher);
+  // No more threads than requests may be under way at once: a thread beyond would have none.
+  const sendThreads = Math.min(
+    sendThreadsFor(config.sendThreads, opts.resolve !== undefined, config.dispatcher),
+    config.deliveryConcurrency,
+  );
   logger.debug({ sendThreads }, 'threads sending deliveries (0: the main thread)');
 
   const store = await openStore({

@@ -68,6 +68,8 @@ export type ThreadMessage = ThreadAttempt[] | { withdraw: string | null } | 'clo
 
 interface Thread {
   worker: Worker;
+  /** Its share of the requests under way in all (`threadShare`). */
+  share: number;
   /** Attempts for this thread not answered yet: posted to it, or still in `outgoing`. */
   waiting: Map<number, Waiting>;
   /**
@@ -119,6 +121,21 @@ export function sendThreadsFor(
   return dispatcher && cores > 1 && !customResolver && existsSync(WORKER) ? 1 : 0;
 }
 
+/** Which of `threads` sending threads sends to `host` (a hash of its name). */
+export function threadFor(host: string, threads: number): number {
+  let h = 0;
+  for (let i = 0; i < host.length; i++) h = (h * 31 + host.charCodeAt(i)) | 0;
+  return Math.abs(h) % threads;
+}
+
+/**
+ * Thread `i`'s share of `concurrency` requests under way among `threads`: the shares differ by
+ * one at most and add up to it exactly (each rounded up, two threads kept 6 for a cap of 5).
+ */
+export function threadShare(concurrency: number, threads: number, i: number): number {
+  return Math.floor(concurrency / threads) + (i < concurrency % threads ? 1 : 0);
+}
+
 /**
  * Sends deliveries on `threads` worker threads, each with its own `Sender` (signing, the target
  * check and undici's sockets), so that a second core takes the HTTP side of delivery while the
@@ -135,8 +152,9 @@ export class ThreadedSender implements SendPort {
   private readonly settings: SendThreadSettings;
 
   /**
-   * `concurrency` is the cap on requests under way, all threads together (each thread takes its
-   * share, rounded up); `perHostConnections` is each host's. A host's attempts all go to one thread, whose queue keeps its cap exactly.
+   * `concurrency` is the cap on requests under way, all threads together (each thread keeps its
+   * share, `threadShare`; there are no more threads than it); `perHostConnections` is each
+   * host's. A host's attempts all go to one thread, whose queue keeps its cap exactly.
    */
   constructor(
     threads: number,
@@ -144,24 +162,31 @@ export class ThreadedSender implements SendPort {
     /** Told of each thread that exits while sending goes on, and how soon it is replaced. */
     private readonly onExit: (code: number, replacedInMs: number) => void = () => {},
   ) {
-    this.settings = { ...settings, concurrency: Math.ceil(settings.concurrency / threads) };
+    this.settings = settings;
     // Threads run JavaScript: from the sources (a test runner's TypeScript) there is none to run,
     // and every attempt would fail. Say so at start instead.
     if (!existsSync(WORKER)) {
       throw new Error(`sending threads need the built server: ${fileURLToPath(WORKER)} is missing`);
     }
-    for (let i = 0; i < threads; i++) this.threads.push(this.spawn());
+    if (threads > settings.concurrency) {
+      throw new Error(
+        `${threads} sending threads for ${settings.concurrency} requests at once: a thread would have none`,
+      );
+    }
+    for (let i = 0; i < threads; i++)
+      this.threads.push(this.spawn(threadShare(settings.concurrency, threads, i)));
   }
 
-  private spawn(): Thread {
+  /** Starts a thread that may have `share` requests under way, all its hosts together. */
+  private spawn(share: number): Thread {
     const worker = new Worker(WORKER, {
-      workerData: this.settings,
+      workerData: { ...this.settings, concurrency: share } satisfies SendThreadSettings,
       // A thread's objects live for one request: a small young generation is enough, and is most
       // of what a thread adds to the process's RSS (+26 MB with 2 MB, +62 MB with V8's default;
       // bench:delivery --send-threads 1, the same events/s).
       resourceLimits: { maxYoungGenerationSizeMb: 2 },
     });
-    const thread: Thread = { worker, waiting: new Map(), outgoing: [], alive: true };
+    const thread: Thread = { worker, share, waiting: new Map(), outgoing: [], alive: true };
     // When it dies: fails the attempts it was given (they may have been sent: the dispatcher
     // records them and tries them again) and hands those it was not given yet to its replacement,
     // so that no attempt is spent on a thread that is not there.
@@ -206,7 +231,7 @@ export class ThreadedSender implements SendPort {
           this.giveBack(thread);
           return;
         }
-        const next = this.spawn();
+        const next = this.spawn(thread.share);
         next.waiting = thread.waiting;
         next.outgoing = thread.outgoing;
         this.threads[i] = next;
@@ -222,9 +247,7 @@ export class ThreadedSender implements SendPort {
 
   /** The thread that sends to `host`: always the same one while it runs. */
   private threadOf(host: string): Thread {
-    let h = 0;
-    for (let i = 0; i < host.length; i++) h = (h * 31 + host.charCodeAt(i)) | 0;
-    return this.threads[Math.abs(h) % this.threads.length]!;
+    return this.threads[threadFor(host, this.threads.length)]!;
   }
 
   send(d: ClaimedDelivery): Promise<SendResult | undefined> {

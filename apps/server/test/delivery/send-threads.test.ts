@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { IntakeEvent, SubscriptionCreated } from '@callhook/contract';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, expect, test } from 'vitest';
+import { threadFor, threadShare } from '../../dist/delivery/send-threads.js';
 import { demoServerEnv, demoToken, freePort, killAll, startServerProcess } from '../children.js';
 import { callEvents } from '../events.js';
 import { type Reply, startReceiver } from '../receivers.js';
@@ -113,9 +114,9 @@ test('deliveries sent from worker threads arrive once, signed, in order', { time
 // A sending thread is handed 8 times the caps (so that no slot waits for the main thread to
 // refill it) and keeps the caps itself: no receiving host ever has more requests at once than
 // CALLHOOK_DELIVERY_PER_HOST, nor all hosts together more than CALLHOOK_DELIVERY_CONCURRENCY.
-test('a sending thread keeps the caps on requests at once, per host and in all', {
-  timeout: 60_000,
-}, async () => {
+// Two slow receivers, 120 deliveries each; per host 3, in all 5. Returns the most each receiver,
+// and both together, had at once.
+async function capsRun(threads: number, apart = false) {
   let now = 0;
   let most = 0;
   const slow = () => {
@@ -133,9 +134,17 @@ test('a sending thread keeps the caps on requests at once, per host and in all',
   const a = slow();
   const b = slow();
   const rxA = await startReceiver(a.reply);
-  const rxB = await startReceiver(b.reply);
-  const server = await builtServer('threads-caps', {
-    CALLHOOK_SEND_THREADS: '1',
+  let rxB = await startReceiver(b.reply);
+  // apart: the second receiver's host is sent to by the other thread than the first's.
+  const hostOf = (url: string) => new URL(url).host;
+  for (let tries = 0; apart && threadFor(hostOf(rxA.url), 2) === threadFor(hostOf(rxB.url), 2); tries++) {
+    if (tries === 50) throw new Error('no two receivers on different threads in 50 ports');
+    await rxB.close();
+    rxB = await startReceiver(b.reply);
+  }
+  const threadOfA = threadFor(hostOf(rxA.url), threads);
+  const server = await builtServer(`threads-caps-${threads}`, {
+    CALLHOOK_SEND_THREADS: String(threads),
     CALLHOOK_DELIVERY_PER_HOST: '3',
     CALLHOOK_DELIVERY_CONCURRENCY: '5',
   });
@@ -148,15 +157,32 @@ test('a sending thread keeps the caps on requests at once, per host and in all',
     await rxA.waitFor(120, 30_000);
     await rxB.waitFor(120, 30_000);
     expect(new Set([...rxA.received, ...rxB.received].map((r) => r.headers['webhook-id'])).size).toBe(240);
-    expect(a.host.most).toBeLessThanOrEqual(3);
-    expect(b.host.most).toBeLessThanOrEqual(3);
-    // The caps are reached, not only respected: the thread does use the slots it has.
-    expect(most).toBe(5);
+    return { a: a.host.most, b: b.host.most, most, threadOfA };
   } finally {
     await server.stop();
     await rxA.close();
     await rxB.close();
   }
+}
+
+test('a sending thread keeps the caps on requests at once, per host and in all', {
+  timeout: 60_000,
+}, async () => {
+  const { a, b, most } = await capsRun(1);
+  expect(a).toBeLessThanOrEqual(3);
+  expect(b).toBeLessThanOrEqual(3);
+  // The caps are reached, not only respected: the thread does use the slots it has.
+  expect(most).toBe(5);
+});
+
+// Two threads share the cap in all: 3 and 2 of 5 (each thread's share rounded up kept 3 and 3,
+// 6 at once). The receivers are chosen so that each is sent to by its own thread: the first
+// thread's (share 3) and the second's (share 2), which its host's cap of 3 cannot exceed.
+test('two sending threads share the cap in all exactly, not rounded up', { timeout: 60_000 }, async () => {
+  expect([threadShare(5, 2, 0), threadShare(5, 2, 1)]).toEqual([3, 2]);
+  const { a, b, most, threadOfA } = await capsRun(2, true);
+  expect(threadOfA === 0 ? [a, b] : [b, a]).toEqual([3, 2]);
+  expect(most).toBe(5);
 });
 
 // A host that refuses connections is held after CALLHOOK_BREAKER_FAILURES attempts in a row. The

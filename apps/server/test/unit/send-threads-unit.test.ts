@@ -1,8 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
-import { sendThreadsFor as fromBuild } from '../../dist/delivery/send-threads.js';
+import {
+  sendThreadsFor as fromBuild,
+  ThreadedSender,
+  threadShare,
+} from '../../dist/delivery/send-threads.js';
+import { startServer as startBuilt } from '../../dist/index.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { sendThreadsFor as fromSources } from '../../src/delivery/send-threads.js';
 
@@ -62,3 +68,45 @@ test("a sending thread's modules reach none of the store's queries, drivers or s
   expect(files.filter((f) => f.startsWith('store/'))).toEqual(['store/endpoints.ts', 'store/secrets.ts']);
   expect([...packages].sort()).toEqual(['@callhook/receiver/signature', 'denque', 'ipaddr.js', 'undici']);
 });
+
+// A thread's share of the requests in all is never 0: there are no more threads than requests
+// may be under way at once (CALLHOOK_SEND_THREADS=4 with CALLHOOK_DELIVERY_CONCURRENCY=2 starts two).
+test('no more sending threads than requests at once, and shares that add up to the cap', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'callhook-threads-cap-'));
+  const server = await startBuilt({
+    port: 0,
+    dataDir,
+    logLevel: 'silent',
+    env: {},
+    config: { sendThreads: 4, deliveryConcurrency: 2, simulator: false },
+  });
+  try {
+    expect(server.sendThreads).toBe(2);
+  } finally {
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  expect(() => new ThreadedSender(3, { ...threadSettings, concurrency: 2 })).toThrow(/2 requests at once/);
+  for (const [concurrency, threads] of [
+    [64, 1],
+    [64, 2],
+    [5, 2],
+    [7, 3],
+    [3, 3],
+  ] as const) {
+    const shares = Array.from({ length: threads }, (_, i) => threadShare(concurrency, threads, i));
+    expect(shares.reduce((a, b) => a + b, 0)).toBe(concurrency);
+    expect(Math.max(...shares) - Math.min(...shares)).toBeLessThanOrEqual(1);
+    expect(Math.min(...shares)).toBeGreaterThan(0);
+  }
+});
+
+const threadSettings = {
+  allow: [],
+  connectTimeoutMs: 1000,
+  timeoutMs: 1000,
+  perHostConnections: 1,
+  concurrency: 1,
+  breakerFailures: 5,
+  breakerMaxSeconds: 30,
+};
