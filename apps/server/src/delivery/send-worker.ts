@@ -34,9 +34,9 @@ const port = parentPort!;
  * CPU between two idle threads, 2.3 µs between two busy ones). Gathered for a millisecond, about
  * 20 answers cross at once and the next 20 attempts with them: 1.05-1.17x less CPU per attempt
  * for both threads in four runs of `bench:send --thread --against` the build before (2 ms gave
- * no more); end to end, within bench:delivery's noise. No request waits for it: the answer is in; its result is recorded up to a millisecond
- * later (the dispatcher writes results every 5 ms), while the thread holds 8 times its slots in
- * attempts (DEPTH).
+ * no more); end to end, within bench:delivery's noise. No request waits for it: the answer is
+ * in; its result is recorded up to a millisecond later (the dispatcher writes results every
+ * 5 ms), while the thread holds 8 times its slots in attempts (DEPTH).
  */
 const ANSWER_WAIT_MS = 1;
 let answers: ThreadAnswer[] = [];
