@@ -183,10 +183,10 @@ export class ThreadedSender implements SendPort {
       workerData: { ...this.settings, concurrency: share } satisfies SendThreadSettings,
       // A thread's objects live for one request, but up to 8 times its slots in attempts wait in
       // its queue, and each scavenge copies them. The young generation is most of what a thread
-      // adds to the process's RSS (+26 MB with 2 MB, +62 MB with V8's default). 8 MB: 1.09-1.12x
-      // less CPU per attempt than 2 MB (`bench:send --thread --against`; 4 MB: 1.00x, 16 MB: as
-      // 8), 1.18x the events/s where the thread is the bound (`bench:delivery --store none`), for
-      // 8 MB more RSS.
+      // adds to the process's RSS (+26 MB with 2 MB, +62 MB with V8's default). 8 MB: 1.04-1.12x
+      // less CPU per attempt than 2 MB in three runs of `bench:send --thread --against` (4 MB:
+      // 1.00x; 16 MB: as 8), 1.18x the events/s where the thread is the bound (`bench:delivery
+      // --store none`), for 8 MB more RSS.
       resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });
     const thread: Thread = { worker, share, waiting: new Map(), outgoing: [], alive: true };
