@@ -130,7 +130,8 @@ export function threadFor(host: string, threads: number): number {
 
 /**
  * Thread `i`'s share of `concurrency` requests under way among `threads`: the shares differ by
- * one at most and add up to it exactly (each rounded up, two threads kept 6 for a cap of 5).
+ * one at most and add up to it exactly (each share rounded up, as before, let two threads keep 6
+ * for a cap of 5).
  */
 export function threadShare(concurrency: number, threads: number, i: number): number {
   return Math.floor(concurrency / threads) + (i < concurrency % threads ? 1 : 0);
