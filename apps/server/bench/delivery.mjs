@@ -130,12 +130,24 @@ const cpuMicros = (u) => u.user + u.system;
 const eventBody = hangupEvent;
 
 // ---- Baseline: the receiver driven directly, C requests in flight, no storage.
+/** The event as a subscriber's POST carries it, form-encoded; `Tag=0` stands for the send time. */
+const rawBody = new URLSearchParams(
+  Object.entries(eventBody(0, 1).data).map(([k, v]) => [k, String(v)]),
+).toString();
+/** One request of the raw client, stamped with its send time as it is made. */
+async function rawRequest(pool) {
+  const res = await pool.request({
+    path: '/hook',
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: rawBody.replace('Tag=0', `Tag=${clockMs()}`),
+  });
+  await res.body.dump();
+}
+
 async function baseline() {
   await rx.ask('reset', 'reset');
   const pool = new Pool(target, { connections: C });
-  const body = new URLSearchParams(
-    Object.entries(eventBody(0, 1).data).map(([k, v]) => [k, String(v)]),
-  ).toString();
   let next = 0;
   const cpu0 = process.cpuUsage();
   const rx0 = procCpu(rx.proc.pid);
@@ -144,14 +156,7 @@ async function baseline() {
     Array.from({ length: C }, async () => {
       while (next < N) {
         next++;
-        const b = body.replace('Tag=0', `Tag=${clockMs()}`);
-        const res = await pool.request({
-          path: '/hook',
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: b,
-        });
-        await res.body.dump();
+        await rawRequest(pool);
       }
     }),
   );
@@ -178,34 +183,32 @@ async function baseline() {
 async function baselineAtRate(rate, seconds = 5) {
   await rx.ask('reset', 'reset');
   const pool = new Pool(target, { connections: C });
-  const body = new URLSearchParams(
-    Object.entries(eventBody(0, 1).data).map(([k, v]) => [k, String(v)]),
-  ).toString();
-  const total = Math.round(rate * seconds);
-  const batch = 10;
   const inFlight = [];
-  const started = performance.now();
-  for (let sent = 0; sent < total; sent += batch) {
-    const due = started + (sent / rate) * 1000;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    for (let k = 0; k < batch; k++) {
-      inFlight.push(
-        pool
-          .request({
-            path: '/hook',
-            method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded' },
-            body: body.replace('Tag=0', `Tag=${clockMs()}`),
-          })
-          .then((res) => res.body.dump()),
-      );
-    }
-  }
+  await paced(rate, seconds, (batch) => {
+    for (let k = 0; k < batch; k++) inFlight.push(rawRequest(pool));
+  });
   await Promise.all(inFlight);
   await pool.close();
   const stats = await rx.ask('stats', 'latencies');
   return { per_s: rate, p50_ms: pct(stats.latencies, 50), p99_ms: pct(stats.latencies, 99) };
+}
+
+/**
+ * Calls `send(10)` every 10/rate s for `seconds`, each call on time however long the one before
+ * took (awaited: a late batch is sent at once); resolves to how many were sent.
+ */
+async function paced(rate, seconds, send) {
+  const total = Math.round(rate * seconds);
+  const batch = 10;
+  const started = performance.now();
+  let sent = 0;
+  for (; sent < total; sent += batch) {
+    const due = started + (sent / rate) * 1000;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    await send(batch);
+  }
+  return sent;
 }
 
 // ---- The systems under test: callhook (one or two server processes), and the peer.
@@ -468,16 +471,8 @@ const walMb = (sys) => (sys.wal ? fileMb(sys.wal) : Number.NaN);
 /** At a fixed rate (events/s), in batches of 10 every 10/rate s, for latency. */
 async function atRate(sys, rate, seconds = 5) {
   await rx.ask('reset', 'reset');
-  const total = Math.round(rate * seconds);
-  const batch = 10;
-  const started = performance.now();
-  for (let sent = 0; sent < total; sent += batch) {
-    const due = started + (sent / rate) * 1000;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    await ingest(sys, batch);
-  }
-  const s = await waitDelivered(Math.ceil(total / batch) * batch);
+  const sent = await paced(rate, seconds, (batch) => ingest(sys, batch));
+  const s = await waitDelivered(sent);
   return {
     per_s: rate,
     p50_ms: pct(s.latencies, 50),
