@@ -4,8 +4,9 @@ import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../config.js';
 import { usableCores } from '../cores.js';
 import type { ClaimedDelivery } from '../store/index.js';
+import { type AnswerTuple, type AttemptTuple, answerIn, attemptOut } from './crossing.js';
 import { hostOf } from './host.js';
-import type { SendResult } from './sender.js';
+import type { SendJob, SendResult } from './sender.js';
 
 /** What the dispatcher needs of a sender: one attempt per call, and a close. */
 export interface SendPort {
@@ -43,28 +44,17 @@ export interface SendThreadSettings {
 }
 
 interface Waiting {
+  /** The delivery: its outcome comes back without what the main thread has of it (crossing.ts). */
+  d: SendJob;
   resolve(r: SendResult | undefined): void;
   reject(err: Error): void;
 }
 
 /**
- * One attempt as it crosses to a sending thread. No time: the thread signs and times it when it
- * starts it, which may be after a wait in its queue.
+ * What the main thread posts to a sending thread: attempts (no time: the thread signs and times
+ * each when it starts it, which may be after a wait in its queue), a withdrawal, or the end.
  */
-export interface ThreadAttempt {
-  id: number;
-  d: ClaimedDelivery;
-}
-
-/** One attempt's outcome as it comes back: a result, an error, or neither (withdrawn). */
-export interface ThreadAnswer {
-  id: number;
-  result?: SendResult;
-  error?: string;
-}
-
-/** What the main thread posts to a sending thread. */
-export type ThreadMessage = ThreadAttempt[] | { withdraw: string | null } | 'close';
+export type ThreadMessage = AttemptTuple[] | { withdraw: string | null } | 'close';
 
 interface Thread {
   worker: Worker;
@@ -76,7 +66,7 @@ interface Thread {
    * Attempts for this thread not posted yet: those of the current turn of the event loop, or,
    * while it is dead, those that wait for its replacement (which takes both lists over).
    */
-  outgoing: ThreadAttempt[];
+  outgoing: AttemptTuple[];
   /** It has not exited (a message to an exited thread would never be answered). */
   alive: boolean;
 }
@@ -195,16 +185,18 @@ export class ThreadedSender implements SendPort {
     // records them and tries them again) and hands those it was not given yet to its replacement,
     // so that no attempt is spent on a thread that is not there.
     const started = Date.now();
-    worker.on('message', (answers: ThreadAnswer[]) => {
+    worker.on('message', (answers: AnswerTuple[]) => {
       for (const m of answers) {
-        const w = thread.waiting.get(m.id);
-        thread.waiting.delete(m.id);
-        if (m.error !== undefined) w?.reject(new Error(m.error));
-        else w?.resolve(m.result);
+        const w = thread.waiting.get(m[0]);
+        if (w === undefined) continue;
+        thread.waiting.delete(m[0]);
+        if (m.length === 1) w.resolve(undefined);
+        else if (m.length === 2) w.reject(new Error(m[1]));
+        else w.resolve(answerIn(m, w.d));
       }
     });
     const fail = (err: Error) => {
-      const unsent = new Set(thread.outgoing.map((a) => a.id));
+      const unsent = new Set(thread.outgoing.map((a) => a[0]));
       for (const [id, w] of thread.waiting) {
         if (unsent.has(id)) continue;
         w.reject(err);
@@ -259,10 +251,10 @@ export class ThreadedSender implements SendPort {
     const thread = this.threadOf(hostOf(d.url));
     const id = ++this.next;
     return new Promise((resolve, reject) => {
-      thread.waiting.set(id, { resolve, reject });
+      thread.waiting.set(id, { d, resolve, reject });
       // The dispatcher starts a claim's attempts in one go: they cross as one message, posted once
       // the current task is done. A message costs about as much as the attempt's own sending.
-      if (thread.outgoing.push({ id, d }) === 1) queueMicrotask(() => this.post(thread));
+      if (thread.outgoing.push(attemptOut(id, d)) === 1) queueMicrotask(() => this.post(thread));
     });
   }
 
@@ -281,14 +273,14 @@ export class ThreadedSender implements SendPort {
 
   /** Answers the attempts `thread` was not given yet (those for `host`, or all) as withdrawn. */
   private giveBack(thread: Thread, host?: string): void {
-    const keep: ThreadAttempt[] = [];
+    const keep: AttemptTuple[] = [];
     for (const a of thread.outgoing) {
-      if (host !== undefined && hostOf(a.d.url) !== host) {
+      if (host !== undefined && hostOf(a[2]) !== host) {
         keep.push(a);
         continue;
       }
-      thread.waiting.get(a.id)?.resolve(undefined);
-      thread.waiting.delete(a.id);
+      thread.waiting.get(a[0])?.resolve(undefined);
+      thread.waiting.delete(a[0]);
     }
     thread.outgoing = keep;
   }

@@ -1,8 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Denque from 'denque';
+import { type AnswerTuple, answerOut, attemptIn } from './crossing.js';
 import { hostOf, hostVerdict } from './host.js';
-import type { SendThreadSettings, ThreadAnswer, ThreadAttempt, ThreadMessage } from './send-threads.js';
-import { Sender } from './sender.js';
+import type { SendThreadSettings, ThreadMessage } from './send-threads.js';
+import { Sender, type SendJob, type SendResult } from './sender.js';
 import { TargetPolicy } from './target.js';
 
 /**
@@ -39,9 +40,9 @@ const port = parentPort!;
  * 5 ms), while the thread holds 8 times its slots in attempts (DEPTH).
  */
 const ANSWER_WAIT_MS = 1;
-let answers: ThreadAnswer[] = [];
+let answers: AnswerTuple[] = [];
 let flushing: NodeJS.Timeout | undefined;
-const answer = (a: ThreadAnswer) => {
+const answer = (a: AnswerTuple) => {
   answers.push(a);
   flushing ??= setTimeout(flush, ANSWER_WAIT_MS);
 };
@@ -55,7 +56,11 @@ function flush(): void {
 }
 
 /** Per host: requests under way, and attempts waiting for one of its slots. */
-const hosts = new Map<string, { sending: number; queue: Denque<ThreadAttempt> }>();
+interface Queued {
+  id: number;
+  job: SendJob;
+}
+const hosts = new Map<string, { sending: number; queue: Denque<Queued> }>();
 let sending = 0;
 /** The dispatcher's first wait before it probes a held host: a queue paused here waits no longer. */
 const PAUSE_MS = 1000;
@@ -71,9 +76,9 @@ function paused(host: string, now: number): boolean {
 }
 
 /** Counts an outcome against its host as the dispatcher's breaker does (see hostVerdict). */
-function observe(host: string, a: ThreadAnswer): void {
-  if (settings.breakerFailures === 0 || a.result === undefined) return;
-  const verdict = hostVerdict(a.result.attempt.outcome);
+function observe(host: string, result: SendResult): void {
+  if (settings.breakerFailures === 0) return;
+  const verdict = hostVerdict(result.attempt.outcome);
   if (verdict === 'answered') failing.delete(host);
   if (verdict !== 'unreachable') return;
   const now = Date.now();
@@ -106,21 +111,23 @@ function start(): void {
       started = true;
       // The attempt begins now: its signature's timestamp and its deadline count from here, not
       // from when it was queued.
-      sender.send(a.d, Date.now()).then(
-        (result) => done(host, { id: a.id, result }),
+      sender.send(a.job, Date.now()).then(
+        (result) => {
+          observe(host, result);
+          done(host, answerOut(a.id, result));
+        },
         // Sending never throws by design; if it does, the main thread hears of it and retries later.
-        (err: unknown) => done(host, { id: a.id, error: String(err) }),
+        (err: unknown) => done(host, [a.id, String(err)]),
       );
     }
   }
 }
 
-function done(host: string, a: ThreadAnswer): void {
+function done(host: string, a: AnswerTuple): void {
   const h = hosts.get(host)!;
   h.sending--;
   sending--;
   if (h.sending === 0 && h.queue.length === 0) hosts.delete(host);
-  observe(host, a);
   answer(a);
   start();
 }
@@ -129,7 +136,7 @@ function done(host: string, a: ThreadAnswer): void {
 function withdraw(host: string | null): void {
   for (const [key, h] of hosts) {
     if (host !== null && key !== host) continue;
-    for (const a of h.queue.toArray()) answer({ id: a.id });
+    for (const a of h.queue.toArray()) answer([a.id]);
     h.queue.clear();
     if (h.sending === 0) hosts.delete(key);
   }
@@ -156,8 +163,9 @@ port.on('message', (m: ThreadMessage) => {
     withdraw(m.withdraw);
     return;
   }
-  for (const a of m) {
-    const host = hostOf(a.d.url);
+  for (const t of m) {
+    const a: Queued = { id: t[0], job: attemptIn(t) };
+    const host = hostOf(a.job.url);
     let h = hosts.get(host);
     if (!h) {
       h = { sending: 0, queue: new Denque() };

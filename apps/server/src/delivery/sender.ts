@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, type Dispatcher, errors } from 'undici';
 // Not the store's index: a sending thread loads this module, and needs none of the store's
 // queries (Kysely, the drivers).
-import { activeSecrets } from '../store/endpoints.js';
+import { activeSecrets, type SigningSecrets } from '../store/endpoints.js';
 import type { AttemptRecord, AttemptRequestRecord, ClaimedDelivery } from '../store/outbox-records.js';
 import { getRequestUrl } from './encoding.js';
 import { parseRetryAfter } from './schedule.js';
@@ -15,6 +15,9 @@ export const RESPONSE_CAP = 4096;
 /** How many response headers, and how long a value, the delivery log keeps. */
 const HEADER_COUNT_CAP = 50;
 const HEADER_VALUE_CAP = 1000;
+
+/** What an attempt reads of its delivery: where and how it goes, what it carries, what signs it. */
+export type SendJob = Pick<ClaimedDelivery, 'id' | 'url' | 'method' | 'payload'> & SigningSecrets;
 
 export interface SendResult {
   attempt: AttemptRecord;
@@ -49,7 +52,7 @@ export class Sender {
     });
   }
 
-  async send(d: ClaimedDelivery, now = Date.now()): Promise<SendResult> {
+  async send(d: SendJob, now = Date.now()): Promise<SendResult> {
     const payload = d.payload ?? '';
     const isGet = d.method === 'GET';
     const url = isGet ? getRequestUrl(d.url, payload) : d.url;
@@ -83,20 +86,9 @@ export class Sender {
     }
     // A GET signs the query exactly as it goes on the wire: the parsed URL's serialisation,
     // which percent-encodes what the subscriber wrote raw (`?name=José` is sent as `Jos%C3%A9`).
-    const headers: Record<string, string> = {
-      'user-agent': USER_AGENT,
-      'webhook-id': d.id,
-      'webhook-timestamp': String(timestamp),
-      'webhook-signature': sign(d.id, timestamp, isGet ? target.query : payload, secrets),
-    };
-    if (!isGet) headers['content-type'] = 'application/x-www-form-urlencoded; charset=utf-8';
-    // What the log shows of the request: everything but the signatures (they prove nothing to a
-    // reader and are better kept from one).
-    const sent: AttemptRequestRecord = {
-      method: isGet ? 'GET' : 'POST',
-      url: d.url,
-      headers: { ...headers, 'webhook-signature': redactSignatures(headers['webhook-signature']!) },
-    };
+    const signature = sign(d.id, timestamp, isGet ? target.query : payload, secrets);
+    const headers = requestHeaders(d, now, signature);
+    const sent = requestRecord(d, now, redactSignatures(signature));
 
     // The whole attempt (connect, answer, body) has one deadline, with a timer cleared when the
     // attempt ends (`AbortSignal.timeout` kept its timer armed for the whole timeout after the
@@ -175,6 +167,40 @@ export class Sender {
   close(): Promise<void> {
     return this.agent.destroy();
   }
+}
+
+/** An attempt's request headers at `now`, with `signature` as its `webhook-signature`. */
+function requestHeaders(
+  d: Pick<SendJob, 'id' | 'method'>,
+  now: number,
+  signature: string,
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    'user-agent': USER_AGENT,
+    'webhook-id': d.id,
+    'webhook-timestamp': String(Math.floor(now / 1000)),
+    'webhook-signature': signature,
+  };
+  if (d.method !== 'GET') headers['content-type'] = 'application/x-www-form-urlencoded; charset=utf-8';
+  return headers;
+}
+
+/**
+ * What the delivery log shows of an attempt's request made at `now`: everything but the
+ * signatures (they prove nothing to a reader and are better kept from one), `redacted` as
+ * `redactSignatures` leaves them. A sending thread's main thread rebuilds it from the delivery,
+ * the time and that string, so that it does not cross between them (see crossing.ts).
+ */
+export function requestRecord(
+  d: Pick<SendJob, 'id' | 'method' | 'url'>,
+  now: number,
+  redacted: string,
+): AttemptRequestRecord {
+  return {
+    method: d.method === 'GET' ? 'GET' : 'POST',
+    url: d.url,
+    headers: requestHeaders(d, now, redacted),
+  };
 }
 
 /** A checked target's request line: what undici is given, and what a GET signs. */

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FailureLimiter } from '../../src/auth/ratelimit.js';
+import { answerIn, answerOut, attemptIn, attemptOut } from '../../src/delivery/crossing.js';
 import { encodeEventData, getRequestUrl } from '../../src/delivery/encoding.js';
 import { type Answer, AnswerReader, Sender } from '../../src/delivery/sender.js';
 import { sign } from '../../src/delivery/signing.js';
@@ -582,6 +583,99 @@ describe('the sender: rotation and the literal-address check on every delivery',
       expect(r.attempt.outcome).toBe('success');
     } finally {
       await allowed.close();
+    }
+  });
+});
+
+describe('an attempt and its outcome cross to a sending thread and back as flat arrays, unchanged', () => {
+  // What the sender gives in-process is what the main thread rebuilds from what crosses: every
+  // kind of outcome of a real Sender against a real receiver, each message copied as postMessage
+  // copies it (structuredClone).
+  let rx: Receiver;
+  let closedPort: number;
+  beforeAll(async () => {
+    rx = await startReceiver((req, res) => {
+      if (req.url.startsWith('/busy')) {
+        res.writeHead(503, { 'retry-after': '7', 'x-trace': 'a'.repeat(2000) });
+        res.end('later');
+      } else if (req.url.startsWith('/gone')) {
+        res.writeHead(410);
+        res.end();
+      } else if (req.url.startsWith('/big')) res.end('é'.repeat(5000));
+      else res.end('ok');
+    });
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    closedPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+  });
+  afterAll(() => rx.close());
+
+  test('success, GET with a rotation, 503 with Retry-After, 410, a cut body, refusals and no connection', async () => {
+    const now = Date.now();
+    const cases: ClaimedDelivery[] = [
+      claimedDelivery(`${rx.url}/ok?myid=175`, SECRET),
+      claimedDelivery(`${rx.url}/ok`, SECRET, {
+        method: 'GET',
+        payload: 'CallID=1&Name=Jos%C3%A9',
+        previousSecret: OLD,
+        previousSecretExpiresAt: now + 60_000,
+      }),
+      claimedDelivery(`${rx.url}/busy`, SECRET, { payload: null }),
+      claimedDelivery(`${rx.url}/gone`, SECRET),
+      claimedDelivery(`${rx.url}/big`, SECRET, { migratedSecret: OLD, migratedSecretExpiresAt: now + 1 }),
+      claimedDelivery(`http://127.0.0.1:${closedPort}/hook`, SECRET),
+      claimedDelivery('not a url', SECRET),
+    ];
+    const allowed = new Sender({
+      targets: new TargetPolicy(['127.0.0.0/8']),
+      connectTimeoutMs: 2000,
+      timeoutMs: 2000,
+      perHostConnections: 4,
+    });
+    const refusing = new Sender({
+      targets: new TargetPolicy([]),
+      connectTimeoutMs: 2000,
+      timeoutMs: 2000,
+      perHostConnections: 4,
+    });
+    try {
+      const outcomes: string[] = [];
+      for (const [i, d] of [...cases, cases[0]!].entries()) {
+        const sender = i === cases.length ? refusing : allowed;
+        // What the thread is given: the job's fields and no others.
+        const job = attemptIn(structuredClone(attemptOut(i, d)));
+        expect(job).toStrictEqual({
+          id: d.id,
+          url: d.url,
+          method: d.method,
+          payload: d.payload,
+          secret: d.secret,
+          previousSecret: d.previousSecret,
+          previousSecretExpiresAt: d.previousSecretExpiresAt,
+          migratedSecret: d.migratedSecret,
+          migratedSecretExpiresAt: d.migratedSecretExpiresAt,
+        });
+        const result = await sender.send(job, now);
+        const answer = structuredClone(answerOut(i, result));
+        expect(answer[0]).toBe(i);
+        expect(answerIn(answer, d)).toStrictEqual(result);
+        outcomes.push(`${result.attempt.outcome} ${result.attempt.statusCode ?? ''}`.trim());
+      }
+      // Every kind of outcome was crossed, with a request, a response and a retry among them.
+      expect(outcomes).toEqual([
+        'success 200',
+        'success 200',
+        'http_error 503',
+        'http_error 410',
+        'success 200',
+        'connection_error',
+        'invalid_url',
+        'refused_target',
+      ]);
+    } finally {
+      await allowed.close();
+      await refusing.close();
     }
   });
 });
