@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IntakeEvent, SubscriptionCreated } from '@callhook/contract';
+import type { DeliveryDetail, DeliveryPage, IntakeEvent, SubscriptionCreated } from '@callhook/contract';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, expect, test } from 'vitest';
 import { threadFor, threadShare } from '../../dist/delivery/send-threads.js';
@@ -42,6 +42,14 @@ async function builtServer(name: string, extra: NodeJS.ProcessEnv) {
         expect(res.status).toBe(202);
       }
     },
+    /** GET of the API (as the demo client), its JSON. */
+    async api<T>(path: string): Promise<T> {
+      const res = await fetch(`${url}/api/ver1.0${path}`, {
+        headers: { authorization: `Bearer ${access_token}` },
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as T;
+    },
     /** A sample of the server's /metrics (0 when absent). */
     async metric(name: string, labels = ''): Promise<number> {
       const text = await (await fetch(`${url}/metrics`)).text();
@@ -64,6 +72,7 @@ test('deliveries sent from worker threads arrive once, signed, in order', { time
   const server = await builtServer('threads-test', { CALLHOOK_SEND_THREADS: '2' });
   try {
     const secrets = new Map<string, string>();
+    const subs = new Map<string, number>();
     for (const [type, method, path] of [
       ['dial-out', 'POST', '/post'],
       ['answer', 'POST', '/post'],
@@ -72,6 +81,7 @@ test('deliveries sent from worker threads arrive once, signed, in order', { time
     ] as const) {
       const sub = await server.subscribe(`${rx.url}${path}`, type, method);
       if (sub.secret) secrets.set(path.split('?')[0]!, sub.secret);
+      subs.set(`${type} ${method}`, sub.id);
     }
 
     const CALLS = 300;
@@ -105,6 +115,39 @@ test('deliveries sent from worker threads arrive once, signed, in order', { time
     }
     expect(order.size).toBe(CALLS);
     for (const tags of order.values()) expect(tags).toEqual(['t0', 't1', 't2']);
+
+    // The delivery log shows each attempt's request as it was sent (the main thread rebuilds it
+    // from what crosses back) and the response as it came, GET and POST.
+    for (const [key, method] of [
+      ['hangup GET', 'GET'],
+      ['hangup POST', 'POST'],
+    ] as const) {
+      const subId = subs.get(key)!;
+      const list = await server.api<DeliveryPage>(`/extension/175/event/${subId}/delivery/?per_page=3`);
+      expect(list.items.length).toBe(3);
+      for (const { id } of list.items) {
+        const detail = await server.api<DeliveryDetail>(`/extension/175/event/${subId}/delivery/${id}`);
+        const sent = rx.received.find((r) => r.headers['webhook-id'] === id)!;
+        expect(sent.method).toBe(method);
+        const attempt = detail.attempt_log[0]!;
+        expect(attempt).toMatchObject({ outcome: 'success', status_code: 200 });
+        const headers: Record<string, string> = {
+          'user-agent': String(sent.headers['user-agent']),
+          'webhook-id': id,
+          'webhook-timestamp': String(sent.headers['webhook-timestamp']),
+          'webhook-signature': 'v1,…',
+        };
+        if (method === 'POST') headers['content-type'] = String(sent.headers['content-type']);
+        expect(attempt.request).toEqual({
+          method,
+          url: `${rx.url}${sent.url}`,
+          headers,
+          body: method === 'POST' ? sent.body : null,
+        });
+        expect(attempt.response).toMatchObject({ status: 200, body: 'ok', body_truncated: false });
+        expect(attempt.response!.headers['content-length']).toBe('2');
+      }
+    }
   } finally {
     await server.stop();
     await rx.close();
