@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeUdpPort, type LabTools, paths } from './tools.js';
@@ -28,7 +29,6 @@ export async function startCallee(opts: {
   ringMs: number;
 }): Promise<Callee> {
   const work = workdir();
-  const port = await freeUdpPort();
   const scenario = join(work.dir, 'answer.xml');
   writeFileSync(
     scenario,
@@ -37,31 +37,42 @@ export async function startCallee(opts: {
       String(Math.round(opts.ringMs)),
     ),
   );
-  const child = spawn(
-    opts.tools.sipp,
-    [
-      '-sf',
-      scenario,
-      '-i',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-nostdin',
-      '-trace_err',
-      '-error_file',
-      join(work.dir, 'errors.log'),
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'], cwd: work.dir },
-  );
-  await started(child, port);
-  return {
-    address: `127.0.0.1:${port}`,
-    port,
-    async stop() {
-      await stopProcess(child);
+  // A free port is free when asked, not always when sipp binds it a moment later (another
+  // process's socket may take it meanwhile): sipp then exits at once, and another port is tried.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freeUdpPort();
+    const child = spawn(
+      opts.tools.sipp,
+      [
+        '-sf',
+        scenario,
+        '-i',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '-nostdin',
+        '-trace_err',
+        '-error_file',
+        join(work.dir, 'errors.log'),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], cwd: work.dir },
+    );
+    try {
+      await started(child, port);
+    } catch (err) {
+      if (attempt < 5 && err instanceof PortTakenError) continue;
       work.done();
-    },
-  };
+      throw err;
+    }
+    return {
+      address: `127.0.0.1:${port}`,
+      port,
+      async stop() {
+        await stopProcess(child);
+        work.done();
+      },
+    };
+  }
 }
 
 export interface Registration {
@@ -212,7 +223,15 @@ async function runUac(
   }
 }
 
-/** sipp has no readiness signal: it is up once its port is bound (or it died trying). */
+/** sipp could not bind its port: another socket had it. */
+class PortTakenError extends Error {}
+
+/**
+ * sipp has no readiness signal: it is up once its port is bound (or it died trying). Whether it
+ * is bound is read from the kernel's table of UDP sockets: a probe that bound the port itself, as
+ * this did before, could hold it at the very moment sipp bound it, and sipp exited with
+ * EADDRINUSE (seen in CI).
+ */
 async function started(child: ChildProcess, port: number): Promise<void> {
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -220,8 +239,16 @@ async function started(child: ChildProcess, port: number): Promise<void> {
   });
   const until = Date.now() + 10_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`sipp exited with ${child.exitCode}: ${stderr}`);
-    if (!(await portFree(port))) return;
+    if (child.exitCode !== null) {
+      // What it said may still be on its way: its stderr closes after it.
+      const err = child.stderr;
+      if (err && !err.closed) await new Promise((r) => err.once('close', r));
+      const message = `sipp exited with ${child.exitCode}: ${stderr}`;
+      throw /errno = 98\b|Address already in use/.test(stderr)
+        ? new PortTakenError(message)
+        : new Error(message);
+    }
+    if (await udpBound(port)) return;
     if (Date.now() > until) {
       child.kill('SIGKILL');
       throw new Error(`sipp did not bind port ${port}: ${stderr}`);
@@ -230,13 +257,18 @@ async function started(child: ChildProcess, port: number): Promise<void> {
   }
 }
 
-async function portFree(port: number): Promise<boolean> {
-  const { createSocket } = await import('node:dgram');
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.once('error', () => resolve(false));
-    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
+/** Whether a UDP socket of this machine is bound to `port` (Linux: /proc/net/udp and udp6). */
+export async function udpBound(port: number): Promise<boolean> {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+    const text = await readFile(table, 'utf8').catch(() => '');
+    // Each line after the header: `sl local_address rem_address ...`, the address as HEX:PORT.
+    for (const line of text.split('\n').slice(1)) {
+      const local = line.trim().split(/\s+/)[1];
+      if (local?.endsWith(hex)) return true;
+    }
+  }
+  return false;
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {
