@@ -14,9 +14,17 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { Pool } from 'undici';
-import { clientToken, clockMs, fileMb, hangupEvent, pct, sentAt } from './common.mjs';
+import {
+  clientToken,
+  clockMs,
+  dropFreshDatabases,
+  fileMb,
+  freshDatabase,
+  hangupEvent,
+  pct,
+  sentAt,
+} from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -94,24 +102,7 @@ neighbour.keepAliveTimeout = 10_000;
 await new Promise((r) => neighbour.listen(0, '127.0.0.1', r));
 
 const dir = mkdtempSync(join(tmpdir(), 'callhook-backlog-'));
-const adminUrl = process.env.CALLHOOK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const dbName = `callhook_backlog_${process.pid}_${Date.now()}`;
-async function admin(query) {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    await c.query(query);
-  } finally {
-    await c.end();
-  }
-}
-let databaseUrl = '';
-if (values.store === 'postgres') {
-  await admin(`create database ${dbName}`);
-  const u = new URL(adminUrl);
-  u.pathname = `/${dbName}`;
-  databaseUrl = u.toString();
-}
+const databaseUrl = values.store === 'postgres' ? await freshDatabase('backlog') : '';
 const server = fork(new URL('./server-child.mjs', import.meta.url), [
   JSON.stringify({
     dataDir: dir,
@@ -335,7 +326,7 @@ await new Promise((r) => server.once('exit', r));
 rx.close();
 neighbour.close();
 rmSync(dir, { recursive: true, force: true });
-if (databaseUrl) await admin(`drop database if exists ${dbName} with (force)`);
+await dropFreshDatabases();
 
 const total = (normalEvents + EVENTS) * E;
 const lost = total - done.size;

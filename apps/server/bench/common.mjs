@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import pg from 'pg';
 
 /**
  * A module of the server build to measure: CALLHOOK_BENCH_DIST (or `dist`) names a copy of dist/
@@ -172,4 +173,32 @@ export async function cpuInTurns(subjects, measure, { rounds, unit, digits }) {
     `  each round, this build / --against: ${runs[0].map((m, i) => `${round(m, 1)}/${round(runs[1][i], 1)}`).join(', ')} µs`,
   );
   return { mine, other, ratio };
+}
+
+// PostgreSQL: fresh databases on the server named by CALLHOOK_BENCH_DATABASE_URL (an admin URL),
+// dropped at the end (dropFreshDatabases), so that every run starts from the same empty state.
+export const adminUrl =
+  process.env.CALLHOOK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const freshDatabases = [];
+async function admin(query) {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    await c.query(query);
+  } finally {
+    await c.end();
+  }
+}
+/** A new empty database, `tag` in its name; its URL. */
+export async function freshDatabase(tag) {
+  const name = `callhook_bench_${tag}_${process.pid}_${Date.now()}`;
+  await admin(`create database ${name}`);
+  freshDatabases.push(name);
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+/** Drops every database freshDatabase made. */
+export async function dropFreshDatabases() {
+  for (const name of freshDatabases.splice(0)) await admin(`drop database if exists ${name} with (force)`);
 }

@@ -37,12 +37,14 @@ import {
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { Pool } from 'undici';
 import {
+  adminUrl,
   clientToken,
   clockMs,
+  dropFreshDatabases,
   fileMb,
+  freshDatabase,
   hangupEvent,
   median,
   pct,
@@ -213,28 +215,6 @@ async function paced(rate, seconds, send) {
 
 // ---- The systems under test: callhook (one or two server processes), and the peer.
 const dir = mkdtempSync(join(tmpdir(), 'callhook-bench-'));
-// PostgreSQL: fresh databases on the server named by CALLHOOK_BENCH_DATABASE_URL (an admin URL),
-// dropped at the end, so every run starts from the same empty state.
-const adminUrl = process.env.CALLHOOK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const dbs = [];
-async function admin(query) {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    await c.query(query);
-  } finally {
-    await c.end();
-  }
-}
-async function freshDatabase(tag) {
-  const name = `callhook_bench_${tag}_${process.pid}_${Date.now()}`;
-  await admin(`create database ${name}`);
-  dbs.push(name);
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
 async function startCallhook(name = 'callhook', dist = undefined, extra = {}) {
   const env = {
     ...process.env,
@@ -518,7 +498,7 @@ for (const sys of systems) await stop(sys);
 rx.proc.send('exit');
 if (redis) redis.kill();
 rmSync(dir, { recursive: true, force: true });
-for (const name of dbs) await admin(`drop database if exists ${name} with (force)`);
+await dropFreshDatabases();
 
 const med = (f) => median(rounds.map(f));
 const base = {
