@@ -14,31 +14,31 @@ import { requestRecord, type SendJob, type SendResult } from './sender.js';
 /** An attempt as it crosses to a sending thread: its number, then the job's fields. */
 export type AttemptTuple = [
   id: number,
-  deliveryId: string,
-  url: string,
+  deliveryId: SendJob['id'],
+  url: SendJob['url'],
   method: SendJob['method'],
   payload: SendJob['payload'],
-  secret: string,
-  previousSecret: string | null,
-  previousSecretExpiresAt: number | null,
-  migratedSecret: string | null,
-  migratedSecretExpiresAt: number | null,
+  secret: SendJob['secret'],
+  previousSecret: SendJob['previousSecret'],
+  previousSecretExpiresAt: SendJob['previousSecretExpiresAt'],
+  migratedSecret: SendJob['migratedSecret'],
+  migratedSecretExpiresAt: SendJob['migratedSecretExpiresAt'],
 ];
 
 /** An attempt's result as it comes back (`answerOut`). */
 export type ResultTuple = [
   id: number,
   outcome: AttemptRecord['outcome'],
-  attemptedAt: number,
-  statusCode: number | null,
-  latencyMs: number,
-  error: string | null,
-  responseBody: string | null,
+  attemptedAt: AttemptRecord['attemptedAt'],
+  statusCode: AttemptRecord['statusCode'],
+  latencyMs: AttemptRecord['latencyMs'],
+  error: AttemptRecord['error'],
+  responseBody: AttemptRecord['responseBody'],
   /** The request's `webhook-signature` as the log keeps it (redacted); null: no request was made. */
   signatures: string | null,
   response: AttemptRecord['response'] | null,
-  retryAfterSeconds: number | null,
-  gone: boolean,
+  retryAfterSeconds: SendResult['retryAfterSeconds'] | null,
+  gone: SendResult['gone'],
 ];
 
 /**

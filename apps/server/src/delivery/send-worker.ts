@@ -1,9 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Denque from 'denque';
-import { type AnswerTuple, answerOut, attemptIn } from './crossing.js';
+import { type AnswerTuple, type AttemptTuple, answerOut, attemptIn } from './crossing.js';
 import { hostOf, hostVerdict } from './host.js';
 import type { SendThreadSettings, ThreadMessage } from './send-threads.js';
-import { Sender, type SendJob, type SendResult } from './sender.js';
+import { Sender, type SendResult } from './sender.js';
 import { TargetPolicy } from './target.js';
 
 /**
@@ -55,12 +55,8 @@ function flush(): void {
   port.postMessage(out);
 }
 
-/** Per host: requests under way, and attempts waiting for one of its slots. */
-interface Queued {
-  id: number;
-  job: SendJob;
-}
-const hosts = new Map<string, { sending: number; queue: Denque<Queued> }>();
+/** Per host: requests under way, and attempts waiting for one of its slots (as they crossed). */
+const hosts = new Map<string, { sending: number; queue: Denque<AttemptTuple> }>();
 let sending = 0;
 /** The dispatcher's first wait before it probes a held host: a queue paused here waits no longer. */
 const PAUSE_MS = 1000;
@@ -111,13 +107,14 @@ function start(): void {
       started = true;
       // The attempt begins now: its signature's timestamp and its deadline count from here, not
       // from when it was queued.
-      sender.send(a.job, Date.now()).then(
+      const id = a[0];
+      sender.send(attemptIn(a), Date.now()).then(
         (result) => {
           observe(host, result);
-          done(host, answerOut(a.id, result));
+          done(host, answerOut(id, result));
         },
         // Sending never throws by design; if it does, the main thread hears of it and retries later.
-        (err: unknown) => done(host, [a.id, String(err)]),
+        (err: unknown) => done(host, [id, String(err)]),
       );
     }
   }
@@ -136,7 +133,7 @@ function done(host: string, a: AnswerTuple): void {
 function withdraw(host: string | null): void {
   for (const [key, h] of hosts) {
     if (host !== null && key !== host) continue;
-    for (const a of h.queue.toArray()) answer([a.id]);
+    for (const a of h.queue.toArray()) answer([a[0]]);
     h.queue.clear();
     if (h.sending === 0) hosts.delete(key);
   }
@@ -163,9 +160,8 @@ port.on('message', (m: ThreadMessage) => {
     withdraw(m.withdraw);
     return;
   }
-  for (const t of m) {
-    const a: Queued = { id: t[0], job: attemptIn(t) };
-    const host = hostOf(a.job.url);
+  for (const a of m) {
+    const host = hostOf(a[2]);
     let h = hosts.get(host);
     if (!h) {
       h = { sending: 0, queue: new Denque() };
