@@ -23,7 +23,7 @@
 // main thread) measured in turns with callhook as it runs by default (`auto`: one sending thread
 // on a machine of two cores or more). `--send-threads 0` shows what the thread gives one process.
 // --server-cpus N: every server process runs in a cgroup given N CPUs (a container's CPU quota,
-// `docker run --cpus=N`), made here for the run (Linux, as root). `auto` reads the quota.
+// `docker run --cpus=N`), made here for the run (Linux, as root); the server's `auto` counts it.
 import {
   existsSync,
   mkdirSync,

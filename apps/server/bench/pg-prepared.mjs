@@ -9,18 +9,13 @@
 import pg from 'pg';
 import { connect } from '../dist/store/db.js';
 import { OutboxSql, shapedChunks } from '../dist/store/outbox-sql.js';
+import { dropFreshDatabases, freshDatabase } from './common.mjs';
 
-const adminUrl = process.env.CALLHOOK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-const name = `callhook_bench_prepared_${process.pid}`;
-await admin.query(`create database ${name}`);
-const url = new URL(adminUrl);
-url.pathname = `/${name}`;
+const url = await freshDatabase('prepared');
 try {
   // The schema, as the server makes it.
-  await (await connect({ dataDir: '.', databaseUrl: url.toString(), poolSize: 1 })).close();
-  const c = new pg.Client({ connectionString: url.toString() });
+  await (await connect({ dataDir: '.', databaseUrl: url, poolSize: 1 })).close();
+  const c = new pg.Client({ connectionString: url });
   await c.connect();
   const q = new OutboxSql('postgres');
   const memory = async () =>
@@ -94,6 +89,5 @@ try {
     }),
   );
 } finally {
-  await admin.query(`drop database if exists ${name} with (force)`);
-  await admin.end();
+  await dropFreshDatabases();
 }

@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { median, round, serverBuild } from './common.mjs';
+import { dropFreshDatabases, freshDatabase, median, round, serverBuild } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -31,22 +31,16 @@ const FILL = Number(values.fillfactor);
 if (!(FILL >= 10 && FILL <= 100)) throw new Error('--fillfactor is 10..100');
 const B = 96;
 const { openStore } = await serverBuild('store/index.js');
-const adminUrl = process.env.CALLHOOK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
 
 /** A fresh database migrated by the server build, and a connection to it with its backend's pid. */
 async function database(tag) {
-  const name = `callhook_queue_layout_${tag}_${process.pid}`;
-  await admin.query(`create database ${name}`);
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  const store = await openStore({ dataDir: '/tmp', databaseUrl: u.toString() });
+  const url = await freshDatabase(`queue_layout_${tag}`);
+  const store = await openStore({ dataDir: '/tmp', databaseUrl: url });
   await store.close();
-  const c = new pg.Client({ connectionString: u.toString() });
+  const c = new pg.Client({ connectionString: url });
   await c.connect();
   const { rows } = await c.query('select pg_backend_pid() as pid');
-  return { c, pid: rows[0].pid, name };
+  return { c, pid: rows[0].pid };
 }
 
 /** A process's user + system CPU in ms, from /proc (Linux; clock ticks of 10 ms). */
@@ -163,11 +157,8 @@ const hot = async ({ c }) =>
   ).rows[0];
 const hotToday = await hot(today);
 const hotQueue = await hot(queue);
-for (const { c, name } of [today, queue]) {
-  await c.end();
-  await admin.query(`drop database ${name} with (force)`);
-}
-await admin.end();
+for (const { c } of [today, queue]) await c.end();
+await dropFreshDatabases();
 
 const perDelivery = (ms) => (ms * 1000) / (BATCHES * B);
 const [a, b] = [...times.values()].map((ms) => median(ms.map(perDelivery)));
