@@ -92,10 +92,17 @@ export class OutboxSql {
     });
   }
 
-  /** Which of `n` order keys have an open delivery. */
-  openOrderKeys(n: number): string {
-    return this.text(`open:${listShape(n)}`, () => {
-      return `select distinct order_key from deliveries where order_key in (${this.params(1, n)}) and status in ${OPEN_STATUSES}`;
+  /**
+   * Of `n` deliveries the intake just stored leased (params: their ids), those behind an open
+   * delivery of their call at their endpoint lose the lease: due now, a claim takes them in their
+   * turn. Returns their ids.
+   */
+  unleaseBehind(n: number): string {
+    return this.text(`unlease:${listShape(n)}`, () => {
+      return `update${this.orRollback()} deliveries as d set lease_until = null, lease_owner = null, next_attempt_at = d.created_at
+        where d.id in (${this.params(1, n)})
+          and exists (select p.seq from deliveries as p where p.order_key = d.order_key and p.seq < d.seq and p.status in ${OPEN_STATUSES})
+        returning id`;
     });
   }
 

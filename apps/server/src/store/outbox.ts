@@ -118,16 +118,18 @@ function deliveriesFor(
 }
 
 /**
- * Which new deliveries are ready (pending, and the first open delivery of their call at their
- * endpoint) and, of those, which `lease` takes: they are stored leased, due when the lease ends.
+ * Which new deliveries are ready (pending, and the first of their call at their endpoint among
+ * `rows`) and, of those, which `lease` takes: they are stored leased, due when the lease ends.
+ * Whether an earlier delivery of the call is still open in the store is known only once the
+ * call is locked: the store takes the lease back from those (`OutboxStore.unleaseBehind`).
  */
 function markReady(
   rows: readonly NewDelivery[],
-  busy: Set<string>,
   subscriptionOf: ReadonlyMap<string, IntakeSubscription>,
   lease: IngestLease | undefined,
-): Set<NewDelivery> {
-  const taken = new Set<NewDelivery>();
+): NewDelivery[] {
+  const taken: NewDelivery[] = [];
+  const first = new Set<string>();
   for (const r of rows) {
     if (r.status !== 'pending') continue;
     const url = subscriptionOf.get(r.id)!.url;
@@ -136,8 +138,8 @@ function markReady(
     const held = lease?.heldUntil?.(url);
     if (held !== undefined) r.next_attempt_at = Math.max(r.next_attempt_at, held);
     if (r.order_key) {
-      if (busy.has(r.order_key)) continue;
-      busy.add(r.order_key);
+      if (first.has(r.order_key)) continue;
+      first.add(r.order_key);
     }
     if (held !== undefined) continue;
     if (lease?.accept(url)) {
@@ -145,7 +147,7 @@ function markReady(
       r.lease_until = lease.until;
       // A lease pushes the due time to its end (see `claim`).
       r.next_attempt_at = lease.until;
-      taken.add(r);
+      taken.push(r);
     }
   }
   return taken;
@@ -219,8 +221,8 @@ export class OutboxStore {
       refuseNul(`${at}key`, ev.key ?? null);
     }
     const q = this.sql;
-    // Three round trips on PostgreSQL: the events and their subscriptions; the calls' locks and
-    // open deliveries; the deliveries and COMMIT.
+    // Two round trips on PostgreSQL: the events and their subscriptions; the calls' locks, the
+    // deliveries, the leases of those behind an open delivery taken back, and COMMIT.
     return this.transact(async (tx) => {
       const [{ eventIds, fresh }, matches] = await Promise.all([
         insertEvents(tx, this.db, q, events, now),
@@ -235,55 +237,61 @@ export class OutboxStore {
       const repeats = events.length - fresh.length;
       const { rows, subscriptionOf } = deliveriesFor(matches, events, fresh, eventIds, now);
       if (rows.length === 0) return { eventIds, deliveries: 0, leased: [], repeats, byEvent };
-      const busy = await this.callsWaiting(tx, rows);
-      const taken = markReady(rows, busy, subscriptionOf, lease);
+      const taken = markReady(rows, subscriptionOf, lease);
       let deliveries = 0;
       for (const r of rows) {
         if (r.status !== 'pending') continue;
         deliveries++;
         byEvent[indexOf.get(r.event_id)!]!.deliveries++;
       }
+      const locked = this.lockCalls(tx, rows);
       const stored = insertDeliveries(tx, q, rows);
+      const behind = this.unleaseBehind(tx, taken);
       tx.commit();
       // Only building records from here on: nothing that can fail once COMMIT is sent.
-      const seqOf = await stored;
-      const leased = [...taken].map((r) =>
-        toClaimed(storedRecord(r, seqOf.get(r.id)!, now), subscriptionOf.get(r.id)!),
-      );
+      const [, seqOf, unleased] = await Promise.all([locked, stored, behind]);
+      const leased: ClaimedDelivery[] = [];
+      for (const r of taken) {
+        if (unleased.has(r.id)) continue;
+        leased.push(toClaimed(storedRecord(r, seqOf.get(r.id)!, now), subscriptionOf.get(r.id)!));
+      }
       return { eventIds, deliveries, leased, repeats, byEvent };
     });
   }
 
   /**
-   * The order keys (call × endpoint) among `rows` that already have an open delivery: those calls
-   * wait behind it. On PostgreSQL, two intakes of one call at once (two instances, or two requests
-   * to one) must not both find the call idle, or both events would go out together: a transaction
-   * lock per call makes the second wait for the first's commit, and its check then sees the
-   * first's open delivery. One lock per call, not per call and endpoint: an intake of 500 calls to
-   * 20 endpoints took 10,000, and six at once outgrew PostgreSQL's shared lock table ("out of
-   * shared memory"). The locks are taken in one sorted order, so two batches sharing calls cannot
-   * deadlock.
+   * PostgreSQL: locks the calls of `rows` for the transaction, issued before the deliveries are
+   * stored. Two intakes of one call at once (two instances, or two requests to one) must not both
+   * lease their first delivery, or both events would go out together: the second waits for the
+   * first's commit, and its check (`unleaseBehind`, a statement that reads what was committed when
+   * it starts) then sees the first's open delivery. One lock per call, not per call and endpoint:
+   * an intake of 500 calls to 20 endpoints took 10,000, and six at once outgrew PostgreSQL's
+   * shared lock table ("out of shared memory"). The locks are taken in one sorted order, so two
+   * batches sharing calls cannot deadlock.
    */
-  private async callsWaiting(tx: Tx, rows: readonly NewDelivery[]): Promise<Set<string>> {
-    const q = this.sql;
-    const keys = [...new Set(rows.map((r) => r.order_key).filter((k): k is string => k != null))];
-    const issued: Array<Promise<Array<{ order_key?: string | null }>>> = [];
-    if (this.dialect === 'postgres' && keys.length > 0) {
-      const calls = new Set<string>();
-      for (const r of rows) if (r.order_key != null) calls.add(`${r.client_id}:${r.call_id}`);
-      const locks = [...new Set([...calls].map(lockKey))].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-      // Issued with the reads below, which PostgreSQL runs once it holds the locks: a statement
-      // reads what was committed when it starts, so they see the other intake's deliveries.
-      issued.push(tx.run(q.lockCalls(), [locks.map(String)]));
+  private lockCalls(tx: Tx, rows: readonly NewDelivery[]): Promise<unknown> | undefined {
+    if (this.dialect !== 'postgres') return undefined;
+    const calls = new Set<string>();
+    for (const r of rows) if (r.order_key != null) calls.add(`${r.client_id}:${r.call_id}`);
+    if (calls.size === 0) return undefined;
+    const locks = [...new Set([...calls].map(lockKey))].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    return tx.run(this.sql.lockCalls(), [locks.map(String)]);
+  }
+
+  /**
+   * Issued behind the new deliveries' insert: of those `markReady` leased, the ones behind an
+   * open delivery of their call at their endpoint (stored before this transaction) lose the
+   * lease, and wait for their turn. Resolves to their ids: usually none, as a call's next event
+   * comes once its last one went out.
+   */
+  private unleaseBehind(tx: Tx, taken: readonly NewDelivery[]): Promise<Set<string>> {
+    const ids = taken.filter((r) => r.order_key != null).map((r) => r.id);
+    const issued: Array<Promise<Array<{ id: string }>>> = [];
+    for (let i = 0; i < ids.length; i += 512) {
+      const chunk = shapedList(ids.slice(i, i + 512));
+      issued.push(tx.run(this.sql.unleaseBehind(chunk.length), chunk));
     }
-    for (let i = 0; i < keys.length; i += 512) {
-      const chunk = shapedList(keys.slice(i, i + 512));
-      issued.push(tx.run(q.openOrderKeys(chunk.length), chunk));
-    }
-    const busy = new Set<string>();
-    for (const open of await Promise.all(issued))
-      for (const o of open) if (o.order_key) busy.add(o.order_key);
-    return busy;
+    return Promise.all(issued).then((found) => new Set(found.flat().map((r) => r.id)));
   }
 
   /**

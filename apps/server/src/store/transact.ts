@@ -182,8 +182,8 @@ export function pipelinedTransact(pool: pg.Pool, prepare = true): Transact {
     };
     let result: Awaited<ReturnType<typeof fn>>;
     try {
-      // The intake's lock-then-read (OutboxStore.callsWaiting) needs each statement to read what
-      // was committed when it starts, whatever the server's default.
+      // The intake's lock-then-check (OutboxStore.lockCalls, unleaseBehind) needs each statement
+      // to read what was committed when it starts, whatever the server's default.
       send('begin isolation level read committed');
       result = await fn(tx);
       if (failed) throw failed.err;

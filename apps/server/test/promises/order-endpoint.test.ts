@@ -20,8 +20,11 @@ const held: Array<{ req: ReceivedRequest; res: ServerResponse }> = [];
 beforeAll(async () => {
   rx = await startReceiver((req, res) => {
     const form = new URLSearchParams(req.body);
-    // The dial-out of call A at /hook is held until the test lets it go.
-    if (req.url.startsWith('/hook') && form.get('EventType') === 'dial-out' && form.get('Tag') === 'A0') {
+    // The dial-out of call A at /hook, and of call C at /later, are held until the test lets them go.
+    const tag = form.get('Tag');
+    const hold =
+      (req.url.startsWith('/hook') && tag === 'A0') || (req.url.startsWith('/later') && tag === 'C0');
+    if (hold && form.get('EventType') === 'dial-out') {
       held.push({ req, res });
       return;
     }
@@ -72,4 +75,24 @@ test('one endpoint is its URL without the query: a call waits there, other endpo
   const hangup = rx.received.find((r) => r.url.startsWith('/hook?type=hangup') && r.body.includes('Tag=A1'))!;
   expect(hangup.at).toBeGreaterThanOrEqual(releasedAt);
   expect(hangup.url.startsWith('/hook?type=hangup')).toBe(true);
+});
+
+test("a call's next event that comes in a later intake waits for the open delivery before it", async () => {
+  // The intake leases what may go at once straight to the dispatcher: a delivery whose call has
+  // one still open at its endpoint, stored by an earlier intake, must not be among them.
+  await s.subscribe(`${rx.url}/later`, 'dial-out');
+  await s.subscribe(`${rx.url}/later`, 'hangup');
+  const [dialOut, hangup] = callEvents(175, 2, 'C');
+  await s.ingest([dialOut!]);
+  await eventually(() => held.some((h) => h.req.url.startsWith('/later')));
+  await s.ingest([hangup!]);
+  // The other endpoints have it at once; /later does not.
+  await eventually(() => arrived('/other', 'hangup', 'C1'));
+  await new Promise((r) => setTimeout(r, 500));
+  expect(arrived('/later', 'hangup', 'C1')).toBe(false);
+  const releasedAt = Date.now();
+  held.find((h) => h.req.url.startsWith('/later'))!.res.end('ok');
+  await eventually(() => arrived('/later', 'hangup', 'C1'));
+  const late = rx.received.find((r) => r.url.startsWith('/later') && r.body.includes('Tag=C1'))!;
+  expect(late.at).toBeGreaterThanOrEqual(releasedAt);
 });
