@@ -150,3 +150,90 @@ test("with a sending thread's hand-off (8 times the caps), a slow write still do
   expect(new Set(sent).size).toBe(2000);
   expect(new Set(recorded).size).toBe(2000);
 });
+
+test('the intake leases a host what it answered in the last quarter second, up to 4 times its cap, and the cap once it stops answering', async () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance', 'Date'] });
+  const outbox = {
+    claim: async () => [],
+    complete: async () => {},
+    releaseLeases: async () => 0,
+  } as unknown as OutboxStore;
+  /** Fake milliseconds each answer takes (the clock moves on as the host answers). */
+  let msPerAnswer = 0.5;
+  let answered = 0;
+  const sender: SendPort = {
+    send: async (): Promise<SendResult> => {
+      await new Promise((r) => setImmediate(r));
+      vi.advanceTimersByTime(msPerAnswer);
+      answered++;
+      const attempt = {
+        attemptedAt: 0,
+        outcome: 'success' as const,
+        statusCode: 200,
+        latencyMs: 0,
+        error: null,
+        responseBody: 'ok',
+      };
+      return { attempt, gone: false };
+    },
+    close: async () => {},
+  };
+  const config = loadConfig(
+    {
+      deliveryConcurrency: 16,
+      deliveryPerHostConcurrency: 16,
+      deliveryBatchSize: 200,
+      deliveryPollMs: 60_000,
+      simulator: false,
+    },
+    {},
+  );
+  const dispatcher = new Dispatcher({
+    outbox,
+    sender,
+    config,
+    metrics: new Metrics({ queueDepth: async () => 0, inFlight: () => 0, heldHosts: () => 0 }),
+    logger: pino({ level: 'silent' }),
+    exclusive: false,
+  });
+  await dispatcher.start();
+  const url = 'http://receiver.test/hook';
+  /** How many fresh deliveries for the host one intake may lease now. */
+  const leasable = () => {
+    const lease = dispatcher.leaseForIntake()!;
+    let n = 0;
+    while (n < 100_000 && lease.accept(url)) n++;
+    return n;
+  };
+  let seq = 0;
+  /** The host answers `n` deliveries, `msPerAnswer` apart on the fake clock (16 at once). */
+  const answer = async (n: number) => {
+    const target = answered + n;
+    dispatcher.take(Array.from({ length: n }, () => delivery(++seq)));
+    while (answered < target) await new Promise((r) => setImmediate(r));
+  };
+
+  // Nothing answered yet: the host's cap (the claim batch, 200).
+  expect(leasable()).toBe(200);
+  // 2,000 answers a second (one per 0.5 ms): what it answers in 250 ms, about 500.
+  await answer(2000);
+  const fast = leasable();
+  expect(fast).toBeGreaterThanOrEqual(450);
+  expect(fast).toBeLessThanOrEqual(550);
+  // 40,000 a second would be 10,000 in 250 ms: held to 4 times the cap.
+  msPerAnswer = 0.025;
+  await answer(20_000);
+  expect(leasable()).toBe(800);
+  // Still so a moment later; once it has not answered for a window, back to the cap.
+  vi.advanceTimersByTime(200);
+  expect(leasable()).toBe(800);
+  vi.advanceTimersByTime(100);
+  expect(leasable()).toBe(200);
+  // Its next answers, one every 10 ms, close the window at 100 a second: the cap.
+  msPerAnswer = 10;
+  await answer(40);
+  expect(leasable()).toBe(200);
+  const stopped = dispatcher.stop();
+  await vi.advanceTimersByTimeAsync(100);
+  await stopped;
+});
