@@ -69,8 +69,14 @@ export class Dispatcher {
   private running = false;
   /** Attempts sending now (the global cap counts these). */
   private inFlight = 0;
-  /** Claimed (or offered) and not yet recorded: never taken twice, even if a lease ran out. */
-  private readonly held = new Set<number>();
+  /**
+   * Claimed (or offered) and not yet recorded, by seq: never taken twice, even if a lease ran out.
+   * With each, when its lease ends as far as this instance knows (`renewLeases` moves it on).
+   */
+  private readonly held = new Map<number, number>();
+  private renewTimer: NodeJS.Timeout | null = null;
+  /** A renewal of leases under way (stop waits for it before it hands the leases back). */
+  private renewing: Promise<void> | null = null;
   /** Per receiving host: attempts sending, and claimed deliveries waiting for a slot. */
   // A deque: taking from the front of an array copies the rest once it is large (a host may hold
   // 4 × CALLHOOK_DELIVERY_PER_HOST or CALLHOOK_DELIVERY_BATCH, up to 40,000).
@@ -154,6 +160,43 @@ export class Dispatcher {
     if (this.opts.exclusive) await this.opts.outbox.releaseLeases();
     this.running = true;
     this.loop = this.run();
+    const leaseMs = this.opts.config.deliveryLeaseSeconds * 1000;
+    this.renewTimer = setInterval(() => void this.renewLeases(), leaseMs / 3);
+    this.renewTimer.unref();
+  }
+
+  /**
+   * Moves on the leases of what this instance holds and has not recorded yet, once a third of
+   * a lease has passed since they were taken or last moved: what waits in a host's queue (here or
+   * in a sending thread's) behind a receiver that has slowed down keeps its lease. Otherwise it
+   * would come due in the store while still queued here, and another instance could claim and
+   * send it too, and the next event of its call with it.
+   */
+  private async renewLeases(): Promise<void> {
+    if (this.renewing) return;
+    const leaseMs = this.opts.config.deliveryLeaseSeconds * 1000;
+    const now = Date.now();
+    const due: number[] = [];
+    for (const [seq, ends] of this.held) if (ends - now < (2 * leaseMs) / 3) due.push(seq);
+    if (due.length === 0) return;
+    const until = now + leaseMs;
+    this.renewing = this.opts.outbox
+      .renewLeases(this.owner, until, due)
+      .then(
+        () => {
+          for (const seq of due) if (this.held.has(seq)) this.held.set(seq, until);
+        },
+        (err: unknown) => {
+          this.opts.logger.warn(
+            { err, deliveries: due.length },
+            'renewing leases failed; trying again shortly',
+          );
+        },
+      )
+      .finally(() => {
+        this.renewing = null;
+      });
+    await this.renewing;
   }
 
   /** New work may be due (intake, retry or recover through the API): claim now, not at the next poll. */
@@ -221,6 +264,9 @@ export class Dispatcher {
       await Promise.all(this.parking);
       if (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
     }
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
+    await this.renewing;
     await this.opts.outbox.releaseLeases(this.owner);
   }
 
@@ -389,7 +435,8 @@ export class Dispatcher {
   /** Queues a delivery behind its host and starts what the host and global caps allow. */
   private schedule(d: ClaimedDelivery): void {
     if (this.held.has(d.seq)) return;
-    this.held.add(d.seq);
+    // Leased a moment ago, by the claim or the intake that handed it here.
+    this.held.set(d.seq, Date.now() + this.opts.config.deliveryLeaseSeconds * 1000);
     const host = hostOf(d.url);
     this.subscriptionHost.set(d.subscriptionId, host);
     const b = this.breakers.get(host);

@@ -541,6 +541,31 @@ export class OutboxStore {
     return Number(res.numUpdatedRows);
   }
 
+  /**
+   * Moves the leases `owner` holds on the deliveries `seqs` (still open, still its own) to
+   * `until`, and their due time with them (see `claim`). Returns how many it moved. On PostgreSQL
+   * a row another transaction is writing now (its result being recorded) is skipped rather than
+   * waited for: two statements locking rows in different orders could deadlock.
+   */
+  async renewLeases(owner: string, until: number, seqs: readonly number[]): Promise<number> {
+    let moved = 0;
+    for (let i = 0; i < seqs.length; i += 1000) {
+      const chunk = seqs.slice(i, i + 1000);
+      const res = await this.db
+        .updateTable('deliveries')
+        .set({ lease_until: until, next_attempt_at: until })
+        .where('lease_owner', '=', owner)
+        .where(isOpen('status'))
+        .where('seq', 'in', (eb) => {
+          const rows = eb.selectFrom('deliveries').select('seq').where('seq', 'in', chunk);
+          return this.dialect === 'postgres' ? rows.forUpdate().skipLocked() : rows;
+        })
+        .executeTakeFirst();
+      moved += Number(res.numUpdatedRows);
+    }
+    return moved;
+  }
+
   async stats(): Promise<{ open: number; leased: number }> {
     const row = await this.db
       .selectFrom('deliveries')

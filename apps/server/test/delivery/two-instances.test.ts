@@ -26,7 +26,11 @@ interface Instance {
   child: ChildProcess;
 }
 
-async function startInstance(databaseUrl: string, dataDir: string): Promise<Instance> {
+async function startInstance(
+  databaseUrl: string,
+  dataDir: string,
+  extra: Record<string, string> = {},
+): Promise<Instance> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env = demoServerEnv({
@@ -36,7 +40,7 @@ async function startInstance(databaseUrl: string, dataDir: string): Promise<Inst
     pbxKey: PBX_KEY,
     databaseUrl,
     // A dead instance's claims go to the other one after this many seconds.
-    extra: { CALLHOOK_DELIVERY_LEASE: '3' },
+    extra: { CALLHOOK_DELIVERY_LEASE: '3', ...extra },
   });
   return { url, child: await startServerProcess(env, url) };
 }
@@ -244,6 +248,73 @@ test.skipIf(!pgAdminUrl)(
       );
       expect(requests).toBeGreaterThanOrEqual(2 * CALLS);
       expect(overlaps).toBe(0);
+    } finally {
+      killAll();
+      await rx.close();
+      await database.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+test.skipIf(!pgAdminUrl)(
+  "a slow receiver's queue keeps its leases: the other instance never sends what one still holds",
+  { timeout: 120_000 },
+  async () => {
+    // One request at a time to the receiver, 400 ms each: the last of 16 deliveries leased to A
+    // waits about 6 s in A's queue, twice the 3 s lease. Without its lease moved on meanwhile it
+    // would come due in the store, and B would claim and send it too.
+    const EVENTS = 16;
+    const database = await freshDatabase();
+    const dir = mkdtempSync(join(tmpdir(), 'callhook-two-'));
+    const ids = new Map<string, number>();
+    let requests = 0;
+    let atOnce = 0;
+    let mostAtOnce = 0;
+    const rx = await startReceiver(async (req, res) => {
+      requests++;
+      atOnce++;
+      mostAtOnce = Math.max(mostAtOnce, atOnce);
+      const id = String(req.headers['webhook-id']);
+      ids.set(id, (ids.get(id) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, 400));
+      atOnce--;
+      res.end('ok');
+    });
+    try {
+      const slow = { CALLHOOK_DELIVERY_PER_HOST: '1' };
+      const a = await startInstance(database.url, join(dir, 'a'), slow);
+      const b = await startInstance(database.url, join(dir, 'b'), slow);
+      const res = await fetch(`${a.url}/api/ver1.0/extension/175/event/`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await token(a.url)}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ url: `${rx.url}/hook`, method: 'POST', event_type: 'hangup' }),
+      });
+      expect(res.status).toBe(200);
+      // One batch of 16 calls' hangups to A: its intake leases them all to A.
+      const events = Array.from({ length: EVENTS }, () => callEvents(175, 1)[0]!);
+      const posted = await fetch(`${a.url}/api/ver1.0/pbx/event/batch/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-pbx-key': PBX_KEY },
+        body: JSON.stringify({ events }),
+      });
+      expect(posted.status).toBe(202);
+      const deadline = Date.now() + 60_000;
+      while (ids.size < EVENTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      // Long enough after the last for a second sending of any of them to show.
+      await new Promise((r) => setTimeout(r, 2_000));
+      console.log(
+        `two instances, a slow receiver: ${EVENTS} deliveries, ${requests} requests, ${ids.size} distinct, at most ${mostAtOnce} at once`,
+      );
+      expect(ids.size).toBe(EVENTS);
+      expect([...ids.values()].every((n) => n === 1)).toBe(true);
+      expect(requests).toBe(EVENTS);
+      // One at a time, as A's cap says: none of them was also under way from B.
+      expect(mostAtOnce).toBe(1);
+      for (const instance of [a, b]) {
+        instance.child.kill('SIGTERM');
+        await new Promise((r) => instance.child.once('exit', r));
+      }
     } finally {
       killAll();
       await rx.close();

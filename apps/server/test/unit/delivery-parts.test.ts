@@ -258,6 +258,23 @@ describe('the outbox claim keeps per-call order per endpoint, and nothing else w
     await done('two', next);
   });
 
+  test("renewing leases moves the owner's own open leases on, and nothing else", async () => {
+    await store.outbox.ingest([ev('hangup', 'R1'), ev('hangup', 'R2')], now);
+    const mine = await claim('one');
+    expect(mine.map((d) => d.callId).sort()).toEqual(['R1', 'R1', 'R2', 'R2']);
+    const [finished, ...open] = mine;
+    await done('one', [finished!]);
+    const seqs = mine.map((d) => d.seq);
+    // Another owner moves nothing; the owner moves its three still open, not the finished one.
+    expect(await store.outbox.renewLeases('two', now + 120_000, seqs)).toBe(0);
+    expect(await store.outbox.renewLeases('one', now + 120_000, seqs)).toBe(3);
+    // Their leases (and due times) now end at +120 s: still held at +61 s, due again after +120 s.
+    expect(await claim('two', now + 61_000)).toEqual([]);
+    const after = await claim('two', now + 120_001);
+    expect(after.map((d) => d.seq).sort()).toEqual(open.map((d) => d.seq).sort());
+    await done('two', after, now + 120_001);
+  });
+
   test('a retrying earlier event still holds the later one; a due time in the future is not claimed', async () => {
     await store.outbox.ingest([ev('dial-out', 'C'), ev('hangup', 'C')], now);
     const claimed = await claim('one');
