@@ -20,6 +20,8 @@ export interface SwitchOptions {
   children?: number;
   /** Receives the switch's log lines (stderr). */
   onLog?: (line: string) => void;
+  /** Where its UDP port comes from: a free one each time it is asked, by default. */
+  ports?: () => Promise<number>;
 }
 
 /** A running Kamailio with deploy/kamailio/kamailio.cfg, on a free UDP port on loopback. */
@@ -37,8 +39,23 @@ export interface Switch {
 }
 
 export async function startSwitch(opts: SwitchOptions): Promise<Switch> {
+  // A free port is free when asked, not always when Kamailio binds it a moment later (another
+  // process's socket may take it meanwhile): Kamailio then exits at once, and another port is tried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(opts, await (opts.ports ?? freeUdpPort)());
+    } catch (err) {
+      if (attempt < 5 && err instanceof PortTakenError) continue;
+      throw err;
+    }
+  }
+}
+
+/** Kamailio could not bind its port: another socket had it. */
+class PortTakenError extends Error {}
+
+async function launch(opts: SwitchOptions, port: number): Promise<Switch> {
   const dir = mkdtempSync(join(tmpdir(), 'callhook-kamailio-'));
-  const port = await freeUdpPort();
   const ctl = join(dir, 'ctl.sock');
   const defines = {
     GATEWAY: `"sip:${opts.gateway}"`,
@@ -83,9 +100,14 @@ export async function startSwitch(opts: SwitchOptions): Promise<Switch> {
 
   const until = Date.now() + 15_000;
   for (;;) {
-    if (child.exitCode !== null) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      // What it said may still be on its way: its stderr closes after it.
+      const err = child.stderr;
+      if (err && !err.closed) await new Promise((r) => err.once('close', r));
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`kamailio exited with ${child.exitCode}:\n${log.slice(-3000)}`);
+      const message = `kamailio exited with ${child.exitCode ?? child.signalCode}:\n${log.slice(-3000)}`;
+      // It says `udp_init(): bind(...) on 127.0.0.1: Address already in use`, then dies (SIGSEGV).
+      throw /Address already in use/.test(log) ? new PortTakenError(message) : new Error(message);
     }
     try {
       await run(opts.tools.kamcmd, ['-s', `unix:${ctl}`, 'core.uptime']);
