@@ -258,6 +258,35 @@ describe('the outbox claim keeps per-call order per endpoint, and nothing else w
     await done('two', next);
   });
 
+  test('the intake leases the first of each call at each endpoint, not those behind an open one stored before (600 calls)', async () => {
+    // The last two calls have a delivery still open at /hook from an earlier intake (leased by a
+    // claim): their hangups there must not be leased by the intake, whatever the batch's size
+    // (the leases are taken back 512 at a time: these two are in the third statement).
+    await store.outbox.ingest([ev('dial-out', 'G598'), ev('dial-out', 'G599')], now);
+    const earlier = await claim('one');
+    const lease = { owner: 'intake', until: now + 60_000, accept: () => true };
+    const calls = Array.from({ length: 600 }, (_, k) => `G${k}`);
+    const stored = await store.outbox.ingest(
+      calls.map((c) => ev('hangup', c)),
+      now,
+      lease,
+    );
+    // Each hangup goes to /hook (hangup) and /other: 1,200 deliveries. Those of G598 and G599 at
+    // /hook wait behind their dial-outs; every other one, at either endpoint, is leased.
+    expect(stored.deliveries).toBe(1200);
+    const waiting = (d: { callId: string | null; subscriptionId: number }) =>
+      (d.callId === 'G598' || d.callId === 'G599') && d.subscriptionId === subs.hangup;
+    expect(stored.leased).toHaveLength(1198);
+    expect(stored.leased.some(waiting)).toBe(false);
+    // They come due as any other: once the dial-outs are done, a claim finds exactly those two.
+    await done('one', earlier);
+    const behind = await claim('two');
+    expect(behind.every(waiting)).toBe(true);
+    expect(behind).toHaveLength(2);
+    await done('two', behind);
+    await done('intake', stored.leased);
+  });
+
   test("renewing leases moves the owner's own open leases on, and nothing else", async () => {
     await store.outbox.ingest([ev('hangup', 'R1'), ev('hangup', 'R2')], now);
     const mine = await claim('one');
