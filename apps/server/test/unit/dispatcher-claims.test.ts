@@ -28,6 +28,41 @@ function delivery(seq: number): ClaimedDelivery {
   });
 }
 
+/** A 200 answer, as the sender reports it. */
+function answered200(): SendResult {
+  const attempt = {
+    attemptedAt: 0,
+    outcome: 'success' as const,
+    statusCode: 200,
+    latencyMs: 0,
+    error: null,
+    responseBody: 'ok',
+  };
+  return { attempt, gone: false };
+}
+
+/** A dispatcher with the caps these tests reason about (16 in all and per host, claims of 200). */
+function dispatcherOf(outbox: OutboxStore, sender: SendPort): Dispatcher {
+  const config = loadConfig(
+    {
+      deliveryConcurrency: 16,
+      deliveryPerHostConcurrency: 16,
+      deliveryBatchSize: 200,
+      deliveryPollMs: 60_000,
+      simulator: false,
+    },
+    {},
+  );
+  return new Dispatcher({
+    outbox,
+    sender,
+    config,
+    metrics: new Metrics({ queueDepth: async () => 0, inFlight: () => 0, heldHosts: () => 0 }),
+    logger: pino({ level: 'silent' }),
+    exclusive: false,
+  });
+}
+
 /**
  * Sends a backlog of `size` deliveries (one subscription, one host) through a dispatcher whose
  * clocks are stopped; every `nudgeEvery` sends, a nudge (an operator's retry or recovery);
@@ -68,37 +103,12 @@ async function drain(size: number, nudgeEvery = 0, slowWrites = false, depth = 1
       await new Promise((r) => setImmediate(r));
       sent.push(d.seq);
       if (nudgeEvery > 0 && sent.length % nudgeEvery === 0) dispatcher?.nudge();
-      const attempt = {
-        attemptedAt: 0,
-        outcome: 'success' as const,
-        statusCode: 200,
-        latencyMs: 0,
-        error: null,
-        responseBody: 'ok',
-      };
-      return { attempt, gone: false };
+      return answered200();
     },
     close: async () => {},
     depth,
   };
-  const config = loadConfig(
-    {
-      deliveryConcurrency: 16,
-      deliveryPerHostConcurrency: 16,
-      deliveryBatchSize: 200,
-      deliveryPollMs: 60_000,
-      simulator: false,
-    },
-    {},
-  );
-  dispatcher = new Dispatcher({
-    outbox,
-    sender,
-    config,
-    metrics: new Metrics({ queueDepth: async () => 0, inFlight: () => 0, heldHosts: () => 0 }),
-    logger: pino({ level: 'silent' }),
-    exclusive: false,
-  });
+  dispatcher = dispatcherOf(outbox, sender);
   await dispatcher.start();
   // Let the answers and claims run (real setImmediate turns), far more than the backlog needs.
   for (let turn = 0; turn < 50_000 && sent.length < backlog.length; turn++) {
@@ -166,36 +176,11 @@ test('the intake leases a host what it answered in the last quarter second, up t
       await new Promise((r) => setImmediate(r));
       vi.advanceTimersByTime(msPerAnswer);
       answered++;
-      const attempt = {
-        attemptedAt: 0,
-        outcome: 'success' as const,
-        statusCode: 200,
-        latencyMs: 0,
-        error: null,
-        responseBody: 'ok',
-      };
-      return { attempt, gone: false };
+      return answered200();
     },
     close: async () => {},
   };
-  const config = loadConfig(
-    {
-      deliveryConcurrency: 16,
-      deliveryPerHostConcurrency: 16,
-      deliveryBatchSize: 200,
-      deliveryPollMs: 60_000,
-      simulator: false,
-    },
-    {},
-  );
-  const dispatcher = new Dispatcher({
-    outbox,
-    sender,
-    config,
-    metrics: new Metrics({ queueDepth: async () => 0, inFlight: () => 0, heldHosts: () => 0 }),
-    logger: pino({ level: 'silent' }),
-    exclusive: false,
-  });
+  const dispatcher = dispatcherOf(outbox, sender);
   await dispatcher.start();
   const url = 'http://receiver.test/hook';
   /** How many fresh deliveries for the host one intake may lease now. */
