@@ -79,7 +79,8 @@ export class Dispatcher {
   private renewing: Promise<void> | null = null;
   /** Per receiving host: attempts sending, and claimed deliveries waiting for a slot. */
   // A deque: taking from the front of an array copies the rest once it is large (a host may hold
-  // 4 × CALLHOOK_DELIVERY_PER_HOST or CALLHOOK_DELIVERY_BATCH, up to 40,000).
+  // 4 × CALLHOOK_DELIVERY_PER_HOST or CALLHOOK_DELIVERY_BATCH, up to 40,000; a fast one, from the
+  // intake, 4 times that: see intakeCap).
   private readonly hosts = new Map<string, { sending: number; queue: Denque<ClaimedDelivery> }>();
   /** Which host each subscription with work here sends to, to leave saturated hosts unclaimed. */
   private readonly subscriptionHost = new Map<number, string>();
@@ -123,7 +124,8 @@ export class Dispatcher {
   private readonly slots: number;
   private readonly hostSlots: number;
   /**
-   * A host holds at most this many claimed deliveries: a dead receiver holds no more. Counted
+   * A host holds at most this many claimed deliveries: a dead receiver holds no more (the intake
+   * may lease one that answers fast more, see `intakeCap`). Counted
    * from the configured cap, not from what a sending thread is handed: every one of them waits
    * for one of the host's configured slots, within its lease, here or in the thread's queue.
    */
