@@ -399,9 +399,32 @@ async function serverCpu(sys) {
   return { cpu: total, main, rss };
 }
 
+/**
+ * callhook's dispatchers' counts (its /metrics): deliveries taken by the intake with its commit
+ * and by claims, and claims that found none. Undefined for a peer.
+ */
+async function handedOver(sys) {
+  if (!sys.name.startsWith('callhook')) return undefined;
+  const sum = { intake: 0, claim: 0, claims: 0, empty: 0 };
+  for (const p of sys.procs) {
+    const text = await (await fetch(`${p.info.url}/metrics`)).text();
+    const sample = (series) => {
+      const l = text.split('\n').find((x) => x.startsWith(`${series} `));
+      return l === undefined ? 0 : Number(l.slice(l.lastIndexOf(' ') + 1));
+    };
+    sum.intake += sample('callhook_delivery_taken_total{by="intake"}');
+    sum.claim += sample('callhook_delivery_taken_total{by="claim"}');
+    const none = sample('callhook_delivery_claims_total{found="none"}');
+    sum.claims += none + sample('callhook_delivery_claims_total{found="some"}');
+    sum.empty += none;
+  }
+  return sum;
+}
+
 /** As fast as it goes: N events in batches of 100, 2 batches in flight. */
 async function maxRate(sys) {
   await rx.ask('reset', 'reset');
+  const handedBefore = await handedOver(sys);
   const before = await serverCpu(sys);
   const pgBefore = postgresCpu();
   const rxBefore = procCpu(rx.proc.pid);
@@ -419,6 +442,10 @@ async function maxRate(sys) {
   );
   const s = await waitDelivered(N);
   const after = await serverCpu(sys);
+  const handedAfter = await handedOver(sys);
+  const handed =
+    handedBefore &&
+    Object.fromEntries(Object.keys(handedBefore).map((k) => [k, handedAfter[k] - handedBefore[k]]));
   const pgUsed = pgBefore === undefined ? Number.NaN : postgresCpuSince(pgBefore);
   // Where the machine's cores went through the phase, in % of one core: which part is the bound.
   const load = process.cpuUsage(loadBefore);
@@ -433,6 +460,11 @@ async function maxRate(sys) {
   };
   return {
     cores,
+    // Of the deliveries taken to attempt through the phase, the share a claim found (the rest the
+    // intake leased with its commit), and the claims' count and how many found none.
+    claimed_pct: handed ? (100 * handed.claim) / (handed.claim + handed.intake) : Number.NaN,
+    claims: handed ? handed.claims : Number.NaN,
+    empty_claims: handed ? handed.empty : Number.NaN,
     pg_cpu_us: pgUsed / s.count,
     per_s: s.count / ((s.last - started) / 1000),
     p50_ms: pct(s.latencies, 50),
@@ -521,6 +553,9 @@ const summary = (name) => ({
   cores: Object.fromEntries(
     Object.keys(rounds[0][name].max.cores).map((k) => [k, med((r) => r[name].max.cores[k])]),
   ),
+  claimed_pct: med((r) => r[name].max.claimed_pct),
+  claims: med((r) => r[name].max.claims),
+  empty_claims: med((r) => r[name].max.empty_claims),
   // The file only grows (until it starts over past journal_size_limit): its largest.
   wal_mb: Math.max(...rounds.map((r) => Math.max(r[name].max.wal_mb, r[name].half.wal_mb))),
   half_per_s: med((r) => r[name].half.per_s),
@@ -558,6 +593,10 @@ function coresLine(s) {
   console.log(
     `    max rate, % of one core: ${parts.map(([k, v]) => `${k} ${round(v, 0)}`).join(', ')}; ${round(all, 0)} of the machine's ${availableParallelism() * 100}`,
   );
+  if (!Number.isNaN(s.claimed_pct))
+    console.log(
+      `    deliveries taken to attempt: ${round(100 - s.claimed_pct, 1)} % leased by the intake, ${round(s.claimed_pct, 1)} % found by claims (${round(s.claims, 0)} claims, ${round(s.empty_claims, 0)} of them found none)`,
+    );
 }
 const line = (label, s) =>
   console.log(
@@ -648,6 +687,13 @@ const json = (s) => ({
   max_rate_p99_ms: round(s.max_p99_ms, 1),
   rss_mb: round(s.rss_mb, 0),
   ...(Number.isNaN(s.wal_mb) ? {} : { wal_mb: round(s.wal_mb, 0) }),
+  ...(Number.isNaN(s.claimed_pct)
+    ? {}
+    : {
+        claimed_pct: round(s.claimed_pct, 1),
+        claims: round(s.claims, 0),
+        empty_claims: round(s.empty_claims, 0),
+      }),
   cores_pct: Object.fromEntries(
     Object.entries(s.cores)
       .filter(([, v]) => !Number.isNaN(v))

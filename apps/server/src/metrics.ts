@@ -22,6 +22,18 @@ export class Metrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly taken = new Counter({
+    name: 'callhook_delivery_taken_total',
+    help: 'Deliveries this instance took to attempt: leased by the intake with its commit, or found by a claim',
+    labelNames: ['by'] as const,
+    registers: [this.registry],
+  });
+  readonly claims = new Counter({
+    name: 'callhook_delivery_claims_total',
+    help: 'Claims of due deliveries by this instance, by whether they found any',
+    labelNames: ['found'] as const,
+    registers: [this.registry],
+  });
   readonly endToEndSeconds = new Histogram({
     name: 'callhook_delivery_end_to_end_seconds',
     help: 'From intake to the receiver acknowledging, for delivered events',

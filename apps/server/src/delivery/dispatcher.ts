@@ -237,6 +237,7 @@ export class Dispatcher {
   /** Sends deliveries the intake stored leased to this dispatcher (see `leaseForIntake`). */
   take(leased: ClaimedDelivery[]): void {
     if (this.running) {
+      this.opts.metrics.taken.inc({ by: 'intake' }, leased.length);
       for (const d of leased) this.schedule(d);
       return;
     }
@@ -404,6 +405,8 @@ export class Dispatcher {
       .map(([sub]) => sub);
     this.leftOut = leftOut;
     const batch = await outbox.claim(this.owner, now, now + config.deliveryLeaseSeconds * 1000, limit, full);
+    this.opts.metrics.claims.inc({ found: batch.length > 0 ? 'some' : 'none' });
+    if (batch.length > 0) this.opts.metrics.taken.inc({ by: 'claim' }, batch.length);
     for (const d of batch) this.schedule(d);
     return batch.length;
   }

@@ -62,6 +62,11 @@ describe('delivery metrics have the values of what happened', () => {
       expect(e2e).toBeGreaterThanOrEqual(0.05); // it waited for its retry
       expect(e2e).toBeLessThan(10);
       expect(sample(after, 'callhook_delivery_queue_depth')).toBe(0);
+      // The intake leased the delivery with its commit; its retry came due and a claim found it.
+      expect(sample(after, 'callhook_delivery_taken_total', 'by="intake"')).toBe(1);
+      expect(sample(after, 'callhook_delivery_taken_total', 'by="claim"')).toBe(1);
+      expect(sample(after, 'callhook_delivery_claims_total', 'found="some"')).toBe(1);
+      expect(sample(after, 'callhook_delivery_claims_total', 'found="none"')).toBeGreaterThan(0);
       await s.api(`/extension/175/event/${sub.id}`, { method: 'DELETE' });
 
       // A receiver that holds the request: one delivery waiting, one attempt in flight.
@@ -87,6 +92,7 @@ describe('delivery metrics have the values of what happened', () => {
       // The held attempt took about as long as it was held.
       expect(sample(done, 'callhook_delivery_attempt_duration_seconds_sum')).toBeGreaterThan(0.1);
       expect(sample(done, 'callhook_delivery_in_flight')).toBe(0);
+      expect(sample(done, 'callhook_delivery_taken_total', 'by="intake"')).toBe(2);
     } finally {
       await s.stop();
       await rx.close();
