@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freeUdpPort, type LabTools, paths } from './tools.js';
+import { exitError, type LabTools, onFreeUdpPort, PortTakenError, paths } from './tools.js';
 
 /**
  * sipp as the phones and the PSTN gateway (test/sipp/*.xml). Each process is a real SIP user
@@ -37,41 +37,37 @@ export async function startCallee(opts: {
       String(Math.round(opts.ringMs)),
     ),
   );
-  // A free port is free when asked, not always when sipp binds it a moment later (another
-  // process's socket may take it meanwhile): sipp then exits at once, and another port is tried.
-  for (let attempt = 1; ; attempt++) {
-    const port = await freeUdpPort();
-    const child = spawn(
-      opts.tools.sipp,
-      [
-        '-sf',
-        scenario,
-        '-i',
-        '127.0.0.1',
-        '-p',
-        String(port),
-        '-nostdin',
-        '-trace_err',
-        '-error_file',
-        join(work.dir, 'errors.log'),
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'], cwd: work.dir },
-    );
-    try {
+  try {
+    return await onFreeUdpPort(async (port) => {
+      const child = spawn(
+        opts.tools.sipp,
+        [
+          '-sf',
+          scenario,
+          '-i',
+          '127.0.0.1',
+          '-p',
+          String(port),
+          '-nostdin',
+          '-trace_err',
+          '-error_file',
+          join(work.dir, 'errors.log'),
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'], cwd: work.dir },
+      );
       await started(child, port);
-    } catch (err) {
-      if (attempt < 5 && err instanceof PortTakenError) continue;
-      work.done();
-      throw err;
-    }
-    return {
-      address: `127.0.0.1:${port}`,
-      port,
-      async stop() {
-        await stopProcess(child);
-        work.done();
-      },
-    };
+      return {
+        address: `127.0.0.1:${port}`,
+        port,
+        async stop() {
+          await stopProcess(child);
+          work.done();
+        },
+      };
+    });
+  } catch (err) {
+    work.done();
+    throw err;
   }
 }
 
@@ -176,55 +172,58 @@ async function runUac(
   try {
     const inf = join(work.dir, 'calls.csv');
     writeFileSync(inf, `SEQUENTIAL\n${lines.join('\n')}\n`);
-    const port = await freeUdpPort();
     const errors = join(work.dir, 'errors.log');
-    const child = spawn(
-      tools.sipp,
-      [
-        '-sf',
-        join(paths.scenarios, scenario),
-        '-inf',
-        inf,
-        '-i',
-        '127.0.0.1',
-        '-p',
-        String(port),
-        '-m',
-        String(lines.length),
-        '-r',
-        String(o.rate),
-        '-l',
-        String(o.limit),
-        '-nostdin',
-        '-timeout',
-        `${o.timeoutS}s`,
-        '-timeout_error',
-        '-trace_err',
-        '-error_file',
-        errors,
-        ...(o.callIdPrefix ? ['-cid_str', `${o.callIdPrefix}-%u@callhook.test`] : []),
-        switchAddress,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'], cwd: work.dir },
-    );
-    o.onStart?.(child);
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      stderr += d;
+    // A port taken before sipp binds it ends the run before any call: it runs again on another.
+    return await onFreeUdpPort(async (port) => {
+      const child = spawn(
+        tools.sipp,
+        [
+          '-sf',
+          join(paths.scenarios, scenario),
+          '-inf',
+          inf,
+          '-i',
+          '127.0.0.1',
+          '-p',
+          String(port),
+          '-m',
+          String(lines.length),
+          '-r',
+          String(o.rate),
+          '-l',
+          String(o.limit),
+          '-nostdin',
+          '-timeout',
+          `${o.timeoutS}s`,
+          '-timeout_error',
+          '-trace_err',
+          '-error_file',
+          errors,
+          ...(o.callIdPrefix ? ['-cid_str', `${o.callIdPrefix}-%u@callhook.test`] : []),
+          switchAddress,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'], cwd: work.dir },
+      );
+      o.onStart?.(child);
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => {
+        stderr += d;
+      });
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      if (code !== 0) {
+        const error = await exitError(child, 'sipp', () => stderr);
+        if (error instanceof PortTakenError) throw error;
+      }
+      let log = '';
+      try {
+        log = readFileSync(errors, 'utf8');
+      } catch {}
+      return { code, errors: `${stderr}${log}`.slice(-5000) };
     });
-    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-    let log = '';
-    try {
-      log = readFileSync(errors, 'utf8');
-    } catch {}
-    return { code, errors: `${stderr}${log}`.slice(-5000) };
   } finally {
     work.done();
   }
 }
-
-/** sipp could not bind its port: another socket had it. */
-class PortTakenError extends Error {}
 
 /**
  * sipp has no readiness signal: it is up once its port is bound (or it died trying). Whether it
@@ -239,15 +238,8 @@ async function started(child: ChildProcess, port: number): Promise<void> {
   });
   const until = Date.now() + 10_000;
   for (;;) {
-    if (child.exitCode !== null) {
-      // What it said may still be on its way: its stderr closes after it.
-      const err = child.stderr;
-      if (err && !err.closed) await new Promise((r) => err.once('close', r));
-      const message = `sipp exited with ${child.exitCode}: ${stderr}`;
-      throw /errno = 98\b|Address already in use/.test(stderr)
-        ? new PortTakenError(message)
-        : new Error(message);
-    }
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw await exitError(child, 'sipp', () => stderr);
     if (await udpBound(port)) return;
     if (Date.now() > until) {
       child.kill('SIGKILL');

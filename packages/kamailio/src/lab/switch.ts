@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freeUdpPort, type LabTools, paths, sleep } from './tools.js';
+import { exitError, type LabTools, onFreeUdpPort, paths, sleep } from './tools.js';
 
 const run = promisify(execFile);
 
@@ -38,21 +38,9 @@ export interface Switch {
   stop(): Promise<void>;
 }
 
-export async function startSwitch(opts: SwitchOptions): Promise<Switch> {
-  // A free port is free when asked, not always when Kamailio binds it a moment later (another
-  // process's socket may take it meanwhile): Kamailio then exits at once, and another port is tried.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await launch(opts, await (opts.ports ?? freeUdpPort)());
-    } catch (err) {
-      if (attempt < 5 && err instanceof PortTakenError) continue;
-      throw err;
-    }
-  }
+export function startSwitch(opts: SwitchOptions): Promise<Switch> {
+  return onFreeUdpPort((port) => launch(opts, port), opts.ports);
 }
-
-/** Kamailio could not bind its port: another socket had it. */
-class PortTakenError extends Error {}
 
 async function launch(opts: SwitchOptions, port: number): Promise<Switch> {
   const dir = mkdtempSync(join(tmpdir(), 'callhook-kamailio-'));
@@ -101,13 +89,9 @@ async function launch(opts: SwitchOptions, port: number): Promise<Switch> {
   const until = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      // What it said may still be on its way: its stderr closes after it.
-      const err = child.stderr;
-      if (err && !err.closed) await new Promise((r) => err.once('close', r));
+      const error = await exitError(child, 'kamailio', () => log.slice(-3000));
       rmSync(dir, { recursive: true, force: true });
-      const message = `kamailio exited with ${child.exitCode ?? child.signalCode}:\n${log.slice(-3000)}`;
-      // It says `udp_init(): bind(...) on 127.0.0.1: Address already in use`, then dies (SIGSEGV).
-      throw /Address already in use/.test(log) ? new PortTakenError(message) : new Error(message);
+      throw error;
     }
     try {
       await run(opts.tools.kamcmd, ['-s', `unix:${ctl}`, 'core.uptime']);

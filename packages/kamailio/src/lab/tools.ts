@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -69,5 +69,42 @@ export function freeUdpPort(): Promise<number> {
     });
   });
 }
+
+/** A program the lab started could not bind the UDP port it was given: another socket had it. */
+export class PortTakenError extends Error {}
+
+/**
+ * Starts a program on a free UDP port (from `ports`), and again on another while it finds its
+ * port taken, up to five tries: a port free when asked can be taken by another process a moment
+ * later, before the program binds it (seen in CI). `start` throws PortTakenError then.
+ */
+export async function onFreeUdpPort<T>(
+  start: (port: number) => Promise<T>,
+  ports: () => Promise<number> = freeUdpPort,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await ports());
+    } catch (err) {
+      if (attempt < 5 && err instanceof PortTakenError) continue;
+      throw err;
+    }
+  }
+}
+
+/**
+ * Why a program the lab started ended, read once its stderr has closed (what it said may still
+ * be on its way when it exits): a PortTakenError when it said its port was taken (sipp: `errno =
+ * 98`; Kamailio: `bind(...) on 127.0.0.1: Address already in use`, then SIGSEGV).
+ */
+export async function exitError(child: ChildProcess, name: string, said: () => string): Promise<Error> {
+  const stderr = child.stderr;
+  if (stderr && !stderr.closed) await new Promise((r) => stderr.once('close', r));
+  const message = `${name} exited with ${child.exitCode ?? child.signalCode}:\n${said()}`;
+  return saysPortTaken(said()) ? new PortTakenError(message) : new Error(message);
+}
+
+/** Whether a program's output says it could not bind its port (sipp, Kamailio). */
+export const saysPortTaken = (output: string) => /errno = 98\b|Address already in use/.test(output);
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
