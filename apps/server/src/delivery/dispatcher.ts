@@ -213,16 +213,19 @@ export class Dispatcher {
    */
   leaseForIntake(now = Date.now()): IngestLease | undefined {
     if (!this.running) return undefined;
-    const added = new Map<string, number>();
+    // Per host, what this intake may still lease it: taken once, as the intake asks for all of
+    // its deliveries in one go (the host's load does not change meanwhile).
+    const room = new Map<string, number>();
     return {
       owner: this.owner,
       until: now + this.opts.config.deliveryLeaseSeconds * 1000,
       accept: (url) => {
         const host = hostOf(url);
-        if (this.hostHeld(host, now)) return false;
-        const extra = added.get(host) ?? 0;
-        if (this.hostLoad(host) + extra >= this.intakeCap(host)) return false;
-        added.set(host, extra + 1);
+        let left = room.get(host);
+        if (left === undefined)
+          left = this.hostHeld(host, now) ? 0 : this.intakeCap(host) - this.hostLoad(host);
+        room.set(host, Math.max(left - 1, 0));
+        if (left <= 0) return false;
         return true;
       },
       heldUntil: (url) => {

@@ -556,10 +556,14 @@ export class OutboxStore {
         .set({ lease_until: until, next_attempt_at: until })
         .where('lease_owner', '=', owner)
         .where(isOpen('status'))
-        .where('seq', 'in', (eb) => {
-          const rows = eb.selectFrom('deliveries').select('seq').where('seq', 'in', chunk);
-          return this.dialect === 'postgres' ? rows.forUpdate().skipLocked() : rows;
-        })
+        .where(
+          'seq',
+          'in',
+          this.dialect === 'postgres'
+            ? (eb) =>
+                eb.selectFrom('deliveries').select('seq').where('seq', 'in', chunk).forUpdate().skipLocked()
+            : chunk,
+        )
         .executeTakeFirst();
       moved += Number(res.numUpdatedRows);
     }
