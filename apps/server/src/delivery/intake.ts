@@ -1,6 +1,6 @@
 import { DomainError } from '@callhook/contract';
 import { type IngestReceipt, type IntakeSink, type SourceEvent, UnknownExtensionError } from '@callhook/pbx';
-import type { IncomingEvent, Store } from '../store/index.js';
+import type { IncomingEvent, IngestTurn, Store } from '../store/index.js';
 import type { Dispatcher } from './dispatcher.js';
 import { encodeEventData } from './encoding.js';
 
@@ -17,6 +17,12 @@ import { encodeEventData } from './encoding.js';
  * the event and its deliveries touch. Should one batch's data fail the shared transaction (a
  * constraint), each batch is tried alone, so that one caller's failure is only its own; should
  * the store fail, every caller of the group is told at once.
+ *
+ * On PostgreSQL two groups are under way at once, in line (`IngestTurn`): the second stores its
+ * events while the first stores its deliveries and commits, and commits after it. The one break
+ * in the line's order: a group whose deliveries fail on their data after its events were stored
+ * has its batches tried alone while the next group (its events stored meanwhile) waits for them,
+ * so they commit later ids before that group's earlier ones.
  */
 export interface IntakeOptions {
   /** Told, after each commit, the extensions whose events were just stored (live streams). */
@@ -96,35 +102,68 @@ export class Intake implements IntakeSink {
     // data errors: each batch is then tried alone and hears of its own, by its own field names.
     return new Promise((resolve, reject) => {
       this.waiting.push({ incoming, resolve, reject });
-      if (!this.committing) {
-        this.committing = true;
-        setImmediate(() => void this.commitWaiting());
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
       }
     });
   }
 
   private waiting: Waiting[] = [];
-  /** A transaction is under way or about to be: batches handed in meanwhile wait for the next. */
-  private committing = false;
+  /** A pump is due in the next turn of the event loop: batches handed in meanwhile join its group. */
+  private scheduled = false;
+  /** Groups under way (at most the outbox's `intakesAtOnce`): batches handed in meanwhile wait. */
+  private committing = 0;
+  /** The last group in line: the next one stores its events and deliveries after it (`IngestTurn`). */
+  private lastEvents: Promise<unknown> = Promise.resolve();
+  private lastDone: Promise<unknown> = Promise.resolve();
 
-  /** Commits what waits, a group at a time, until nothing does. Never throws: callers are told. */
-  private async commitWaiting(): Promise<void> {
+  /** Starts groups of what waits while the outbox takes more at once. */
+  private pump(): void {
     const limit = this.opts.groupEvents ?? GROUP_EVENTS;
-    try {
-      while (this.waiting.length > 0) {
-        let events = this.waiting[0]!.incoming.length;
-        let n = 1;
-        while (n < this.waiting.length && events + this.waiting[n]!.incoming.length <= limit) {
-          events += this.waiting[n]!.incoming.length;
-          n++;
-        }
-        const group = this.waiting.splice(0, n);
-        if (group.length === 1 || !(await this.commitGroup(group))) {
-          await Promise.all(group.map((w) => this.commitAlone(w)));
-        }
+    while (this.waiting.length > 0 && this.committing < this.store.outbox.intakesAtOnce) {
+      let events = this.waiting[0]!.incoming.length;
+      let n = 1;
+      while (n < this.waiting.length && events + this.waiting[n]!.incoming.length <= limit) {
+        events += this.waiting[n]!.incoming.length;
+        n++;
       }
+      this.committing++;
+      void this.commit(this.waiting.splice(0, n)).finally(() => {
+        this.committing--;
+        this.pump();
+      });
+    }
+  }
+
+  /** Commits a group in its place in line. Never throws: callers are told. */
+  private async commit(group: Waiting[]): Promise<void> {
+    let turn: IngestTurn | undefined;
+    let leave = () => {};
+    if (this.store.outbox.intakesAtOnce > 1) {
+      let eventsStored = () => {};
+      let done = () => {};
+      const stored = new Promise<void>((r) => (eventsStored = r));
+      const finished = new Promise<void>((r) => (done = r));
+      turn = { events: this.lastEvents, eventsStored, deliveries: this.lastDone };
+      this.lastEvents = stored;
+      this.lastDone = finished;
+      leave = () => {
+        eventsStored();
+        done();
+      };
+    }
+    try {
+      if (group.length === 1) return await this.commitAlone(group[0]!, turn);
+      if (await this.commitGroup(group, turn)) return;
+      // One batch's data failed the group: each alone, in turn, once the group before committed.
+      await turn?.deliveries;
+      for (const w of group) await this.commitAlone(w);
     } finally {
-      this.committing = false;
+      leave();
     }
   }
 
@@ -132,11 +171,11 @@ export class Intake implements IntakeSink {
    * One transaction for the group. False (nothing stored, nobody told) when the data of one of its
    * batches may have failed it: each is then tried alone.
    */
-  private async commitGroup(group: Waiting[]): Promise<boolean> {
+  private async commitGroup(group: Waiting[], turn: IngestTurn | undefined): Promise<boolean> {
     const all = group.flatMap((w) => w.incoming);
     let stored: Stored;
     try {
-      stored = await this.store.outbox.ingest(all, Date.now(), this.dispatcher?.leaseForIntake());
+      stored = await this.store.outbox.ingest(all, Date.now(), this.dispatcher?.leaseForIntake(), turn);
     } catch (err) {
       if (isDataError(err)) return false;
       // The store itself failed (away, busy, a connection lost, perhaps after its commit took
@@ -160,12 +199,13 @@ export class Intake implements IntakeSink {
     return true;
   }
 
-  private async commitAlone(w: Waiting): Promise<void> {
+  private async commitAlone(w: Waiting, turn?: IngestTurn): Promise<void> {
     try {
       const stored = await this.store.outbox.ingest(
         w.incoming,
         Date.now(),
         this.dispatcher?.leaseForIntake(),
+        turn,
       );
       this.handOn(w.incoming, stored);
       w.resolve(receiptOf(stored, 0, w.incoming.length));

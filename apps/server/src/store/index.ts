@@ -30,7 +30,12 @@ export async function openStore(opts: ConnectOptions): Promise<Store> {
   return {
     tenants: new TenantStore(conn.db),
     subscriptions: new SubscriptionStore(conn.db, conn.dialect),
-    outbox: new OutboxStore(conn.db, conn.dialect, conn.transact),
+    outbox: new OutboxStore(
+      conn.db,
+      conn.dialect,
+      conn.transact,
+      conn.dialect === 'postgres' && opts.poolSize >= 2 ? 2 : 1,
+    ),
     dialect: conn.dialect,
     location: conn.location,
     async ping() {

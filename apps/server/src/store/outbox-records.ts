@@ -125,6 +125,25 @@ export interface IngestLease {
   heldUntil?(url: string): number | undefined;
 }
 
+/**
+ * An intake's place in a line of intakes that run two at once (on PostgreSQL, where one waits
+ * for the database while the other's statements run). Each stores its events only after the one
+ * before it has its ids, and its deliveries only after the one before it committed: event ids
+ * and deliveries' seq are taken in the order the intakes were handed in, and every transaction
+ * commits after the one before it, so a reader of ids in order (the live stream) never sees a
+ * later id committed before an earlier one. No intake ever waits for one behind it, so the line
+ * cannot deadlock: the one behind may wait in the database for the one before (the same key),
+ * never the other way round.
+ */
+export interface IngestTurn {
+  /** Settles when the intake before this one has stored its events (or gave up). */
+  events: Promise<unknown>;
+  /** Called by the outbox once this intake's events are stored. */
+  eventsStored(): void;
+  /** Settles when the intake before this one has committed and handed its deliveries on (or failed). */
+  deliveries: Promise<unknown>;
+}
+
 export type AttemptResult =
   | { kind: 'succeeded'; attempt: AttemptRecord }
   | { kind: 'retry'; attempt: AttemptRecord; nextAttemptAt: number }

@@ -13,6 +13,7 @@ import {
   type ExtensionDeliveryFilter,
   type IncomingEvent,
   type IngestLease,
+  type IngestTurn,
   type IntakeSubscription,
   type NewDelivery,
   parseJson,
@@ -54,8 +55,11 @@ export function orderKey(clientId: number, url: string, callId: string): string 
 /** Subscription URL → its endpoint's hash in order keys (the same few URLs, every event). */
 const endpointHashes = new Map<string, string>();
 
-/** A PostgreSQL advisory lock key (signed 64-bit) for a call of a client (`client:CallID`). */
-function lockKey(call: string): bigint {
+/**
+ * A PostgreSQL advisory lock key (signed 64-bit) for a call of a client (`client:CallID`); the
+ * intake holds it for its transaction (exported for tests that hold an intake there).
+ */
+export function lockKey(call: string): bigint {
   return createHash('sha1').update(call).digest().readBigInt64BE(0);
 }
 
@@ -192,6 +196,14 @@ export class OutboxStore {
     private readonly dialect: Dialect,
     /** The hot path's transactions: pipelined on PostgreSQL (the store's connection's). */
     private readonly transact: Transact = kyselyTransact(db),
+    /**
+     * How many intakes may be under way at once, in line (see `IngestTurn`): two on PostgreSQL,
+     * where one's events are stored while the one before it stores its deliveries and commits;
+     * one on SQLite, whose one connection runs one transaction at a time, and on a pool of one
+     * connection (an intake waiting in line holds its connection, and the one before it may
+     * need another to try its batches alone).
+     */
+    readonly intakesAtOnce = 1,
   ) {
     this.sql = new OutboxSql(dialect);
   }
@@ -201,12 +213,14 @@ export class OutboxStore {
    * in one transaction: when this resolves, nothing accepted can be lost. The new deliveries that
    * may go at once (enabled, and first of their call at their endpoint) and that `lease` accepts
    * are stored leased to it and returned in `leased`, so the dispatcher can send them without
-   * looking for them; the ready ones it leaves wait for the next claim.
+   * looking for them; the ready ones it leaves wait for the next claim. With a `turn`, it keeps
+   * its place in a line of intakes under way at once (see `IngestTurn`).
    */
   async ingest(
     events: IncomingEvent[],
     now = Date.now(),
     lease?: IngestLease,
+    turn?: IngestTurn,
   ): Promise<{
     eventIds: number[];
     deliveries: number;
@@ -221,6 +235,7 @@ export class OutboxStore {
       refuseNul(`${at}key`, ev.key ?? null);
     }
     const q = this.sql;
+    if (turn) await turn.events;
     // Two round trips on PostgreSQL: the events and their subscriptions; the calls' locks, the
     // deliveries, the leases of those behind an open delivery taken back, and COMMIT.
     return this.transact(async (tx) => {
@@ -228,6 +243,7 @@ export class OutboxStore {
         insertEvents(tx, this.db, q, events, now),
         subscriptionsOf(tx, q, events),
       ]);
+      turn?.eventsStored();
       const byEvent = events.map(() => ({ deliveries: 0, repeat: true }));
       const indexOf = new Map<number, number>();
       for (const k of fresh) {
@@ -236,6 +252,10 @@ export class OutboxStore {
       }
       const repeats = events.length - fresh.length;
       const { rows, subscriptionOf } = deliveriesFor(matches, events, fresh, eventIds, now);
+      // Once the intake before this one has committed (events or none, this one commits after
+      // it) and handed its leases on: the dispatcher's room for a host counts them when `lease`
+      // first asks, below.
+      if (turn) await turn.deliveries;
       if (rows.length === 0) return { eventIds, deliveries: 0, leased: [], repeats, byEvent };
       const taken = markReady(rows, subscriptionOf, lease);
       let deliveries = 0;

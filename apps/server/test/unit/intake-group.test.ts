@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SourceEvent } from '@callhook/pbx';
 import { UnknownExtensionError } from '@callhook/pbx';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { Intake } from '../../src/delivery/intake.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import { lockKey, openStore, type Store } from '../../src/store/index.js';
 import { createTenant } from '../api/helpers.js';
 import { intake as intakeEvent, pageCall } from '../events.js';
 import { freshDatabase, pgAdminUrl } from '../pg.js';
@@ -19,11 +20,12 @@ describe('batches handed to the intake together', () => {
   let dir: string;
   let store: Store;
   let database: Awaited<ReturnType<typeof freshDatabase>> | undefined;
+  let clientId: number;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'callhook-group-'));
     database = pgAdminUrl ? await freshDatabase() : undefined;
     store = await openStore({ dataDir: dir, databaseUrl: database?.url ?? '', poolSize: 2 });
-    const { clientId } = await createTenant(store, 'Acme', { extensionId: 175 });
+    ({ clientId } = await createTenant(store, 'Acme', { extensionId: 175 }));
     // Hangups make one delivery each; dial-outs none.
     await store.subscriptions.create(
       clientId,
@@ -158,8 +160,10 @@ describe('batches handed to the intake together', () => {
     expect(await intake.ingest([event('hangup')])).toMatchObject({ deliveries: 1, repeats: 0 });
   });
 
-  test('what arrives while a transaction is under way goes in the next one, as a group', async () => {
+  test('what arrives while transactions are under way (one; two on PostgreSQL) goes in the next one, as a group', async () => {
     const intake = new Intake(store);
+    const atOnce = store.outbox.intakesAtOnce;
+    expect(atOnce).toBe(pgAdminUrl ? 2 : 1);
     const original = store.outbox.ingest.bind(store.outbox);
     let release!: () => void;
     const held = new Promise<void>((r) => {
@@ -169,18 +173,79 @@ describe('batches handed to the intake together', () => {
       if (ingest.mock.calls.length === 1) await held;
       return original(events, ...rest);
     });
-    const first = intake.ingest([event('hangup')]);
-    await vi.waitFor(() => expect(ingest).toHaveBeenCalledTimes(1));
+    const first: Array<Promise<unknown>> = [];
+    for (let k = 1; k <= atOnce; k++) {
+      first.push(intake.ingest([event('hangup')]));
+      await vi.waitFor(() => expect(ingest).toHaveBeenCalledTimes(k));
+    }
     const later = [intake.ingest([event('hangup')]), intake.ingest([event('hangup'), event('hangup')])];
     await new Promise((r) => setTimeout(r, 20));
-    expect(ingest).toHaveBeenCalledTimes(1);
+    expect(ingest).toHaveBeenCalledTimes(atOnce);
     release();
-    await first;
+    await Promise.all(first);
     const [x, y] = await Promise.all(later);
-    expect(ingest).toHaveBeenCalledTimes(2);
-    expect(ingest.mock.calls[1]![0]).toHaveLength(3);
+    expect(ingest).toHaveBeenCalledTimes(atOnce + 1);
+    expect(ingest.mock.calls[atOnce]![0]).toHaveLength(3);
     expect(x!.deliveries + y!.deliveries).toBe(3);
   });
+
+  test.skipIf(!pgAdminUrl)(
+    'PostgreSQL: the next group stores its events while the one before it is under way, and commits after it',
+    async () => {
+      const intake = new Intake(store);
+      await inOneTurn();
+      const a = event('hangup');
+      const b = event('hangup');
+      // A connection of the test's own holds the lock of a's call: a's transaction stops there,
+      // after its events, before its deliveries.
+      const holder = new pg.Client({ connectionString: database!.url });
+      await holder.connect();
+      try {
+        const key = String(lockKey(`${clientId}:${(a.data as { CallID: string }).CallID}`));
+        await holder.query('select pg_advisory_lock($1)', [key]);
+        const count = async () => Number((await holder.query('select count(*) as n from events')).rows[0].n);
+        const before = await count();
+        const first = intake.ingest([a]);
+        await vi.waitFor(async () => {
+          const waiting = await holder.query(
+            "select 1 from pg_stat_activity where datname = current_database() and wait_event = 'advisory'",
+          );
+          expect(waiting.rowCount).toBe(1);
+        });
+        let secondDone = false;
+        const second = intake.ingest([b]).finally(() => {
+          secondDone = true;
+        });
+        // b's events are stored (its transaction, which wrote to events, waits idle behind a's),
+        // not committed.
+        await vi.waitFor(async () => {
+          const idle = await holder.query(
+            `select 1 from pg_locks as l join pg_stat_activity as a on a.pid = l.pid
+              where a.state = 'idle in transaction' and l.relation = 'events'::regclass
+                and l.mode = 'RowExclusiveLock'`,
+          );
+          expect(idle.rowCount).toBe(1);
+        });
+        await new Promise((r) => setTimeout(r, 50));
+        expect(secondDone).toBe(false);
+        expect(await count()).toBe(before);
+        await holder.query('select pg_advisory_unlock($1)', [key]);
+        const [ra, rb] = await Promise.all([first, second]);
+        // Ids and the deliveries' order as handed in.
+        expect(rb.eventIds[0]).toBeGreaterThan(ra.eventIds[0]!);
+        const seqs = await holder.query('select event_id, seq from deliveries where event_id = any($1)', [
+          [ra.eventIds[0], rb.eventIds[0]],
+        ]);
+        const seqOf = new Map(
+          seqs.rows.map((r: { event_id: string; seq: string }) => [Number(r.event_id), Number(r.seq)]),
+        );
+        expect(seqOf.get(rb.eventIds[0]!)).toBeGreaterThan(seqOf.get(ra.eventIds[0]!)!);
+        expect(await count()).toBe(before + 2);
+      } finally {
+        await holder.end();
+      }
+    },
+  );
 
   test('a group stops at groupEvents; a batch larger than that goes alone', async () => {
     const intake = new Intake(store, undefined, { groupEvents: 3 });
