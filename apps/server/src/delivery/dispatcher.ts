@@ -225,8 +225,7 @@ export class Dispatcher {
         if (left === undefined)
           left = this.hostHeld(host, now) ? 0 : this.intakeCap(host) - this.hostLoad(host);
         room.set(host, Math.max(left - 1, 0));
-        if (left <= 0) return false;
-        return true;
+        return left > 0;
       },
       heldUntil: (url) => {
         // Asked for every new delivery: with no host held (the usual case), no URL is parsed.
@@ -443,8 +442,10 @@ export class Dispatcher {
   /** Queues a delivery behind its host and starts what the host and global caps allow. */
   private schedule(d: ClaimedDelivery): void {
     if (this.held.has(d.seq)) return;
-    // Leased a moment ago, by the claim or the intake that handed it here.
-    this.held.set(d.seq, Date.now() + this.opts.config.deliveryLeaseSeconds * 1000);
+    // Its lease's end as stored: a lease moves the due time with it (see `OutboxStore.claim`),
+    // whether the claim or the intake took it. One queued again after a renewal keeps the earlier
+    // end here, and is renewed sooner than it needs, never later.
+    this.held.set(d.seq, d.nextAttemptAt);
     const host = hostOf(d.url);
     this.subscriptionHost.set(d.subscriptionId, host);
     const b = this.breakers.get(host);

@@ -105,6 +105,6 @@ export async function exitError(child: ChildProcess, name: string, said: () => s
 }
 
 /** Whether a program's output says it could not bind its port (sipp, Kamailio). */
-export const saysPortTaken = (output: string) => /errno = 98\b|Address already in use/.test(output);
+const saysPortTaken = (output: string) => /errno = 98\b|Address already in use/.test(output);
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
