@@ -43,7 +43,7 @@ function group(events: StreamEvent[]): { calls: LiveCall[]; messages: StreamEven
     const payloads = list.map(payloadOf).filter((p): p is CallEvent => p !== undefined && 'CallID' in p);
     // @callhook/receiver's call assembly, the same an integrator runs behind their URL.
     const record = payloads.length > 0 ? assembleCall(callId, payloads, true) : undefined;
-    const complete = record !== undefined && record.legs.every((l) => l.endTime !== undefined);
+    const complete = record?.legs.every((l) => l.endTime !== undefined) ?? false;
     calls.push({ callId, events: list, record, complete, last: Math.max(...list.map((e) => e.id)) });
   }
   calls.sort((a, b) => b.last - a.last);
