@@ -561,6 +561,9 @@ const summary = (name) => ({
   half_per_s: med((r) => r[name].half.per_s),
   half_p50_ms: med((r) => r[name].half.p50_ms),
   half_p99_ms: med((r) => r[name].half.p99_ms),
+  // Each round's, in order: a tail moves with the machine from round to round, and the median
+  // alone hides how far.
+  half_p99_rounds: rounds.map((r) => r[name].half.p99_ms),
   ratio: med((r) => r[name].max.per_s / r.base.per_s),
 });
 const ch = summary('callhook');
@@ -626,6 +629,10 @@ const p99Target = { sqlite: 10, postgres: 15, none: 10 }[values.store];
 console.log(
   `  callhook ratio to baseline: ${round(ch.ratio, 3)}x (target ≥ ${target3}x); p99 at half rate ${round(ch.half_p99_ms, 1)} ms (target ≤ ${p99Target} ms); server CPU ${round(ch.cpu_us, 1)} µs/event = ${round(ch.cpu_us / base.cpu_us, 1)}x the baseline client's per request`,
 );
+const eachRound = (ms) => ms.map((v) => round(v, 2)).join(', ');
+console.log(
+  `  p99 at half rate, each round: callhook ${eachRound(ch.half_p99_rounds)} ms${peer ? `; ${PEER} ${eachRound(peer.half_p99_rounds)} ms` : ''}${against ? `; the --against build ${eachRound(against.half_p99_rounds)} ms` : ''}; the raw client's at callhook's rate (the floor) ${eachRound(rounds.map((r) => r.baseHalf.p99_ms))} ms`,
+);
 if (peer) {
   const vs = med((r) => r.callhook.max.per_s / r[PEER].max.per_s);
   console.log(
@@ -683,6 +690,7 @@ const json = (s) => ({
   ...(Number.isNaN(s.pg_cpu_us) ? {} : { postgres_cpu_us_per_event: round(s.pg_cpu_us, 1) }),
   p50_ms: round(s.half_p50_ms, 2),
   p99_ms: round(s.half_p99_ms, 2),
+  p99_ms_rounds: s.half_p99_rounds.map((v) => round(v, 2)),
   half_rate_per_s: round(s.half_per_s, 0),
   max_rate_p99_ms: round(s.max_p99_ms, 1),
   rss_mb: round(s.rss_mb, 0),
