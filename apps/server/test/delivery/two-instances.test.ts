@@ -49,6 +49,23 @@ async function token(url: string): Promise<string> {
   return demoToken(url, 'two-instance-secret');
 }
 
+/** Subscribes extension 175 through `instance` to `eventType` events, sent to `target`. */
+function subscribe(instance: Instance, bearer: string, target: string, eventType: string): Promise<Response> {
+  return fetch(`${instance.url}/api/ver1.0/extension/175/event/`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url: target, method: 'POST', event_type: eventType }),
+  });
+}
+
+/** After a test: every server process gone, then its receiver, database and data directory. */
+async function cleanUp(rx: { close(): Promise<void> }, database: { drop(): Promise<void> }, dir: string) {
+  killAll();
+  await rx.close();
+  await database.drop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
 test.skipIf(!pgAdminUrl)(
   'two instances, one database: one kill -9ed mid-way, every event delivered in per-call order; limits atomic across both',
   { timeout: 240_000 },
@@ -80,17 +97,13 @@ test.skipIf(!pgAdminUrl)(
       const b = await startInstance(database.url, join(dir, 'b'));
       const tokens = [await token(a.url), await token(b.url)];
       const instances = [a, b];
-      const subscribe = (k: number, eventType: string, path: string) =>
-        fetch(`${instances[k]!.url}/api/ver1.0/extension/175/event/`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${tokens[k]}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ url: `${rx.url}${path}`, method: 'POST', event_type: eventType }),
-        });
+      const subscribeOn = (k: number, eventType: string, path: string) =>
+        subscribe(instances[k]!, tokens[k]!, `${rx.url}${path}`, eventType);
 
       // Limits: 50 concurrent creates spread over both instances; the extension allows 20.
       const statuses = await Promise.all(
         Array.from({ length: 50 }, (_, k) =>
-          subscribe(k % 2, 'hangup', `/limit/${k}`).then(async (r) => {
+          subscribeOn(k % 2, 'hangup', `/limit/${k}`).then(async (r) => {
             await r.arrayBuffer();
             return r.status;
           }),
@@ -116,7 +129,7 @@ test.skipIf(!pgAdminUrl)(
 
       // The page's model: one subscription per event type, all to one URL.
       for (const [k, type] of ['dial-out', 'answer', 'hangup'].entries()) {
-        expect((await subscribe(k % 2, type, '/hook')).status).toBe(200);
+        expect((await subscribeOn(k % 2, type, '/hook')).status).toBe(200);
       }
 
       // N events: calls of three events each, every event tagged with its number.
@@ -182,10 +195,7 @@ test.skipIf(!pgAdminUrl)(
       b.child.kill('SIGTERM');
       await new Promise((r) => b.child.once('exit', r));
     } finally {
-      killAll();
-      await rx.close();
-      await database.drop();
-      rmSync(dir, { recursive: true, force: true });
+      await cleanUp(rx, database, dir);
     }
   },
 );
@@ -217,11 +227,7 @@ test.skipIf(!pgAdminUrl)(
       const b = await startInstance(database.url, join(dir, 'b'));
       const tokenA = await token(a.url);
       for (const type of ['dial-out', 'hangup']) {
-        const res = await fetch(`${a.url}/api/ver1.0/extension/175/event/`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${tokenA}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ url: `${rx.url}/hook`, method: 'POST', event_type: type }),
-        });
+        const res = await subscribe(a, tokenA, `${rx.url}/hook`, type);
         expect(res.status).toBe(200);
       }
       const post = (instance: Instance, event: IntakeEvent) =>
@@ -249,10 +255,7 @@ test.skipIf(!pgAdminUrl)(
       expect(requests).toBeGreaterThanOrEqual(2 * CALLS);
       expect(overlaps).toBe(0);
     } finally {
-      killAll();
-      await rx.close();
-      await database.drop();
-      rmSync(dir, { recursive: true, force: true });
+      await cleanUp(rx, database, dir);
     }
   },
 );
@@ -285,11 +288,7 @@ test.skipIf(!pgAdminUrl)(
       const slow = { CALLHOOK_DELIVERY_PER_HOST: '1' };
       const a = await startInstance(database.url, join(dir, 'a'), slow);
       const b = await startInstance(database.url, join(dir, 'b'), slow);
-      const res = await fetch(`${a.url}/api/ver1.0/extension/175/event/`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${await token(a.url)}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ url: `${rx.url}/hook`, method: 'POST', event_type: 'hangup' }),
-      });
+      const res = await subscribe(a, await token(a.url), `${rx.url}/hook`, 'hangup');
       expect(res.status).toBe(200);
       // One batch of 16 calls' hangups to A: its intake leases them all to A.
       const events = Array.from({ length: EVENTS }, () => callEvents(175, 1)[0]!);
@@ -316,10 +315,7 @@ test.skipIf(!pgAdminUrl)(
         await new Promise((r) => instance.child.once('exit', r));
       }
     } finally {
-      killAll();
-      await rx.close();
-      await database.drop();
-      rmSync(dir, { recursive: true, force: true });
+      await cleanUp(rx, database, dir);
     }
   },
 );
