@@ -8,6 +8,9 @@
 // own CPU per event over the same phase too (its processes', from /proc). The server runs as its
 // own process, as users run it (bench/server-child.mjs); the receiver is a third process. Each figure is the median of --runs
 // rounds; every round runs the baseline, callhook (and the peer, if any) in turns.
+// Round by round: each system's max rate, its ratio to that round's baseline and, with
+// --store postgres on this machine, the write-ahead log PostgreSQL wrote per event (see walLsn),
+// since these move from round to round more than the median says.
 // Under each line, where the cores went through its max-rate phase, in % of one core (the server's
 // main thread and its other threads, the receiver, this process, PostgreSQL): a part near 100 is
 // what bounds the run. The baseline is bound by its client's one thread, callhook by its main one.
@@ -37,6 +40,7 @@ import {
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { Pool } from 'undici';
 import {
   adminUrl,
@@ -384,6 +388,29 @@ function postgresCpuSince(before) {
   return total;
 }
 
+/**
+ * Where PostgreSQL's write-ahead log stands (its LSN), when the database is on this machine (as
+ * for `postgresCpu`); undefined otherwise. Over a max-rate phase, the log written per event:
+ * PostgreSQL's main write cost (each event's row, its deliveries' rows and their index entries,
+ * written again when the result is recorded, and the attempt), and the figure a checkpoint would
+ * raise (after one, the first change to each page writes the whole page into the log). Asked
+ * outside the phase's CPU count: a connection's backend is a postgres process too.
+ */
+const walClient = postgresCpu() === undefined ? undefined : new pg.Client({ connectionString: adminUrl });
+await walClient?.connect();
+async function walLsn() {
+  if (walClient === undefined) return undefined;
+  return (await walClient.query('select pg_current_wal_lsn()::text as lsn')).rows[0].lsn;
+}
+async function walBytesSince(before) {
+  if (before === undefined) return Number.NaN;
+  const { rows } = await walClient.query(
+    'select pg_wal_lsn_diff(pg_current_wal_lsn(), cast($1 as pg_lsn))::float8 as bytes',
+    [before],
+  );
+  return rows[0].bytes;
+}
+
 async function serverCpu(sys) {
   let total = 0;
   let main = 0;
@@ -424,6 +451,7 @@ async function handedOver(sys) {
 /** As fast as it goes: N events in batches of 100, 2 batches in flight. */
 async function maxRate(sys) {
   await rx.ask('reset', 'reset');
+  const walBefore = await walLsn();
   const handedBefore = await handedOver(sys);
   const before = await serverCpu(sys);
   const pgBefore = postgresCpu();
@@ -447,6 +475,7 @@ async function maxRate(sys) {
     handedBefore &&
     Object.fromEntries(Object.keys(handedBefore).map((k) => [k, handedAfter[k] - handedBefore[k]]));
   const pgUsed = pgBefore === undefined ? Number.NaN : postgresCpuSince(pgBefore);
+  const walBytes = await walBytesSince(walBefore);
   // Where the machine's cores went through the phase, in % of one core: which part is the bound.
   const load = process.cpuUsage(loadBefore);
   const pctOfCore = (us) => (100 * us) / ((clockMs() - started) * 1000);
@@ -466,6 +495,7 @@ async function maxRate(sys) {
     claims: handed ? handed.claims : Number.NaN,
     empty_claims: handed ? handed.empty : Number.NaN,
     pg_cpu_us: pgUsed / s.count,
+    wal_kb: walBytes / 1024 / s.count,
     per_s: s.count / ((s.last - started) / 1000),
     p50_ms: pct(s.latencies, 50),
     p99_ms: pct(s.latencies, 99),
@@ -531,6 +561,7 @@ rx.proc.send('exit');
 if (redis) redis.kill();
 rmSync(dir, { recursive: true, force: true });
 await dropFreshDatabases();
+await walClient?.end();
 
 const med = (f) => median(rounds.map(f));
 const base = {
@@ -549,6 +580,10 @@ const summary = (name) => ({
   cpu_us: med((r) => r[name].max.cpu_us),
   main_cpu_us: med((r) => r[name].max.main_cpu_us),
   pg_cpu_us: med((r) => r[name].max.pg_cpu_us),
+  // Each round's max rate, its ratio to that round's baseline and PostgreSQL's log per event.
+  per_s_rounds: rounds.map((r) => r[name].max.per_s),
+  ratio_rounds: rounds.map((r) => r[name].max.per_s / r.base.per_s),
+  wal_kb_rounds: rounds.map((r) => r[name].max.wal_kb),
   rss_mb: med((r) => r[name].max.rss_mb),
   cores: Object.fromEntries(
     Object.keys(rounds[0][name].max.cores).map((k) => [k, med((r) => r[name].max.cores[k])]),
@@ -633,6 +668,17 @@ const eachRound = (ms) => ms.map((v) => round(v, 2)).join(', ');
 console.log(
   `  p99 at half rate, each round: callhook ${eachRound(ch.half_p99_rounds)} ms${peer ? `; ${PEER} ${eachRound(peer.half_p99_rounds)} ms` : ''}${against ? `; the --against build ${eachRound(against.half_p99_rounds)} ms` : ''}; the raw client's at callhook's rate (the floor) ${eachRound(rounds.map((r) => r.baseHalf.p99_ms))} ms`,
 );
+/** One system's max rate round by round: `13138 (0.26x, WAL 4.1 KB/event)`. */
+const maxRounds = (s) =>
+  s.per_s_rounds
+    .map(
+      (v, i) =>
+        `${round(v, 0)} (${round(s.ratio_rounds[i], 3)}x${Number.isNaN(s.wal_kb_rounds[i]) ? '' : `, WAL ${round(s.wal_kb_rounds[i], 2)} KB/event`})`,
+    )
+    .join(', ');
+console.log(
+  `  max rate, each round: callhook ${maxRounds(ch)} events/s${peer ? `; ${PEER} ${maxRounds(peer)}` : ''}${against ? `; the --against build ${maxRounds(against)}` : ''}; the raw baseline ${rounds.map((r) => round(r.base.per_s, 0)).join(', ')} req/s`,
+);
 if (peer) {
   const vs = med((r) => r.callhook.max.per_s / r[PEER].max.per_s);
   console.log(
@@ -691,6 +737,11 @@ const json = (s) => ({
   p50_ms: round(s.half_p50_ms, 2),
   p99_ms: round(s.half_p99_ms, 2),
   p99_ms_rounds: s.half_p99_rounds.map((v) => round(v, 2)),
+  per_s_rounds: s.per_s_rounds.map((v) => round(v, 0)),
+  ratio_rounds: s.ratio_rounds.map((v) => round(v, 3)),
+  ...(s.wal_kb_rounds.some((v) => Number.isNaN(v))
+    ? {}
+    : { wal_kb_per_event_rounds: s.wal_kb_rounds.map((v) => round(v, 2)) }),
   half_rate_per_s: round(s.half_per_s, 0),
   max_rate_p99_ms: round(s.max_p99_ms, 1),
   rss_mb: round(s.rss_mb, 0),
