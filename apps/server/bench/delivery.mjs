@@ -352,6 +352,10 @@ function procCpu(pid) {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
+/** With --store postgres, a PostgreSQL on this machine: its processes' CPU and its log are read. */
+const pgLocal =
+  values.store === 'postgres' && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(adminUrl).hostname);
+
 /**
  * PostgreSQL's CPU in µs, per process: every process of this machine named `postgres` (its
  * backends and background processes), when the database is on this machine; undefined otherwise.
@@ -359,11 +363,7 @@ function procCpu(pid) {
  * PostgreSQL cost.
  */
 function postgresCpu() {
-  if (
-    values.store !== 'postgres' ||
-    !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(adminUrl).hostname)
-  )
-    return undefined;
+  if (!pgLocal) return undefined;
   const byPid = new Map();
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
@@ -396,19 +396,34 @@ function postgresCpuSince(before) {
  * raise (after one, the first change to each page writes the whole page into the log). Asked
  * outside the phase's CPU count: a connection's backend is a postgres process too.
  */
-const walClient = postgresCpu() === undefined ? undefined : new pg.Client({ connectionString: adminUrl });
+const walClient = pgLocal ? new pg.Client({ connectionString: adminUrl }) : undefined;
+// A connection lost meanwhile leaves the figure out (NaN), not the run.
+let walLost = false;
+walClient?.on('error', (err) => {
+  walLost = true;
+  console.error(`reading PostgreSQL's log position failed: ${err.message}`);
+});
 await walClient?.connect();
-async function walLsn() {
-  if (walClient === undefined) return undefined;
-  return (await walClient.query('select pg_current_wal_lsn()::text as lsn')).rows[0].lsn;
+/** The log's position now; undefined without a local PostgreSQL, or for a system that does not use it (BullMQ). */
+async function walLsn(sys) {
+  if (walClient === undefined || walLost || sys.name === 'bullmq') return undefined;
+  try {
+    return (await walClient.query('select pg_current_wal_lsn()::text as lsn')).rows[0].lsn;
+  } catch {
+    return undefined;
+  }
 }
 async function walBytesSince(before) {
-  if (before === undefined) return Number.NaN;
-  const { rows } = await walClient.query(
-    'select pg_wal_lsn_diff(pg_current_wal_lsn(), cast($1 as pg_lsn))::float8 as bytes',
-    [before],
-  );
-  return rows[0].bytes;
+  if (before === undefined || walLost) return Number.NaN;
+  try {
+    const { rows } = await walClient.query(
+      'select pg_wal_lsn_diff(pg_current_wal_lsn(), cast($1 as pg_lsn))::float8 as bytes',
+      [before],
+    );
+    return rows[0].bytes;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 async function serverCpu(sys) {
@@ -451,7 +466,7 @@ async function handedOver(sys) {
 /** As fast as it goes: N events in batches of 100, 2 batches in flight. */
 async function maxRate(sys) {
   await rx.ask('reset', 'reset');
-  const walBefore = await walLsn();
+  const walBefore = await walLsn(sys);
   const handedBefore = await handedOver(sys);
   const before = await serverCpu(sys);
   const pgBefore = postgresCpu();
@@ -574,33 +589,37 @@ const base = {
   half_p50_ms: med((r) => r.baseHalf.p50_ms),
   half_p99_ms: med((r) => r.baseHalf.p99_ms),
 };
-const summary = (name) => ({
-  per_s: med((r) => r[name].max.per_s),
-  max_p99_ms: med((r) => r[name].max.p99_ms),
-  cpu_us: med((r) => r[name].max.cpu_us),
-  main_cpu_us: med((r) => r[name].max.main_cpu_us),
-  pg_cpu_us: med((r) => r[name].max.pg_cpu_us),
-  // Each round's max rate, its ratio to that round's baseline and PostgreSQL's log per event.
-  per_s_rounds: rounds.map((r) => r[name].max.per_s),
-  ratio_rounds: rounds.map((r) => r[name].max.per_s / r.base.per_s),
-  wal_kb_rounds: rounds.map((r) => r[name].max.wal_kb),
-  rss_mb: med((r) => r[name].max.rss_mb),
-  cores: Object.fromEntries(
-    Object.keys(rounds[0][name].max.cores).map((k) => [k, med((r) => r[name].max.cores[k])]),
-  ),
-  claimed_pct: med((r) => r[name].max.claimed_pct),
-  claims: med((r) => r[name].max.claims),
-  empty_claims: med((r) => r[name].max.empty_claims),
-  // The file only grows (until it starts over past journal_size_limit): its largest.
-  wal_mb: Math.max(...rounds.map((r) => Math.max(r[name].max.wal_mb, r[name].half.wal_mb))),
-  half_per_s: med((r) => r[name].half.per_s),
-  half_p50_ms: med((r) => r[name].half.p50_ms),
-  half_p99_ms: med((r) => r[name].half.p99_ms),
-  // Each round's, in order: a tail moves with the machine from round to round, and the median
-  // alone hides how far.
-  half_p99_rounds: rounds.map((r) => r[name].half.p99_ms),
-  ratio: med((r) => r[name].max.per_s / r.base.per_s),
-});
+const summary = (name) => {
+  const perS = rounds.map((r) => r[name].max.per_s);
+  const ratios = rounds.map((r) => r[name].max.per_s / r.base.per_s);
+  return {
+    per_s: median(perS),
+    max_p99_ms: med((r) => r[name].max.p99_ms),
+    cpu_us: med((r) => r[name].max.cpu_us),
+    main_cpu_us: med((r) => r[name].max.main_cpu_us),
+    pg_cpu_us: med((r) => r[name].max.pg_cpu_us),
+    // Each round's max rate, its ratio to that round's baseline and PostgreSQL's log per event.
+    per_s_rounds: perS,
+    ratio_rounds: ratios,
+    wal_kb_rounds: rounds.map((r) => r[name].max.wal_kb),
+    rss_mb: med((r) => r[name].max.rss_mb),
+    cores: Object.fromEntries(
+      Object.keys(rounds[0][name].max.cores).map((k) => [k, med((r) => r[name].max.cores[k])]),
+    ),
+    claimed_pct: med((r) => r[name].max.claimed_pct),
+    claims: med((r) => r[name].max.claims),
+    empty_claims: med((r) => r[name].max.empty_claims),
+    // The file only grows (until it starts over past journal_size_limit): its largest.
+    wal_mb: Math.max(...rounds.map((r) => Math.max(r[name].max.wal_mb, r[name].half.wal_mb))),
+    half_per_s: med((r) => r[name].half.per_s),
+    half_p50_ms: med((r) => r[name].half.p50_ms),
+    half_p99_ms: med((r) => r[name].half.p99_ms),
+    // Each round's, in order: a tail moves with the machine from round to round, and the median
+    // alone hides how far.
+    half_p99_rounds: rounds.map((r) => r[name].half.p99_ms),
+    ratio: median(ratios),
+  };
+};
 const ch = summary('callhook');
 const peer = PEER ? summary(PEER) : undefined;
 
@@ -677,7 +696,7 @@ const maxRounds = (s) =>
     )
     .join(', ');
 console.log(
-  `  max rate, each round: callhook ${maxRounds(ch)} events/s${peer ? `; ${PEER} ${maxRounds(peer)}` : ''}${against ? `; the --against build ${maxRounds(against)}` : ''}; the raw baseline ${rounds.map((r) => round(r.base.per_s, 0)).join(', ')} req/s`,
+  `  max rate, each round: callhook ${maxRounds(ch)} events/s${peer ? `; ${PEER} ${maxRounds(peer)}` : ''}${against ? `; the --against build ${maxRounds(against)}` : ''}${threaded ? `; with ${sendingThreads(THREADS)} ${maxRounds(threaded)}` : ''}; the raw baseline ${rounds.map((r) => round(r.base.per_s, 0)).join(', ')} req/s`,
 );
 if (peer) {
   const vs = med((r) => r.callhook.max.per_s / r[PEER].max.per_s);
@@ -739,7 +758,7 @@ const json = (s) => ({
   p99_ms_rounds: s.half_p99_rounds.map((v) => round(v, 2)),
   per_s_rounds: s.per_s_rounds.map((v) => round(v, 0)),
   ratio_rounds: s.ratio_rounds.map((v) => round(v, 3)),
-  ...(s.wal_kb_rounds.some((v) => Number.isNaN(v))
+  ...(s.wal_kb_rounds.every((v) => Number.isNaN(v))
     ? {}
     : { wal_kb_per_event_rounds: s.wal_kb_rounds.map((v) => round(v, 2)) }),
   half_rate_per_s: round(s.half_per_s, 0),
