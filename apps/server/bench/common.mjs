@@ -180,11 +180,12 @@ export async function cpuInTurns(subjects, measure, { rounds, unit, digits }) {
 export const adminUrl =
   process.env.CALLHOOK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const freshDatabases = [];
-async function admin(query) {
+/** Runs one statement on the admin URL's database, on a connection of its own; its rows. */
+export async function admin(query, params = []) {
   const c = new pg.Client({ connectionString: adminUrl });
   await c.connect();
   try {
-    await c.query(query);
+    return (await c.query(query, params)).rows;
   } finally {
     await c.end();
   }

@@ -40,9 +40,9 @@ import {
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { Pool } from 'undici';
 import {
+  admin,
   adminUrl,
   clientToken,
   clockMs,
@@ -355,6 +355,8 @@ function procCpu(pid) {
 /** With --store postgres, a PostgreSQL on this machine: its processes' CPU and its log are read. */
 const pgLocal =
   values.store === 'postgres' && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(adminUrl).hostname);
+/** Whether a system's PostgreSQL figures are read: callhook's and pg-boss's, never BullMQ's (Redis). */
+const readsPostgres = (sys) => pgLocal && sys.name !== 'bullmq';
 
 /**
  * PostgreSQL's CPU in µs, per process: every process of this machine named `postgres` (its
@@ -389,38 +391,31 @@ function postgresCpuSince(before) {
 }
 
 /**
- * Where PostgreSQL's write-ahead log stands (its LSN), when the database is on this machine (as
- * for `postgresCpu`); undefined otherwise. Over a max-rate phase, the log written per event:
+ * Where PostgreSQL's write-ahead log stands (its LSN), for a system whose PostgreSQL figures are
+ * read (`readsPostgres`); undefined otherwise. Over a max-rate phase, the log written per event:
  * PostgreSQL's main write cost (each event's row, its deliveries' rows and their index entries,
  * written again when the result is recorded, and the attempt), and the figure a checkpoint would
- * raise (after one, the first change to each page writes the whole page into the log). Asked
- * outside the phase's CPU count: a connection's backend is a postgres process too.
+ * raise (after one, the first change to each page writes the whole page into the log). Read on a
+ * connection of its own, before the phase's PostgreSQL CPU is first read and after it is last: a
+ * connection's backend is a postgres process too.
  */
-const walClient = pgLocal ? new pg.Client({ connectionString: adminUrl }) : undefined;
-// A connection lost meanwhile leaves the figure out (NaN), not the run.
-let walLost = false;
-walClient?.on('error', (err) => {
-  walLost = true;
-  console.error(`reading PostgreSQL's log position failed: ${err.message}`);
-});
-await walClient?.connect();
-/** The log's position now; undefined without a local PostgreSQL, or for a system that does not use it (BullMQ). */
 async function walLsn(sys) {
-  if (walClient === undefined || walLost || sys.name === 'bullmq') return undefined;
+  if (!readsPostgres(sys)) return undefined;
   try {
-    return (await walClient.query('select pg_current_wal_lsn()::text as lsn')).rows[0].lsn;
+    return (await admin('select pg_current_wal_lsn()::text as lsn'))[0].lsn;
   } catch {
+    // The figure is left out (NaN), not the run.
     return undefined;
   }
 }
 async function walBytesSince(before) {
-  if (before === undefined || walLost) return Number.NaN;
+  if (before === undefined) return Number.NaN;
   try {
-    const { rows } = await walClient.query(
+    const [row] = await admin(
       'select pg_wal_lsn_diff(pg_current_wal_lsn(), cast($1 as pg_lsn))::float8 as bytes',
       [before],
     );
-    return rows[0].bytes;
+    return row.bytes;
   } catch {
     return Number.NaN;
   }
@@ -469,7 +464,7 @@ async function maxRate(sys) {
   const walBefore = await walLsn(sys);
   const handedBefore = await handedOver(sys);
   const before = await serverCpu(sys);
-  const pgBefore = postgresCpu();
+  const pgBefore = readsPostgres(sys) ? postgresCpu() : undefined;
   const rxBefore = procCpu(rx.proc.pid);
   const loadBefore = process.cpuUsage();
   const started = clockMs();
@@ -490,7 +485,6 @@ async function maxRate(sys) {
     handedBefore &&
     Object.fromEntries(Object.keys(handedBefore).map((k) => [k, handedAfter[k] - handedBefore[k]]));
   const pgUsed = pgBefore === undefined ? Number.NaN : postgresCpuSince(pgBefore);
-  const walBytes = await walBytesSince(walBefore);
   // Where the machine's cores went through the phase, in % of one core: which part is the bound.
   const load = process.cpuUsage(loadBefore);
   const pctOfCore = (us) => (100 * us) / ((clockMs() - started) * 1000);
@@ -502,6 +496,8 @@ async function maxRate(sys) {
     load: pctOfCore(load.user + load.system),
     postgres: pctOfCore(pgUsed),
   };
+  // After the phase's clock and CPU are read: a connection of its own takes a few milliseconds.
+  const walBytes = await walBytesSince(walBefore);
   return {
     cores,
     // Of the deliveries taken to attempt through the phase, the share a claim found (the rest the
@@ -576,7 +572,6 @@ rx.proc.send('exit');
 if (redis) redis.kill();
 rmSync(dir, { recursive: true, force: true });
 await dropFreshDatabases();
-await walClient?.end();
 
 const med = (f) => median(rounds.map(f));
 const base = {
@@ -683,7 +678,7 @@ const p99Target = { sqlite: 10, postgres: 15, none: 10 }[values.store];
 console.log(
   `  callhook ratio to baseline: ${round(ch.ratio, 3)}x (target ≥ ${target3}x); p99 at half rate ${round(ch.half_p99_ms, 1)} ms (target ≤ ${p99Target} ms); server CPU ${round(ch.cpu_us, 1)} µs/event = ${round(ch.cpu_us / base.cpu_us, 1)}x the baseline client's per request`,
 );
-const eachRound = (ms) => ms.map((v) => round(v, 2)).join(', ');
+const eachRound = (xs, digits = 2) => xs.map((v) => round(v, digits)).join(', ');
 console.log(
   `  p99 at half rate, each round: callhook ${eachRound(ch.half_p99_rounds)} ms${peer ? `; ${PEER} ${eachRound(peer.half_p99_rounds)} ms` : ''}${against ? `; the --against build ${eachRound(against.half_p99_rounds)} ms` : ''}; the raw client's at callhook's rate (the floor) ${eachRound(rounds.map((r) => r.baseHalf.p99_ms))} ms`,
 );
@@ -696,7 +691,10 @@ const maxRounds = (s) =>
     )
     .join(', ');
 console.log(
-  `  max rate, each round: callhook ${maxRounds(ch)} events/s${peer ? `; ${PEER} ${maxRounds(peer)}` : ''}${against ? `; the --against build ${maxRounds(against)}` : ''}${threaded ? `; with ${sendingThreads(THREADS)} ${maxRounds(threaded)}` : ''}; the raw baseline ${rounds.map((r) => round(r.base.per_s, 0)).join(', ')} req/s`,
+  `  max rate, each round: callhook ${maxRounds(ch)} events/s${peer ? `; ${PEER} ${maxRounds(peer)}` : ''}${against ? `; the --against build ${maxRounds(against)}` : ''}${threaded ? `; with ${sendingThreads(THREADS)} ${maxRounds(threaded)}` : ''}; the raw baseline ${eachRound(
+    rounds.map((r) => r.base.per_s),
+    0,
+  )} req/s`,
 );
 if (peer) {
   const vs = med((r) => r.callhook.max.per_s / r[PEER].max.per_s);
