@@ -432,8 +432,6 @@ export class OutboxStore {
       const issued: Array<Promise<unknown>> = [];
       for (const chunk of shapedChunks(results)) {
         const attempts: unknown[] = [];
-        // One statement for the whole chunk: UPDATE ... FROM (VALUES ...), on both backends.
-        const updates: unknown[] = [];
         for (const { delivery, result } of chunk) {
           const { attempt } = result;
           attempts.push(
@@ -447,13 +445,32 @@ export class OutboxStore {
             attempt.request ? storable(JSON.stringify(attempt.request)) : null,
             attempt.response ? storable(JSON.stringify(attempt.response)) : null,
           );
-          const status =
-            result.kind === 'succeeded' ? 'succeeded' : result.kind === 'retry' ? 'retrying' : 'failed';
-          const next = result.kind === 'retry' ? result.nextAttemptAt : delivery.nextAttemptAt;
-          updates.push(delivery.seq, status, next, attempt.attemptedAt, attempt.statusCode, attempt.outcome);
         }
         issued.push(tx.run(q.insertAttempts(chunk.length), attempts, true));
-        issued.push(tx.run(q.recordResults(chunk.length), [...updates, owner], true));
+      }
+      // Each delivery's new state: (seq, status, next_attempt_at, attempted_at, status_code, outcome).
+      const states = results.map(({ delivery, result }) => {
+        const status =
+          result.kind === 'succeeded' ? 'succeeded' : result.kind === 'retry' ? 'retrying' : 'failed';
+        const next = result.kind === 'retry' ? result.nextAttemptAt : delivery.nextAttemptAt;
+        return [
+          delivery.seq,
+          status,
+          next,
+          result.attempt.attemptedAt,
+          result.attempt.statusCode,
+          result.attempt.outcome,
+        ];
+      });
+      if (this.dialect === 'postgres') {
+        // One statement for them all, from one array per column, planned by index (see there).
+        const columns = states[0]!.map((_, c) => states.map((row) => row[c]));
+        issued.push(tx.run(q.indexedResults(), [], true));
+        issued.push(tx.run(q.recordResultArrays(), [...columns, owner], true));
+      } else {
+        // One statement per chunk, UPDATE ... FROM (VALUES ...).
+        for (const chunk of shapedChunks(states))
+          issued.push(tx.run(q.recordResults(chunk.length), [...chunk.flat(), owner], true));
       }
       const succeededSubs = new Set<number>();
       const failingSubs = new Set<number>();

@@ -43,10 +43,11 @@ const ignore = (): void => {};
 
 /**
  * PostgreSQL: the names of the prepared texts (`Tx.run`'s `prepared`), the same on every
- * connection. The outbox prepares its four batched writes in their row-count shapes
- * (outbox-sql.ts): 116 texts at most. A connection that has run every one of them holds 21.5 MB
- * for them in PostgreSQL (`node apps/server/bench/pg-prepared.mjs`); one that sees a few batch
- * sizes, a few MB. Past this many texts, more are run unnamed.
+ * connection. The outbox prepares its three batched inserts in their row-count shapes, and the
+ * results' update and its settings once (outbox-sql.ts): 87 texts at most. A connection that has
+ * run every one of them holds 12.2 MB for them in PostgreSQL (`node
+ * apps/server/bench/pg-prepared.mjs`); one that sees a few batch sizes, a few MB. Past this many
+ * texts, more are run unnamed.
  */
 const preparedNames = new Map<string, string>();
 const MOST_PREPARED = 128;
