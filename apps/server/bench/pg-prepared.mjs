@@ -2,8 +2,9 @@
 // node apps/server/bench/pg-prepared.mjs (after a build; needs PostgreSQL: CALLHOOK_BENCH_DATABASE_URL,
 // an admin URL, default postgres://postgres@127.0.0.1:5432/postgres): the memory one PostgreSQL
 // connection holds for the outbox's prepared statements (store/transact.ts). The outbox prepares
-// its four batched writes (events, deliveries, attempts, results) in their row-count shapes
-// (shapedChunks: 31 per kind, events up to 128 rows). This prepares each shape on one connection,
+// its three batched inserts (events, deliveries, attempts) in their row-count shapes (shapedChunks:
+// 31 per kind, events up to 128 rows), and the results' update from arrays once, with the
+// statement that sets its planner settings. This prepares each of them on one connection,
 // inside a transaction rolled back, and prints the backend's memory (pg_backend_memory_contexts)
 // before and after: the most a connection can hold for them. Prints one JSON line.
 import pg from 'pg';
@@ -61,11 +62,15 @@ try {
       q.insertAttempts(n),
       rows(n, () => [1, 0, 'success', 200, 1.5, null, null, '{}', '{}']),
     );
-    await prepare('r', q.recordResults(n), [
-      ...rows(n, (r) => [r + 1, 'succeeded', 0, 0, 200, 'success']),
-      'owner',
-    ]);
   }
+  // The results: one statement for any count, from arrays, and its planner settings.
+  await c.query({ name: 'i', text: q.indexedResults(), values: [] });
+  await c.query({
+    name: 'r',
+    text: q.recordResultArrays(),
+    values: [[1, 2], ['succeeded', 'retrying'], [0, 5], [0, 0], [200, null], ['success', 'timeout'], 'owner'],
+  });
+  statements += 2;
   for (const n of sizes(128)) {
     await c.query({
       name: `e${n}`,
@@ -78,7 +83,7 @@ try {
   await c.query('rollback');
   await c.end();
   console.log(
-    `one connection: ${before.toFixed(1)} MB before, ${after.toFixed(1)} MB with the outbox's ${statements} prepared statements (every shape of the four batched writes): ${(after - before).toFixed(1)} MB for them`,
+    `one connection: ${before.toFixed(1)} MB before, ${after.toFixed(1)} MB with the outbox's ${statements} prepared statements (every shape of the three batched inserts, and the results' update): ${(after - before).toFixed(1)} MB for them`,
   );
   console.log(
     JSON.stringify({
