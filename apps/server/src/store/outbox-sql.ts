@@ -326,17 +326,19 @@ export class OutboxSql {
   }
 
   /**
-   * PostgreSQL: the plans the rest of the transaction makes read `deliveries` by an index, never
-   * by scanning it whole or by a nested loop over a batch (issued before `recordResultArrays`).
+   * PostgreSQL: the plans the rest of the transaction makes never scan a table whole nor loop over
+   * a batch for each row (issued before `recordResultArrays`, where its plan is kept).
    *
    * PostgreSQL plans a prepared statement for each of its first five runs on a connection and
-   * then may keep one generic plan for it until the table's statistics change, which they never
-   * do where autovacuum is off. Recording results joins them to `deliveries`: planned while the
-   * table held a few thousand rows or fewer (a new install, the first deliveries of a fresh
-   * database), that plan scanned the whole table, and the connection kept it as the table grew: a
-   * median of 63 ms to record 16 results at 300,000 deliveries, against 2.4–2.6 ms now
-   * (`bench/stale-plans.mjs`). Under these settings every plan of the statement, the kept one too,
-   * takes the batch's rows by the primary key and joins them by hash, at any size of the table.
+   * then may keep one generic plan for it until the table's statistics or schema change (an
+   * ANALYZE, autovacuum's or anyone's; never, with autovacuum off and no one running one).
+   * Recording results joins them to `deliveries`: planned while the table held a few thousand rows
+   * or fewer (a new install, the first deliveries of a fresh database), that plan scanned the
+   * whole table, and the connection kept it as the table grew: a median of 63 ms to record 16
+   * results at 300,000 deliveries, against 2.4–2.6 ms now (`bench/stale-plans.mjs`). Under these
+   * settings, and with the statement's own test of the seqs (see there), every plan of it, the
+   * kept one too, takes the batch's rows by the primary key and joins them by hash, at any size of
+   * the table.
    */
   indexedResults(): string {
     return this.text('indexed-results', () => {
@@ -348,9 +350,11 @@ export class OutboxSql {
   /**
    * PostgreSQL: records any number of results in one statement, whatever their count (params:
    * arrays of seq, status, next_attempt_at, attempted_at, status_code and outcome, in the same
-   * order, then the owner whose leases they must still be). Its plan must be made under
-   * `indexedResults`. The seqs' test on `deliveries` itself (`= any`) gives the planner the
-   * primary key to read them by; the join to the arrays then gives each row its values.
+   * order, then the owner whose leases they must still be). A plan kept on the connection must be
+   * made under `indexedResults`. The seqs' test on `deliveries` itself (`= any`) is what gives the
+   * planner the primary key to read them by, and it is needed: without it the settings leave a
+   * merge join over the whole primary key index. The join to the arrays then gives each row its
+   * values.
    */
   recordResultArrays(): string {
     return this.text('record-arrays', () => {

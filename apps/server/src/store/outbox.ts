@@ -465,7 +465,8 @@ export class OutboxStore {
       if (this.dialect === 'postgres') {
         // One statement for them all, from one array per column, planned by index (see there).
         const columns = states[0]!.map((_, c) => states.map((row) => row[c]));
-        issued.push(tx.run(q.indexedResults(), [], true));
+        // Only where the plan is kept: one planned on each run sees the table as it is.
+        if (tx.keepsPlans) issued.push(tx.run(q.indexedResults(), [], true));
         issued.push(tx.run(q.recordResultArrays(), [...columns, owner], true));
       } else {
         // One statement per chunk, UPDATE ... FROM (VALUES ...).

@@ -24,6 +24,12 @@ export interface Tx {
    * SQLite keeps every text prepared anyway, db.ts).
    */
   run<R>(text: string, params: readonly unknown[], prepared?: boolean): Promise<R[]>;
+  /**
+   * Whether `run`'s prepared texts keep their plans on the connection (PostgreSQL with prepared
+   * statements): false where every statement is planned on each run (SQLite keeps its own, planned
+   * without table sizes; PostgreSQL with `prepare` off, behind a pooler).
+   */
+  readonly keepsPlans: boolean;
   /** `run` for a query built with Kysely (compiled by the store's Kysely instance). */
   query<R>(query: { compile(): CompiledQuery }): Promise<R[]>;
   /**
@@ -88,6 +94,7 @@ export function kyselyTransact(db: Kysely<Database>): Transact {
       try {
         const result = await fn({
           run: (text, params) => run(CompiledQuery.raw(text, params as unknown[])),
+          keepsPlans: false,
           query: (q) => run(q.compile()),
           commit: ignore,
         });
@@ -173,6 +180,7 @@ export function pipelinedTransact(pool: pg.Pool, prepare = true): Transact {
     };
     const tx: Tx = {
       run,
+      keepsPlans: prepare,
       query: <R>(q: { compile(): CompiledQuery }) => {
         const c = q.compile();
         return run<R>(c.sql, c.parameters);
