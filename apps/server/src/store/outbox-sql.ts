@@ -304,24 +304,15 @@ export class OutboxSql {
   }
 
   /**
-   * SQLite: records `n` results in one statement: rows of (seq, status, next_attempt_at,
-   * attempted_at, status_code, outcome), then the owner whose leases they must still be.
-   * PostgreSQL records them from arrays instead (`recordResultArrays`).
+   * SQLite: records `n` results in one statement: rows of RESULT_COLUMNS, then the owner whose
+   * leases they must still be. PostgreSQL records them from arrays instead (`recordResultArrays`).
    */
   recordResults(n: number): string {
     return this.text(`record:${rowShape(n)}`, () => {
-      const casts = ['bigint', 'text', 'bigint', 'bigint', 'integer', 'text'];
-      return `update${this.orRollback()} deliveries set
-          status = v.column2,
-          attempts = deliveries.attempts + 1,
-          next_attempt_at = v.column3,
-          lease_until = null,
-          lease_owner = null,
-          last_attempt_at = v.column4,
-          last_status_code = v.column5,
-          last_outcome = v.column6
-        from (values ${this.rows(1, n, 6, casts)}) as v
-        where deliveries.seq = v.column1 and deliveries.lease_owner = ${this.params(1 + n * 6, 1)}`;
+      const casts = RESULT_COLUMNS.map(([, type]) => type);
+      return `update${this.orRollback()} deliveries set ${recordedSet('deliveries', (c) => `v.column${c + 1}`)}
+        from (values ${this.rows(1, n, RESULT_COLUMNS.length, casts)}) as v
+        where deliveries.seq = v.column1 and deliveries.lease_owner = ${this.params(1 + n * RESULT_COLUMNS.length, 1)}`;
     });
   }
 
@@ -348,29 +339,21 @@ export class OutboxSql {
   }
 
   /**
-   * PostgreSQL: records any number of results in one statement, whatever their count (params:
-   * arrays of seq, status, next_attempt_at, attempted_at, status_code and outcome, in the same
-   * order, then the owner whose leases they must still be). A plan kept on the connection must be
-   * made under `indexedResults`. The seqs' test on `deliveries` itself (`= any`) is what gives the
-   * planner the primary key to read them by, and it is needed: without it the settings leave a
-   * merge join over the whole primary key index. The join to the arrays then gives each row its
-   * values.
+   * PostgreSQL: records any number of results in one statement (params: one array per column of
+   * RESULT_COLUMNS, in its order, then the owner whose leases they must still be). A plan kept on
+   * the connection must be made under `indexedResults`. The seqs' test on `deliveries` itself
+   * (`= any`) is what gives the planner the primary key to read them by, and it is needed: without
+   * it the settings leave a merge join over the whole primary key index. The join to the arrays
+   * then gives each row its values.
    */
   recordResultArrays(): string {
     return this.text('record-arrays', () => {
       if (this.dialect !== 'postgres') throw new Error('recordResultArrays is for PostgreSQL');
-      return `update deliveries as d set
-          status = v.status,
-          attempts = d.attempts + 1,
-          next_attempt_at = v.next_attempt_at,
-          lease_until = null,
-          lease_owner = null,
-          last_attempt_at = v.attempted_at,
-          last_status_code = v.status_code,
-          last_outcome = v.outcome
-        from unnest(cast($1 as bigint[]), cast($2 as text[]), cast($3 as bigint[]), cast($4 as bigint[]),
-          cast($5 as integer[]), cast($6 as text[])) as v(seq, status, next_attempt_at, attempted_at, status_code, outcome)
-        where d.seq = v.seq and d.seq = any(cast($1 as bigint[])) and d.lease_owner = $7`;
+      const arrays = RESULT_COLUMNS.map(([, type], i) => `cast($${i + 1} as ${type}[])`).join(', ');
+      const names = RESULT_COLUMNS.map(([name]) => name).join(', ');
+      return `update deliveries as d set ${recordedSet('d', (c) => `v.${RESULT_COLUMNS[c]![0]}`)}
+        from unnest(${arrays}) as v(${names})
+        where d.seq = v.seq and d.seq = any(cast($1 as bigint[])) and d.lease_owner = $${RESULT_COLUMNS.length + 1}`;
     });
   }
 
@@ -402,6 +385,29 @@ export class OutboxSql {
       return `update subscriptions set failing_since = ${ps[0]} where id in (${ps.slice(1).join(', ')}) and failing_since is null`;
     });
   }
+}
+
+/**
+ * A recorded result's values, in the order `OutboxStore.complete` passes them (per row on SQLite,
+ * one array each on PostgreSQL), with their SQL types.
+ */
+export const RESULT_COLUMNS = [
+  ['seq', 'bigint'],
+  ['status', 'text'],
+  ['next_attempt_at', 'bigint'],
+  ['attempted_at', 'bigint'],
+  ['status_code', 'integer'],
+  ['outcome', 'text'],
+] as const;
+
+/**
+ * What recording a result sets on `table`'s row (the delivery), `value(c)` being the expression
+ * of RESULT_COLUMNS[c]: the attempt counted, the lease given back.
+ */
+function recordedSet(table: string, value: (column: number) => string): string {
+  return `status = ${value(1)}, attempts = ${table}.attempts + 1, next_attempt_at = ${value(2)},
+          lease_until = null, lease_owner = null,
+          last_attempt_at = ${value(3)}, last_status_code = ${value(4)}, last_outcome = ${value(5)}`;
 }
 
 /**

@@ -24,7 +24,7 @@ import {
   toClaimed,
   toDelivery,
 } from './outbox-records.js';
-import { OPEN_STATUSES, OutboxSql, run, shapedChunks, shapedList } from './outbox-sql.js';
+import { OPEN_STATUSES, OutboxSql, RESULT_COLUMNS, run, shapedChunks, shapedList } from './outbox-sql.js';
 import type { Database, DeliveriesTable, Dialect } from './schema.js';
 import { newDeliveryId } from './secrets.js';
 import { kyselyTransact, type Transact, type Tx } from './transact.js';
@@ -430,8 +430,13 @@ export class OutboxStore {
     // One round trip on PostgreSQL: every statement and COMMIT go out together.
     await this.transact(async (tx) => {
       const issued: Array<Promise<unknown>> = [];
+      const pg = this.dialect === 'postgres';
+      // PostgreSQL: every result in one statement, one array per column (OutboxSql.recordResultArrays).
+      const columns: unknown[][] = RESULT_COLUMNS.map(() => []);
       for (const chunk of shapedChunks(results)) {
         const attempts: unknown[] = [];
+        // SQLite: the chunk's results as rows of one UPDATE ... FROM (VALUES ...), then the owner.
+        const rows: unknown[] = [];
         for (const { delivery, result } of chunk) {
           const { attempt } = result;
           attempts.push(
@@ -445,33 +450,32 @@ export class OutboxStore {
             attempt.request ? storable(JSON.stringify(attempt.request)) : null,
             attempt.response ? storable(JSON.stringify(attempt.response)) : null,
           );
+          const status =
+            result.kind === 'succeeded' ? 'succeeded' : result.kind === 'retry' ? 'retrying' : 'failed';
+          const next = result.kind === 'retry' ? result.nextAttemptAt : delivery.nextAttemptAt;
+          // In RESULT_COLUMNS' order.
+          const state = [
+            delivery.seq,
+            status,
+            next,
+            attempt.attemptedAt,
+            attempt.statusCode,
+            attempt.outcome,
+          ];
+          if (pg) for (let c = 0; c < state.length; c++) columns[c]!.push(state[c]);
+          else rows.push(...state);
         }
         issued.push(tx.run(q.insertAttempts(chunk.length), attempts, true));
+        if (!pg) {
+          rows.push(owner);
+          issued.push(tx.run(q.recordResults(chunk.length), rows, true));
+        }
       }
-      // Each delivery's new state: (seq, status, next_attempt_at, attempted_at, status_code, outcome).
-      const states = results.map(({ delivery, result }) => {
-        const status =
-          result.kind === 'succeeded' ? 'succeeded' : result.kind === 'retry' ? 'retrying' : 'failed';
-        const next = result.kind === 'retry' ? result.nextAttemptAt : delivery.nextAttemptAt;
-        return [
-          delivery.seq,
-          status,
-          next,
-          result.attempt.attemptedAt,
-          result.attempt.statusCode,
-          result.attempt.outcome,
-        ];
-      });
-      if (this.dialect === 'postgres') {
-        // One statement for them all, from one array per column, planned by index (see there).
-        const columns = states[0]!.map((_, c) => states.map((row) => row[c]));
-        // Only where the plan is kept: one planned on each run sees the table as it is.
+      if (pg) {
+        // Only where the plan is kept (see OutboxSql.indexedResults): one planned on each run sees
+        // the table as it is.
         if (tx.keepsPlans) issued.push(tx.run(q.indexedResults(), [], true));
         issued.push(tx.run(q.recordResultArrays(), [...columns, owner], true));
-      } else {
-        // One statement per chunk, UPDATE ... FROM (VALUES ...).
-        for (const chunk of shapedChunks(states))
-          issued.push(tx.run(q.recordResults(chunk.length), [...chunk.flat(), owner], true));
       }
       const succeededSubs = new Set<number>();
       const failingSubs = new Set<number>();
