@@ -41,13 +41,25 @@ try {
   const leased = async (n) => {
     const rows = Array.from({ length: n }, () => {
       made++;
-      return `('msg_bench_${made}', 1, ${made}, 1, 175, 'hangup', 'c${made}', 'pending', 0, 0, 0, '${owner}', 0, '${payload}')`;
+      return {
+        id: `msg_bench_${made}`,
+        subscription_id: 1,
+        event_id: made,
+        client_id: 1,
+        extension_id: 175,
+        event_type: 'hangup',
+        call_id: `c${made}`,
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: 0,
+        lease_until: 0,
+        lease_owner: owner,
+        created_at: 0,
+        payload,
+      };
     });
-    const res = await conn.db.executeQuery(
-      CompiledQuery.raw(`insert into deliveries (id, subscription_id, event_id, client_id, extension_id, event_type, call_id, status, attempts,
-          next_attempt_at, lease_until, lease_owner, created_at, payload) values ${rows.join(', ')} returning seq`),
-    );
-    return res.rows.map((r) => Number(r.seq));
+    const stored = await conn.db.insertInto('deliveries').values(rows).returning('seq').execute();
+    return stored.map((r) => Number(r.seq));
   };
   const complete = (seqs) =>
     store.complete(
