@@ -14,6 +14,9 @@
 // Under each line, where the cores went through its max-rate phase, in % of one core (the server's
 // main thread and its other threads, the receiver, this process, PostgreSQL): a part near 100 is
 // what bounds the run. The baseline is bound by its client's one thread, callhook by its main one.
+// Under it, what the half-rate phase cost: CPU per event (batches of 10 cost an event more than
+// batches of 100), how busy the whole machine was, and how long the server's threads waited for
+// a core while they could run (Linux's schedstat): what the p99 at half rate follows.
 // --store none is a diagnostic bound, not a mode of the product: the server's outbox is replaced
 // by a pass-through (intake hands every event straight to the dispatcher, results are dropped),
 // so the figures show what intake, dispatch, signing and sending cost without any storage.
@@ -521,12 +524,83 @@ async function maxRate(sys) {
 /** The size of a system's SQLite WAL file in MB; NaN for other stores. */
 const walMb = (sys) => (sys.wal ? fileMb(sys.wal) : Number.NaN);
 
-/** At a fixed rate (events/s), in batches of 10 every 10/rate s, for latency. */
+/**
+ * The machine's busy and total time in clock ticks since boot (/proc/stat's first line; waiting
+ * for the disk counts as idle), Linux; undefined elsewhere.
+ */
+function machineTicks() {
+  try {
+    const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+    const t = f.map(Number);
+    const total = t.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: total - t[3] - t[4], total };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How long each thread of a system's processes has waited for a core while it could run, in ns
+ * by thread (/proc/<pid>/task/<tid>/schedstat's second field: time on a run queue), Linux.
+ */
+function coreWaits(sys) {
+  const byThread = new Map();
+  const pids = [...sys.procs.map((p) => p.proc.pid), ...(sys.extraPids ?? [])];
+  for (const pid of pids) {
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        try {
+          const [, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ');
+          byThread.set(tid, Number(wait));
+        } catch {
+          // ended meanwhile
+        }
+      }
+    } catch {
+      return undefined;
+    }
+  }
+  return byThread;
+}
+
+/**
+ * At a fixed rate (events/s), in batches of 10 every 10/rate s, for latency. Beside it, what the
+ * phase cost: the system's CPU per event, how busy the whole machine was, and how long the
+ * system's threads waited for a core while they could run (per second of the phase). A tail
+ * at this rate follows the machine's load: batches of 10 cost an event far more than batches of
+ * 100, so half the max rate is not half the load.
+ */
 async function atRate(sys, rate, seconds = 5) {
   await rx.ask('reset', 'reset');
+  const before = await serverCpu(sys);
+  const machineBefore = machineTicks();
+  const waitsBefore = coreWaits(sys);
+  const started = clockMs();
   const sent = await paced(rate, seconds, (batch) => ingest(sys, batch));
   const s = await waitDelivered(sent);
+  const phaseS = (clockMs() - started) / 1000;
+  const machineAfter = machineTicks();
+  const waitsAfter = coreWaits(sys);
+  const after = await serverCpu(sys);
+  // The main threads (a process's first thread has its pid), and the rest: sending threads,
+  // V8's helpers, libuv's pool, a peer's Redis. A thread that started meanwhile counts whole; one
+  // that ended, nothing.
+  const mains = new Set(sys.procs.map((p) => String(p.proc.pid)));
+  const waited = { main: Number.NaN, other: Number.NaN };
+  if (waitsBefore && waitsAfter) {
+    waited.main = 0;
+    waited.other = 0;
+    for (const [tid, ns] of waitsAfter)
+      waited[mains.has(tid) ? 'main' : 'other'] += ns - (waitsBefore.get(tid) ?? 0);
+  }
   return {
+    cpu_us: (after.cpu - before.cpu) / s.count,
+    machine_busy_pct:
+      machineBefore && machineAfter
+        ? (100 * (machineAfter.busy - machineBefore.busy)) / (machineAfter.total - machineBefore.total)
+        : Number.NaN,
+    main_wait_ms_per_s: waited.main / 1e6 / phaseS,
+    other_wait_ms_per_s: waited.other / 1e6 / phaseS,
     per_s: rate,
     p50_ms: pct(s.latencies, 50),
     p99_ms: pct(s.latencies, 99),
@@ -607,6 +681,10 @@ const summary = (name) => {
     // The file only grows (until it starts over past journal_size_limit): its largest.
     wal_mb: Math.max(...rounds.map((r) => Math.max(r[name].max.wal_mb, r[name].half.wal_mb))),
     half_per_s: med((r) => r[name].half.per_s),
+    half_cpu_us: med((r) => r[name].half.cpu_us),
+    half_machine_busy_pct: med((r) => r[name].half.machine_busy_pct),
+    half_main_wait_ms_per_s: med((r) => r[name].half.main_wait_ms_per_s),
+    half_other_wait_ms_per_s: med((r) => r[name].half.other_wait_ms_per_s),
     half_p50_ms: med((r) => r[name].half.p50_ms),
     half_p99_ms: med((r) => r[name].half.p99_ms),
     // Each round's, in order: a tail moves with the machine from round to round, and the median
@@ -644,6 +722,9 @@ function coresLine(s) {
   const all = parts.reduce((sum, [, v]) => sum + v, 0);
   console.log(
     `    max rate, % of one core: ${parts.map(([k, v]) => `${k} ${round(v, 0)}`).join(', ')}; ${round(all, 0)} of the machine's ${availableParallelism() * 100}`,
+  );
+  console.log(
+    `    at half rate: ${round(s.half_cpu_us, 1)} µs CPU/event (${round(s.half_cpu_us / s.cpu_us, 2)}x its max rate's, batches of 10 against 100); the machine ${round(s.half_machine_busy_pct, 0)} % busy; waiting for a core, ms per second: the server's main thread ${round(s.half_main_wait_ms_per_s, 0)}, its other threads together ${round(s.half_other_wait_ms_per_s, 0)}`,
   );
   if (!Number.isNaN(s.claimed_pct))
     console.log(
@@ -760,6 +841,10 @@ const json = (s) => ({
     ? {}
     : { wal_kb_per_event_rounds: s.wal_kb_rounds.map((v) => round(v, 2)) }),
   half_rate_per_s: round(s.half_per_s, 0),
+  half_rate_cpu_us_per_event: round(s.half_cpu_us, 1),
+  half_rate_machine_busy_pct: round(s.half_machine_busy_pct, 0),
+  half_rate_main_wait_ms_per_s: round(s.half_main_wait_ms_per_s, 1),
+  half_rate_other_wait_ms_per_s: round(s.half_other_wait_ms_per_s, 1),
   max_rate_p99_ms: round(s.max_p99_ms, 1),
   rss_mb: round(s.rss_mb, 0),
   ...(Number.isNaN(s.wal_mb) ? {} : { wal_mb: round(s.wal_mb, 0) }),
