@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // pnpm bench:delivery [--store sqlite|postgres|none] [--events N] [--runs 3] [--instances 1|2]
-//                     [--peer bullmq|pgboss] [--send-threads N]
+//                     [--peer bullmq|pgboss] [--send-threads N] [--latency-rate N]
 // Events/s delivered end to end (intake → receiver 2xx), latency, and what it costs: the
 // server's own CPU µs per delivered event (its process.cpuUsage over the max-rate phase ÷ events),
 // beside a raw baseline: the same receiver driven directly by undici at the same concurrency, with
@@ -28,6 +28,8 @@
 // --send-threads N: callhook with CALLHOOK_SEND_THREADS=N (sending on N worker threads; 0: on its
 // main thread) measured in turns with callhook as it runs by default (`auto`: one sending thread
 // on a machine of two cores or more). `--send-threads 0` shows what the thread gives one process.
+// --latency-rate N: the latency phase at N events/s for every system instead of each one's half
+// max rate, so that p99s are compared at one load (a slower system's half rate is a lighter one).
 // --server-cpus N: every server process runs in a cgroup given N CPUs (a container's CPU quota,
 // `docker run --cpus=N`), made here for the run (Linux, as root); the server's `auto` counts it.
 import {
@@ -73,6 +75,7 @@ const { values } = parseArgs({
     // A directory: the server processes write a CPU profile there (node --cpu-prof) as they exit.
     prof: { type: 'string' },
     'send-threads': { type: 'string' },
+    'latency-rate': { type: 'string' },
     'server-cpus': { type: 'string' },
   },
 });
@@ -88,6 +91,13 @@ if (!['sqlite', 'postgres', 'none'].includes(values.store))
 if (PEER !== undefined && !['bullmq', 'pgboss'].includes(PEER)) throw new Error('--peer is bullmq or pgboss');
 
 const SERVER_CPUS = values['server-cpus'] === undefined ? undefined : Number(values['server-cpus']);
+// --latency-rate N: the latency phase runs at N events/s for every system (and the raw client),
+// instead of at each system's own half max rate: p99s compared at one load, not at each one's.
+const LATENCY_RATE = values['latency-rate'] === undefined ? undefined : Number(values['latency-rate']);
+if (LATENCY_RATE !== undefined && !(LATENCY_RATE > 0))
+  throw new Error('--latency-rate: events per second, above 0');
+/** How the latency phase's rate is named in what is printed. */
+const AT = LATENCY_RATE === undefined ? 'at half rate' : `at ${LATENCY_RATE}/s`;
 if (SERVER_CPUS !== undefined && !(SERVER_CPUS > 0))
   throw new Error('--server-cpus is a number of CPUs above 0');
 /** --server-cpus: the servers' cgroup, and the file a process joins it by. */
@@ -634,10 +644,10 @@ for (let r = 0; r < RUNS; r++) {
   const order = r % 2 === 0 ? systems : [...systems].reverse();
   for (const sys of order) {
     const max = await maxRate(sys);
-    const half = await atRate(sys, Math.round(max.per_s / 2));
+    const half = await atRate(sys, LATENCY_RATE ?? Math.round(max.per_s / 2));
     row[sys.name] = { max, half };
   }
-  row.baseHalf = await baselineAtRate(Math.round(row.callhook.max.per_s / 2));
+  row.baseHalf = await baselineAtRate(LATENCY_RATE ?? Math.round(row.callhook.max.per_s / 2));
   rounds.push(row);
   console.error(`round ${r + 1}/${RUNS} done`);
 }
@@ -704,6 +714,12 @@ const storeName = values.store === 'none' ? 'no storage: a bound, not the produc
 console.log(
   `delivery benchmark (${storeName}, ${I} server process${I === 2 ? 'es on one database' : ''}, ${N} events, ${C} in flight, ${sendingThreads(AUTO_THREADS)} by default${SERVER_CPUS === undefined ? '' : `, each server in a cgroup of ${SERVER_CPUS} CPU${SERVER_CPUS === 1 ? '' : 's'}`}, receiver in its own process; median of ${RUNS} rounds)`,
 );
+/** What a system's latency phase cost: CPU per event, the machine's load, its threads' waits for a core. */
+function latencyCostLine(s) {
+  console.log(
+    `    ${AT}: ${round(s.half_cpu_us, 1)} µs CPU/event (${round(s.half_cpu_us / s.cpu_us, 2)}x its max rate's, batches of 10 against 100); the machine ${round(s.half_machine_busy_pct, 0)} % busy; waiting for a core, ms per second: the server's main thread ${round(s.half_main_wait_ms_per_s, 0)}, its other threads together ${round(s.half_other_wait_ms_per_s, 0)}`,
+  );
+}
 /** Where the cores went through the max-rate phase: a part near 100 % of one core is the bound. */
 function coresLine(s) {
   // A peer does not say which of its threads did what (BullMQ's counts its Redis too).
@@ -723,9 +739,7 @@ function coresLine(s) {
   console.log(
     `    max rate, % of one core: ${parts.map(([k, v]) => `${k} ${round(v, 0)}`).join(', ')}; ${round(all, 0)} of the machine's ${availableParallelism() * 100}`,
   );
-  console.log(
-    `    at half rate: ${round(s.half_cpu_us, 1)} µs CPU/event (${round(s.half_cpu_us / s.cpu_us, 2)}x its max rate's, batches of 10 against 100); the machine ${round(s.half_machine_busy_pct, 0)} % busy; waiting for a core, ms per second: the server's main thread ${round(s.half_main_wait_ms_per_s, 0)}, its other threads together ${round(s.half_other_wait_ms_per_s, 0)}`,
-  );
+  latencyCostLine(s);
   if (!Number.isNaN(s.claimed_pct))
     console.log(
       `    deliveries taken to attempt: ${round(100 - s.claimed_pct, 1)} % leased by the intake, ${round(s.claimed_pct, 1)} % found by claims (${round(s.claims, 0)} claims, ${round(s.empty_claims, 0)} of them found none)`,
@@ -733,13 +747,13 @@ function coresLine(s) {
 }
 const line = (label, s) =>
   console.log(
-    `  ${label.padEnd(34)} ${String(round(s.per_s, 0)).padStart(6)} events/s  ${String(round(s.cpu_us, 1)).padStart(6)} µs CPU/event${Number.isNaN(s.pg_cpu_us) ? '' : ` + PostgreSQL ${round(s.pg_cpu_us, 1)} µs`}  max-rate p99 ${round(s.max_p99_ms, 1)} ms  at half rate (${round(s.half_per_s, 0)}/s): p50 ${round(s.half_p50_ms, 2)} ms  p99 ${round(s.half_p99_ms, 2)} ms  RSS ${round(s.rss_mb, 0)} MB${Number.isNaN(s.wal_mb) ? '' : `  WAL ${round(s.wal_mb, 0)} MB`}`,
+    `  ${label.padEnd(34)} ${String(round(s.per_s, 0)).padStart(6)} events/s  ${String(round(s.cpu_us, 1)).padStart(6)} µs CPU/event${Number.isNaN(s.pg_cpu_us) ? '' : ` + PostgreSQL ${round(s.pg_cpu_us, 1)} µs`}  max-rate p99 ${round(s.max_p99_ms, 1)} ms  ${AT === 'at half rate' ? `at half rate (${round(s.half_per_s, 0)}/s)` : AT}: p50 ${round(s.half_p50_ms, 2)} ms  p99 ${round(s.half_p99_ms, 2)} ms  RSS ${round(s.rss_mb, 0)} MB${Number.isNaN(s.wal_mb) ? '' : `  WAL ${round(s.wal_mb, 0)} MB`}`,
   );
 console.log(
   `  ${'raw baseline (undici → receiver)'.padEnd(34)} ${String(round(base.per_s, 0)).padStart(6)} req/s     ${String(round(base.cpu_us, 1)).padStart(6)} µs client CPU/request  p99 ${round(base.p99_ms, 2)} ms`,
 );
 console.log(
-  `    % of one core: client ${round(base.client_pct, 0)}, receiver ${round(base.receiver_pct, 0)}; at callhook's half rate (${round(base.half_per_s, 0)}/s): p50 ${round(base.half_p50_ms, 2)} ms  p99 ${round(base.half_p99_ms, 2)} ms, the floor this machine gives`,
+  `    % of one core: client ${round(base.client_pct, 0)}, receiver ${round(base.receiver_pct, 0)}; ${AT === 'at half rate' ? `at callhook's half rate (${round(base.half_per_s, 0)}/s)` : AT}: p50 ${round(base.half_p50_ms, 2)} ms  p99 ${round(base.half_p99_ms, 2)} ms, the floor this machine gives`,
 );
 line('callhook (intake → 2xx)', ch);
 coresLine(ch);
@@ -753,15 +767,18 @@ if (against) {
   coresLine(against);
 }
 const threaded = THREADS !== undefined ? summary('callhook@threads') : undefined;
-if (threaded) line(`callhook, ${sendingThreads(THREADS)}`, threaded);
+if (threaded) {
+  line(`callhook, ${sendingThreads(THREADS)}`, threaded);
+  latencyCostLine(threaded);
+}
 const target3 = { sqlite: 0.35, postgres: 0.25, none: 0.5 }[values.store];
 const p99Target = { sqlite: 10, postgres: 15, none: 10 }[values.store];
 console.log(
-  `  callhook ratio to baseline: ${round(ch.ratio, 3)}x (target ≥ ${target3}x); p99 at half rate ${round(ch.half_p99_ms, 1)} ms (target ≤ ${p99Target} ms); server CPU ${round(ch.cpu_us, 1)} µs/event = ${round(ch.cpu_us / base.cpu_us, 1)}x the baseline client's per request`,
+  `  callhook ratio to baseline: ${round(ch.ratio, 3)}x (target ≥ ${target3}x); p99 ${AT} ${round(ch.half_p99_ms, 1)} ms (target ≤ ${p99Target} ms${LATENCY_RATE === undefined ? '' : ', at half rate'}); server CPU ${round(ch.cpu_us, 1)} µs/event = ${round(ch.cpu_us / base.cpu_us, 1)}x the baseline client's per request`,
 );
 const eachRound = (xs, digits = 2) => xs.map((v) => round(v, digits)).join(', ');
 console.log(
-  `  p99 at half rate, each round: callhook ${eachRound(ch.half_p99_rounds)} ms${peer ? `; ${PEER} ${eachRound(peer.half_p99_rounds)} ms` : ''}${against ? `; the --against build ${eachRound(against.half_p99_rounds)} ms` : ''}; the raw client's at callhook's rate (the floor) ${eachRound(rounds.map((r) => r.baseHalf.p99_ms))} ms`,
+  `  p99 ${AT}, each round: callhook ${eachRound(ch.half_p99_rounds)} ms${peer ? `; ${PEER} ${eachRound(peer.half_p99_rounds)} ms` : ''}${against ? `; the --against build ${eachRound(against.half_p99_rounds)} ms` : ''}; the raw client's at callhook's rate (the floor) ${eachRound(rounds.map((r) => r.baseHalf.p99_ms))} ms`,
 );
 /** One system's max rate round by round: `13138 (0.26x, WAL 4.1 KB/event)`. */
 const maxRounds = (s) =>
@@ -780,12 +797,12 @@ console.log(
 if (peer) {
   const vs = med((r) => r.callhook.max.per_s / r[PEER].max.per_s);
   console.log(
-    `  callhook / ${PEER}: ${round(vs, 2)}x events/s (target ≥ 1.5x), ${round(peer.cpu_us / ch.cpu_us, 2)}x less CPU per event${Number.isNaN(ch.pg_cpu_us) ? '' : ` (${round((peer.cpu_us + peer.pg_cpu_us) / (ch.cpu_us + ch.pg_cpu_us), 2)}x with PostgreSQL's)`}, p99 at half rate ${round(ch.half_p99_ms, 2)} vs ${round(peer.half_p99_ms, 2)} ms`,
+    `  callhook / ${PEER}: ${round(vs, 2)}x events/s (target ≥ 1.5x), ${round(peer.cpu_us / ch.cpu_us, 2)}x less CPU per event${Number.isNaN(ch.pg_cpu_us) ? '' : ` (${round((peer.cpu_us + peer.pg_cpu_us) / (ch.cpu_us + ch.pg_cpu_us), 2)}x with PostgreSQL's)`}, p99 ${AT} ${round(ch.half_p99_ms, 2)} vs ${round(peer.half_p99_ms, 2)} ms`,
   );
   if (THREADS !== undefined) {
     const tvs = med((r) => r['callhook@threads'].max.per_s / r[PEER].max.per_s);
     console.log(
-      `  callhook with ${sendingThreads(THREADS)} / ${PEER}: ${round(tvs, 2)}x events/s, ${round(peer.cpu_us / summary('callhook@threads').cpu_us, 2)}x less CPU per event, p99 at half rate ${round(summary('callhook@threads').half_p99_ms, 2)} vs ${round(peer.half_p99_ms, 2)} ms`,
+      `  callhook with ${sendingThreads(THREADS)} / ${PEER}: ${round(tvs, 2)}x events/s, ${round(peer.cpu_us / summary('callhook@threads').cpu_us, 2)}x less CPU per event, p99 ${AT} ${round(summary('callhook@threads').half_p99_ms, 2)} vs ${round(peer.half_p99_ms, 2)} ms`,
     );
   }
 }
@@ -819,7 +836,7 @@ if (threaded) {
     )}x events/s, ${round(
       med((r) => r['callhook@threads'].max.cpu_us / r.callhook.max.cpu_us),
       2,
-    )}x the CPU per event (all threads), p99 at half rate ${round(threaded.half_p99_ms, 2)} vs ${round(ch.half_p99_ms, 2)} ms`,
+    )}x the CPU per event (all threads), p99 ${AT} ${round(threaded.half_p99_ms, 2)} vs ${round(ch.half_p99_ms, 2)} ms`,
   );
   // Where one process stops scaling, however many cores: its main thread (intake, store,
   // dispatcher) busy all the time. A bound computed from this run, not a measurement.
@@ -870,6 +887,7 @@ console.log(
     concurrency: C,
     default_send_threads: AUTO_THREADS,
     ...(SERVER_CPUS === undefined ? {} : { server_cpus: SERVER_CPUS }),
+    ...(LATENCY_RATE === undefined ? {} : { latency_rate: LATENCY_RATE }),
     runs: RUNS,
     baseline_per_s: round(base.per_s, 0),
     baseline_cpu_us_per_request: round(base.cpu_us, 1),
