@@ -691,6 +691,8 @@ const summary = (name) => {
     // The file only grows (until it starts over past journal_size_limit): its largest.
     wal_mb: Math.max(...rounds.map((r) => Math.max(r[name].max.wal_mb, r[name].half.wal_mb))),
     half_per_s: med((r) => r[name].half.per_s),
+    // Its server processes (two with --instances 2): their main threads' waits are summed.
+    processes: systems.find((x) => x.name === name).procs.length,
     half_cpu_us: med((r) => r[name].half.cpu_us),
     half_machine_busy_pct: med((r) => r[name].half.machine_busy_pct),
     half_main_wait_ms_per_s: med((r) => r[name].half.main_wait_ms_per_s),
@@ -717,7 +719,7 @@ console.log(
 /** What a system's latency phase cost: CPU per event, the machine's load, its threads' waits for a core. */
 function latencyCostLine(s) {
   console.log(
-    `    ${AT}: ${round(s.half_cpu_us, 1)} µs CPU/event (${round(s.half_cpu_us / s.cpu_us, 2)}x its max rate's, batches of 10 against 100); the machine ${round(s.half_machine_busy_pct, 0)} % busy; waiting for a core, ms per second: the server's main thread ${round(s.half_main_wait_ms_per_s, 0)}, its other threads together ${round(s.half_other_wait_ms_per_s, 0)}`,
+    `    ${AT}: ${round(s.half_cpu_us, 1)} µs CPU/event (${round(s.half_cpu_us / s.cpu_us, 2)}x its max rate's, batches of 10 against 100); the machine ${round(s.half_machine_busy_pct, 0)} % busy; waiting for a core, ms per second: ${s.processes > 1 ? "the servers' main threads together" : "the server's main thread"} ${round(s.half_main_wait_ms_per_s, 0)}, ${s.processes > 1 ? 'their' : 'its'} other threads together ${round(s.half_other_wait_ms_per_s, 0)}`,
   );
 }
 /** Where the cores went through the max-rate phase: a part near 100 % of one core is the bound. */
