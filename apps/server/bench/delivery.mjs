@@ -90,7 +90,6 @@ if (!['sqlite', 'postgres', 'none'].includes(values.store))
   throw new Error('--store is sqlite, postgres or none');
 if (PEER !== undefined && !['bullmq', 'pgboss'].includes(PEER)) throw new Error('--peer is bullmq or pgboss');
 
-const SERVER_CPUS = values['server-cpus'] === undefined ? undefined : Number(values['server-cpus']);
 // --latency-rate N: the latency phase runs at N events/s for every system (and the raw client),
 // instead of at each system's own half max rate: p99s compared at one load, not at each one's.
 const LATENCY_RATE = values['latency-rate'] === undefined ? undefined : Number(values['latency-rate']);
@@ -98,6 +97,11 @@ if (LATENCY_RATE !== undefined && !(LATENCY_RATE > 0))
   throw new Error('--latency-rate: events per second, above 0');
 /** How the latency phase's rate is named in what is printed. */
 const AT = LATENCY_RATE === undefined ? 'at half rate' : `at ${LATENCY_RATE}/s`;
+/** The same, with the rate a phase ran at when each system had its own (`whose`: whose half). */
+const atRateOf = (perS, whose = '') =>
+  LATENCY_RATE === undefined ? `at ${whose}half rate (${round(perS, 0)}/s)` : AT;
+
+const SERVER_CPUS = values['server-cpus'] === undefined ? undefined : Number(values['server-cpus']);
 if (SERVER_CPUS !== undefined && !(SERVER_CPUS > 0))
   throw new Error('--server-cpus is a number of CPUs above 0');
 /** --server-cpus: the servers' cgroup, and the file a process joins it by. */
@@ -749,13 +753,13 @@ function coresLine(s) {
 }
 const line = (label, s) =>
   console.log(
-    `  ${label.padEnd(34)} ${String(round(s.per_s, 0)).padStart(6)} events/s  ${String(round(s.cpu_us, 1)).padStart(6)} µs CPU/event${Number.isNaN(s.pg_cpu_us) ? '' : ` + PostgreSQL ${round(s.pg_cpu_us, 1)} µs`}  max-rate p99 ${round(s.max_p99_ms, 1)} ms  ${AT === 'at half rate' ? `at half rate (${round(s.half_per_s, 0)}/s)` : AT}: p50 ${round(s.half_p50_ms, 2)} ms  p99 ${round(s.half_p99_ms, 2)} ms  RSS ${round(s.rss_mb, 0)} MB${Number.isNaN(s.wal_mb) ? '' : `  WAL ${round(s.wal_mb, 0)} MB`}`,
+    `  ${label.padEnd(34)} ${String(round(s.per_s, 0)).padStart(6)} events/s  ${String(round(s.cpu_us, 1)).padStart(6)} µs CPU/event${Number.isNaN(s.pg_cpu_us) ? '' : ` + PostgreSQL ${round(s.pg_cpu_us, 1)} µs`}  max-rate p99 ${round(s.max_p99_ms, 1)} ms  ${atRateOf(s.half_per_s)}: p50 ${round(s.half_p50_ms, 2)} ms  p99 ${round(s.half_p99_ms, 2)} ms  RSS ${round(s.rss_mb, 0)} MB${Number.isNaN(s.wal_mb) ? '' : `  WAL ${round(s.wal_mb, 0)} MB`}`,
   );
 console.log(
   `  ${'raw baseline (undici → receiver)'.padEnd(34)} ${String(round(base.per_s, 0)).padStart(6)} req/s     ${String(round(base.cpu_us, 1)).padStart(6)} µs client CPU/request  p99 ${round(base.p99_ms, 2)} ms`,
 );
 console.log(
-  `    % of one core: client ${round(base.client_pct, 0)}, receiver ${round(base.receiver_pct, 0)}; ${AT === 'at half rate' ? `at callhook's half rate (${round(base.half_per_s, 0)}/s)` : AT}: p50 ${round(base.half_p50_ms, 2)} ms  p99 ${round(base.half_p99_ms, 2)} ms, the floor this machine gives`,
+  `    % of one core: client ${round(base.client_pct, 0)}, receiver ${round(base.receiver_pct, 0)}; ${atRateOf(base.half_per_s, "callhook's ")}: p50 ${round(base.half_p50_ms, 2)} ms  p99 ${round(base.half_p99_ms, 2)} ms, the floor this machine gives`,
 );
 line('callhook (intake → 2xx)', ch);
 coresLine(ch);
