@@ -151,15 +151,19 @@ export function sentAt(body) {
 
 /**
  * CPU µs per unit of one build (`subjects[0]`) and, with `--against`, of another (`subjects[1]`),
- * measured in turns: one warm-up each, then `rounds` rounds of `measure(subject)` for each. Prints
- * this build's median and, with two, the other's, the median of the rounds' ratios (other / this)
- * and every round's pair; returns the figures for the JSON line.
+ * measured in turns: one warm-up each, then `rounds` rounds of `measure(subject)` for each, the
+ * order alternating from one round to the next, as in bench:delivery, so that neither build is
+ * always the one measured right after the other.
+ * Prints this build's median and, with two, the other's, the median of the rounds' ratios
+ * (other / this) and every round's pair; returns the figures for the JSON line.
  */
 export async function cpuInTurns(subjects, measure, { rounds, unit, digits }) {
   for (const subject of subjects) await measure(subject);
   const runs = subjects.map(() => []);
   for (let r = 0; r < rounds; r++) {
-    for (const [i, subject] of subjects.entries()) runs[i].push(await measure(subject));
+    const order = [...subjects.keys()];
+    if (r % 2 === 1) order.reverse();
+    for (const i of order) runs[i].push(await measure(subjects[i]));
   }
   const mine = median(runs[0]);
   console.log(`  this build   ${round(mine, digits)} µs per ${unit}`);
