@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // pnpm bench:delivery [--store sqlite|postgres|none] [--events N] [--runs 3] [--instances 1|2]
-//                     [--peer bullmq|pgboss] [--send-threads N] [--latency-rate N]
+//                     [--peer bullmq|pgboss] [--send-threads N] [--latency-rate N] [--latency-batch N]
 // Events/s delivered end to end (intake → receiver 2xx), latency, and what it costs: the
 // server's own CPU µs per delivered event (its process.cpuUsage over the max-rate phase ÷ events),
 // beside a raw baseline: the same receiver driven directly by undici at the same concurrency, with
@@ -30,6 +30,8 @@
 // on a machine of two cores or more). `--send-threads 0` shows what the thread gives one process.
 // --latency-rate N: the latency phase at N events/s for every system instead of each one's half
 // max rate, so that p99s are compared at one load (a slower system's half rate is a lighter one).
+// --latency-batch N: the latency phase posts batches of N events (default 10) every N/rate s,
+// the raw client N requests at once: how a PBX's batch size moves the tail at one rate.
 // --server-cpus N: every server process runs in a cgroup given N CPUs (a container's CPU quota,
 // `docker run --cpus=N`), made here for the run (Linux, as root); the server's `auto` counts it.
 import {
@@ -76,6 +78,7 @@ const { values } = parseArgs({
     prof: { type: 'string' },
     'send-threads': { type: 'string' },
     'latency-rate': { type: 'string' },
+    'latency-batch': { type: 'string', default: '10' },
     'server-cpus': { type: 'string' },
   },
 });
@@ -95,6 +98,11 @@ if (PEER !== undefined && !['bullmq', 'pgboss'].includes(PEER)) throw new Error(
 const LATENCY_RATE = values['latency-rate'] === undefined ? undefined : Number(values['latency-rate']);
 if (LATENCY_RATE !== undefined && !(LATENCY_RATE > 0))
   throw new Error('--latency-rate: events per second, above 0');
+// --latency-batch N: the latency phase's batch size (the max-rate phase's stays MAX_BATCH).
+const LATENCY_BATCH = Number(values['latency-batch']);
+const MAX_BATCH = 100;
+if (!Number.isInteger(LATENCY_BATCH) || LATENCY_BATCH < 1 || LATENCY_BATCH > 500)
+  throw new Error('--latency-batch: events per request, a whole number from 1 to 500');
 /** How the latency phase's rate is named in what is printed. */
 const AT = LATENCY_RATE === undefined ? 'at half rate' : `at ${LATENCY_RATE}/s`;
 /** The same, with the rate a phase ran at when each system had its own (`whose`: whose half). */
@@ -199,7 +207,7 @@ async function baseline() {
 }
 
 /**
- * The baseline's client at a fixed rate, as atRate drives callhook (10 requests every 10/rate s,
+ * The baseline's client at a fixed rate, as atRate drives callhook (B requests every B/rate s,
  * each stamped as it is made, C connections): the latency this machine's client, receiver and
  * scheduling give with no delivery engine in between, a floor for callhook's p99 at that rate.
  */
@@ -217,12 +225,13 @@ async function baselineAtRate(rate, seconds = 5) {
 }
 
 /**
- * Calls `send(10)` every 10/rate s for `seconds`, each call on time however long the one before
- * took (awaited: a late batch is sent at once); resolves to how many were sent.
+ * Calls `send(B)` every B/rate s for `seconds` (B: --latency-batch, 10 by default), each call on
+ * time however long the one before took (awaited: a late batch is sent at once); resolves to how
+ * many were sent.
  */
 async function paced(rate, seconds, send) {
   const total = Math.round(rate * seconds);
-  const batch = 10;
+  const batch = LATENCY_BATCH;
   const started = performance.now();
   let sent = 0;
   for (; sent < total; sent += batch) {
@@ -475,7 +484,7 @@ async function handedOver(sys) {
   return sum;
 }
 
-/** As fast as it goes: N events in batches of 100, 2 batches in flight. */
+/** As fast as it goes: N events in batches of MAX_BATCH, 2 batches in flight. */
 async function maxRate(sys) {
   await rx.ask('reset', 'reset');
   const walBefore = await walLsn(sys);
@@ -489,7 +498,7 @@ async function maxRate(sys) {
   await Promise.all(
     Array.from({ length: 2 }, async () => {
       while (sent < N) {
-        const k = Math.min(100, N - sent);
+        const k = Math.min(MAX_BATCH, N - sent);
         sent += k;
         await ingest(sys, k);
       }
@@ -578,11 +587,11 @@ function coreWaits(sys) {
 }
 
 /**
- * At a fixed rate (events/s), in batches of 10 every 10/rate s, for latency. Beside it, what the
- * phase cost: the system's CPU per event, how busy the whole machine was, and how long the
- * system's threads waited for a core while they could run (per second of the phase). A tail
- * at this rate follows the machine's load: batches of 10 cost an event far more than batches of
- * 100, so half the max rate is not half the load.
+ * At a fixed rate (events/s), in batches of B every B/rate s (--latency-batch, 10 by default), for
+ * latency. Beside it, what the phase cost: the system's CPU per event, how busy the whole machine
+ * was, and how long the system's threads waited for a core while they could run (per second of
+ * the phase). A tail at this rate follows the machine's load: batches of 10 cost an event far
+ * more than batches of 100, so half the max rate is not half the load.
  */
 async function atRate(sys, rate, seconds = 5) {
   await rx.ask('reset', 'reset');
@@ -718,12 +727,12 @@ const sendingThreads = (n) => `${n} sending thread${n === 1 ? '' : 's'}`;
 const AUTO_THREADS = systems[0].sendThreads;
 const storeName = values.store === 'none' ? 'no storage: a bound, not the product' : values.store;
 console.log(
-  `delivery benchmark (${storeName}, ${I} server process${I === 2 ? 'es on one database' : ''}, ${N} events, ${C} in flight, ${sendingThreads(AUTO_THREADS)} by default${SERVER_CPUS === undefined ? '' : `, each server in a cgroup of ${SERVER_CPUS} CPU${SERVER_CPUS === 1 ? '' : 's'}`}, receiver in its own process; median of ${RUNS} rounds)`,
+  `delivery benchmark (${storeName}, ${I} server process${I === 2 ? 'es on one database' : ''}, ${N} events, ${C} in flight, ${sendingThreads(AUTO_THREADS)} by default${SERVER_CPUS === undefined ? '' : `, each server in a cgroup of ${SERVER_CPUS} CPU${SERVER_CPUS === 1 ? '' : 's'}`}${LATENCY_BATCH === 10 ? '' : `, latency phase in batches of ${LATENCY_BATCH}`}, receiver in its own process; median of ${RUNS} rounds)`,
 );
 /** What a system's latency phase cost: CPU per event, the machine's load, its threads' waits for a core. */
 function latencyCostLine(s) {
   console.log(
-    `    ${AT}: ${round(s.half_cpu_us, 1)} µs CPU/event (${round(s.half_cpu_us / s.cpu_us, 2)}x its max rate's, batches of 10 against 100); the machine ${round(s.half_machine_busy_pct, 0)} % busy; waiting for a core, ms per second: ${s.processes > 1 ? "the servers' main threads together" : "the server's main thread"} ${round(s.half_main_wait_ms_per_s, 0)}, ${s.processes > 1 ? 'their' : 'its'} other threads together ${round(s.half_other_wait_ms_per_s, 0)}`,
+    `    ${AT}: ${round(s.half_cpu_us, 1)} µs CPU/event (${round(s.half_cpu_us / s.cpu_us, 2)}x its max rate's, batches of ${LATENCY_BATCH} against ${MAX_BATCH}); the machine ${round(s.half_machine_busy_pct, 0)} % busy; waiting for a core, ms per second: ${s.processes > 1 ? "the servers' main threads together" : "the server's main thread"} ${round(s.half_main_wait_ms_per_s, 0)}, ${s.processes > 1 ? 'their' : 'its'} other threads together ${round(s.half_other_wait_ms_per_s, 0)}`,
   );
 }
 /** Where the cores went through the max-rate phase: a part near 100 % of one core is the bound. */
@@ -894,6 +903,7 @@ console.log(
     default_send_threads: AUTO_THREADS,
     ...(SERVER_CPUS === undefined ? {} : { server_cpus: SERVER_CPUS }),
     ...(LATENCY_RATE === undefined ? {} : { latency_rate: LATENCY_RATE }),
+    latency_batch: LATENCY_BATCH,
     runs: RUNS,
     baseline_per_s: round(base.per_s, 0),
     baseline_cpu_us_per_request: round(base.cpu_us, 1),
