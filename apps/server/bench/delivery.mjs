@@ -63,6 +63,8 @@ import {
   child as spawnChild,
 } from './common.mjs';
 
+/** The latency phase's batch size unless --latency-batch says otherwise. */
+const DEFAULT_LATENCY_BATCH = 10;
 const { values } = parseArgs({
   options: {
     store: { type: 'string', default: 'sqlite' },
@@ -78,7 +80,7 @@ const { values } = parseArgs({
     prof: { type: 'string' },
     'send-threads': { type: 'string' },
     'latency-rate': { type: 'string' },
-    'latency-batch': { type: 'string', default: '10' },
+    'latency-batch': { type: 'string', default: String(DEFAULT_LATENCY_BATCH) },
     'server-cpus': { type: 'string' },
   },
 });
@@ -727,7 +729,7 @@ const sendingThreads = (n) => `${n} sending thread${n === 1 ? '' : 's'}`;
 const AUTO_THREADS = systems[0].sendThreads;
 const storeName = values.store === 'none' ? 'no storage: a bound, not the product' : values.store;
 console.log(
-  `delivery benchmark (${storeName}, ${I} server process${I === 2 ? 'es on one database' : ''}, ${N} events, ${C} in flight, ${sendingThreads(AUTO_THREADS)} by default${SERVER_CPUS === undefined ? '' : `, each server in a cgroup of ${SERVER_CPUS} CPU${SERVER_CPUS === 1 ? '' : 's'}`}${LATENCY_BATCH === 10 ? '' : `, latency phase in batches of ${LATENCY_BATCH}`}, receiver in its own process; median of ${RUNS} rounds)`,
+  `delivery benchmark (${storeName}, ${I} server process${I === 2 ? 'es on one database' : ''}, ${N} events, ${C} in flight, ${sendingThreads(AUTO_THREADS)} by default${SERVER_CPUS === undefined ? '' : `, each server in a cgroup of ${SERVER_CPUS} CPU${SERVER_CPUS === 1 ? '' : 's'}`}${LATENCY_BATCH === DEFAULT_LATENCY_BATCH ? '' : `, latency phase in batches of ${LATENCY_BATCH}`}, receiver in its own process; median of ${RUNS} rounds)`,
 );
 /** What a system's latency phase cost: CPU per event, the machine's load, its threads' waits for a core. */
 function latencyCostLine(s) {
