@@ -13,8 +13,16 @@ import type SQLite from 'better-sqlite3';
  * closer than a checkpoint takes never leave that moment: the WAL grew by every commit for as
  * long as the writes went on (344 MB in one bench:delivery run of 35 s; each commit then extended
  * the file). So once the WAL holds `restartPages` frames, the thread copies again what came
- * meanwhile, and asks the connection to hold its users (`long`) for a last copy (`copy` n), which
- * is short: the next write then starts the WAL over.
+ * meanwhile, flushes both files to disk, and asks the connection (`long`) to hold its users for a
+ * last copy, which the connection makes itself (see `checkpointInBackground`). It is told what
+ * that copy left (`copied`).
+ *
+ * The flush is what keeps the hold short. A checkpoint that copies up to the WAL's end syncs the
+ * database file, and none of the copies made while the writes go on does: the last copy's sync
+ * wrote every page the thread had copied since the WAL last started over, 5-7 ms at half the
+ * bench's max rate (median of 38 holds), with every intake waiting. Flushed beforehand, it writes
+ * what came since the flush. The flush is no sync SQLite relies on: its own syncs, in the last
+ * copy, stay where they were.
  *
  * It does not ask again while the WAL has not changed since its last copy (no write since: the
  * next one starts it over). A last copy that could not copy everything (another process reading
@@ -22,6 +30,7 @@ import type SQLite from 'better-sqlite3';
  * it asks again, up to 64.
  */
 const CHECKPOINTER = `
+const { fdatasyncSync, openSync, closeSync } = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const SQLite = require(workerData.driver);
 const db = new SQLite(workerData.file);
@@ -30,6 +39,17 @@ db.pragma('busy_timeout = 5000');
 db.pragma('cache_size = -256');
 // { log: the WAL's frames, checkpointed: how many of them are copied }
 const checkpoint = () => db.pragma('wal_checkpoint(PASSIVE)')[0];
+/** Writes to disk what the files hold in the page cache, so that the last copy's syncs find little. */
+const flush = () => {
+  for (const name of [workerData.file, workerData.file + '-wal']) {
+    const fd = openSync(name, 'r');
+    try {
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+};
 let copiedAt = -1;
 let backOff = 0;
 let skip = 0;
@@ -39,18 +59,19 @@ const timer = setInterval(() => {
     skip--;
     return;
   }
-  if (log >= workerData.restartPages && log !== copiedAt && checkpoint().log >= workerData.restartPages)
+  if (log >= workerData.restartPages && log !== copiedAt && checkpoint().log >= workerData.restartPages) {
+    flush();
     parentPort.postMessage('long');
+  }
 }, workerData.everyMs);
 parentPort.on('message', (message) => {
-  if (typeof message === 'object' && message.copy !== undefined) {
-    const { log, checkpointed } = checkpoint();
+  if (typeof message === 'object' && message.copied !== undefined) {
+    const { log, checkpointed } = message.copied;
     copiedAt = log;
     if (checkpointed < log) {
       backOff = Math.min(64, Math.max(1, backOff * 2));
       skip = backOff;
     } else backOff = 0;
-    parentPort.postMessage({ copied: message.copy });
     return;
   }
   clearInterval(timer);
@@ -115,15 +136,6 @@ export class ConnectionGate {
 /** Past this many pages (16 MiB of 4 KiB pages) the WAL is started over. */
 const RESTART_PAGES = 4096;
 
-/**
- * How long the connection's users are held at most: for those inside to leave, then for the last
- * copy (two syncs of the files). Past it they go on, and the WAL is not started over this time.
- */
-const HOLD_MS = 250;
-
-/** After a hold that ran out, the thread's asks are let pass for this long, doubling, up to a minute. */
-const FIRST_BACK_OFF_MS = 5000;
-
 export interface Checkpointer {
   /** Stops the thread (the main connection's close makes the last checkpoint). */
   stop(): Promise<void>;
@@ -139,10 +151,15 @@ export interface Checkpointer {
  * longest commit on the loop 15.1 → 3.7 ms (BENCHMARKS.md). Durability is the same: a commit is in
  * the WAL either way.
  *
- * Past `restartPages` pages in the WAL the writes that pass `gate` are held for the thread's last
- * copy, a few milliseconds, so that the next write starts the WAL over (see CHECKPOINTER): the WAL
- * then stays near that size however long the writes go on. bench:backlog's million deliveries
- * took the WAL file to 7.1 GB before, 68 MB now.
+ * Past `restartPages` pages in the WAL the connection's users (`gate`) are held for a last copy,
+ * which the connection makes itself once the last of them has left, so that the next write
+ * starts the WAL over (see CHECKPOINTER): the WAL then stays near that size however long the
+ * writes go on. bench:backlog's million deliveries took the WAL file to 7.1 GB before, 68 MB now.
+ * The thread flushed the files just before it asked, so the copy is short and mostly what came
+ * since (its syncs included); it used to be the thread's too, and the hold then lasted as long as
+ * the two messages took to cross with both threads busy besides the copy itself. The hold waits
+ * for the users inside however long they take: they are in line for the one connection, and
+ * those held behind them would wait for them anyway.
  *
  * Should the thread fail, the connection checkpoints by itself again, as before.
  */
@@ -153,7 +170,6 @@ export function checkpointInBackground(
   onFailure: (err: unknown) => void,
   gate: ConnectionGate,
   restartPages = RESTART_PAGES,
-  holdMs = HOLD_MS,
 ): Checkpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   sqlite.pragma('wal_autocheckpoint = 0');
@@ -165,52 +181,33 @@ export function checkpointInBackground(
   });
   worker.unref();
   let stopping = false;
-  /** Ends the wait for last copy `n` (its answer), or any (the thread gone). */
-  let copied: ((n?: number) => void) | null = null;
   const fallBack = (err: unknown) => {
-    copied?.();
     if (stopping || !sqlite.open) return;
     stopping = true;
     sqlite.pragma('wal_autocheckpoint = 1000');
     onFailure(err);
   };
-  /** Holds the connection's users for the thread's last copy, then lets them go (the next write starts the WAL over). */
+  /** Holds the connection's users, makes the last copy, lets them go: the next write starts the WAL over. */
   let restarting = false;
-  let copies = 0;
-  let backOff = 0;
-  let quietUntil = 0;
   const restart = async () => {
-    if (restarting || stopping || Date.now() < quietUntil) return;
+    if (restarting || stopping) return;
     restarting = true;
-    const copy = ++copies;
-    let timer: NodeJS.Timeout | undefined;
-    // True once copied (or nothing more to wait for: the thread gone, or stopping); false if the
-    // hold ran out first.
-    const done = await new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), holdMs);
-      copied = (n) => {
-        if (n === undefined || n === copy) resolve(true);
-      };
-      void gate.close().then(() => {
-        // Not once this hold is over: its copy would come after the users went on.
-        if (restarting && copies === copy && !stopping) worker.postMessage({ copy });
-      });
-    });
-    clearTimeout(timer);
-    copied = null;
-    gate.open();
-    restarting = false;
-    if (done) backOff = 0;
-    else {
-      // A slow disk, or a user that does not leave: let the users go, and ask less often.
-      backOff = Math.min(60_000, backOff === 0 ? FIRST_BACK_OFF_MS : backOff * 2);
-      quietUntil = Date.now() + backOff;
+    try {
+      await gate.close();
+      // Nobody is inside and nobody gets in: no transaction of the connection's is open.
+      if (stopping || !sqlite.open || sqlite.inTransaction) return;
+      // What it left uncopied (another process reading the file) makes the thread ask less often.
+      const [{ log, checkpointed }] = sqlite.pragma('wal_checkpoint(PASSIVE)') as [
+        { log: number; checkpointed: number },
+      ];
+      worker.postMessage({ copied: { log, checkpointed } });
+    } finally {
+      gate.open();
+      restarting = false;
     }
   };
   worker.on('message', (message: unknown) => {
-    if (message === 'long') void restart();
-    else if (typeof message === 'object' && message !== null && 'copied' in message)
-      copied?.((message as { copied: number }).copied);
+    if (message === 'long') void restart().catch(fallBack);
   });
   worker.on('error', fallBack);
   worker.on('exit', (code) => fallBack(new Error(`the checkpoint thread exited (code ${code})`)));
@@ -219,7 +216,6 @@ export function checkpointInBackground(
     async stop() {
       if (stopping) return;
       stopping = true;
-      copied?.();
       const exited = new Promise((r) => worker.once('exit', r));
       // Held while it stops: with nothing else left, an unreferenced thread would let the
       // process end right here, before the caller's next step (an exit code, say).

@@ -46,8 +46,6 @@ export interface ConnectOptions {
    * a last short checkpoint so that the WAL starts over (checkpoints.ts). 4096 (16 MiB) by default.
    */
   walRestartPages?: number;
-  /** How long the connection's users are held for that last checkpoint at most (ms); 250 by default. */
-  walHoldMs?: number;
 }
 
 /** The WAL file's size kept after it starts over (SQLite's journal_size_limit): 64 MiB. */
@@ -137,7 +135,6 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
         opts.onCheckpointFailure ?? (() => {}),
         gate,
         opts.walRestartPages,
-        opts.walHoldMs,
       )
     : undefined;
   return {
