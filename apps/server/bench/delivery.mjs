@@ -464,6 +464,19 @@ async function serverCpu(sys) {
   return { cpu: total, main, rss };
 }
 
+/** Each of callhook's server processes' /metrics, as a function of a series' name to its value (`absent` if none). */
+async function serverMetrics(sys) {
+  const samples = [];
+  for (const p of sys.procs) {
+    const lines = (await (await fetch(`${p.info.url}/metrics`)).text()).split('\n');
+    samples.push((series, absent = 0) => {
+      const l = lines.find((x) => x.startsWith(`${series} `));
+      return l === undefined ? absent : Number(l.slice(l.lastIndexOf(' ') + 1));
+    });
+  }
+  return samples;
+}
+
 /**
  * callhook's dispatchers' counts (its /metrics): deliveries taken by the intake with its commit
  * and by claims, and claims that found none. Undefined for a peer.
@@ -471,12 +484,7 @@ async function serverCpu(sys) {
 async function handedOver(sys) {
   if (!sys.name.startsWith('callhook')) return undefined;
   const sum = { intake: 0, claim: 0, claims: 0, empty: 0 };
-  for (const p of sys.procs) {
-    const text = await (await fetch(`${p.info.url}/metrics`)).text();
-    const sample = (series) => {
-      const l = text.split('\n').find((x) => x.startsWith(`${series} `));
-      return l === undefined ? 0 : Number(l.slice(l.lastIndexOf(' ') + 1));
-    };
+  for (const sample of await serverMetrics(sys)) {
     sum.intake += sample('callhook_delivery_taken_total{by="intake"}');
     sum.claim += sample('callhook_delivery_taken_total{by="claim"}');
     const none = sample('callhook_delivery_claims_total{found="none"}');
@@ -484,6 +492,70 @@ async function handedOver(sys) {
     sum.empty += none;
   }
   return sum;
+}
+
+/** The bounds (s) of callhook_sqlite_wal_hold_seconds's buckets, as the server declares them. */
+const HOLD_BUCKETS = [
+  '0.0005',
+  '0.001',
+  '0.002',
+  '0.005',
+  '0.01',
+  '0.02',
+  '0.05',
+  '0.1',
+  '0.25',
+  '1',
+  '+Inf',
+];
+
+/**
+ * SQLite's holds for the WAL's last copy so far (callhook_sqlite_wal_hold_seconds): how many, their
+ * total (s), and how many within each bucket's bound. Undefined for a peer, for PostgreSQL, and for
+ * a build that does not count them (an older --against).
+ */
+async function walHolds(sys) {
+  if (!sys.name.startsWith('callhook') || values.store !== 'sqlite') return undefined;
+  const sum = { count: 0, seconds: 0, within: HOLD_BUCKETS.map(() => 0) };
+  let counted = false;
+  for (const sample of await serverMetrics(sys)) {
+    const count = sample('callhook_sqlite_wal_hold_seconds_count', Number.NaN);
+    if (Number.isNaN(count)) continue;
+    counted = true;
+    sum.count += count;
+    sum.seconds += sample('callhook_sqlite_wal_hold_seconds_sum');
+    HOLD_BUCKETS.forEach((le, i) => {
+      sum.within[i] += sample(`callhook_sqlite_wal_hold_seconds_bucket{le="${le}"}`);
+    });
+  }
+  return counted ? sum : undefined;
+}
+
+/**
+ * The holds between two readings of `walHolds`: their count, mean (ms), the bound (ms) every one
+ * of them came within, and the time held per second of a phase of `seconds`; NaN where not counted.
+ */
+function holdsBetween(before, after, seconds) {
+  if (before === undefined || after === undefined)
+    return {
+      holds: Number.NaN,
+      hold_mean_ms: Number.NaN,
+      hold_max_ms: Number.NaN,
+      held_ms_per_s: Number.NaN,
+    };
+  const count = after.count - before.count;
+  const all = HOLD_BUCKETS.findIndex((_, i) => after.within[i] - before.within[i] === count);
+  return {
+    holds: count,
+    hold_mean_ms: count === 0 ? 0 : ((after.seconds - before.seconds) * 1000) / count,
+    hold_max_ms:
+      count === 0
+        ? 0
+        : HOLD_BUCKETS[all] === '+Inf'
+          ? Number.POSITIVE_INFINITY
+          : Number(HOLD_BUCKETS[all]) * 1000,
+    held_ms_per_s: ((after.seconds - before.seconds) * 1000) / seconds,
+  };
 }
 
 /** As fast as it goes: N events in batches of MAX_BATCH, 2 batches in flight. */
@@ -600,6 +672,7 @@ async function atRate(sys, rate, seconds = 5) {
   const before = await serverCpu(sys);
   const machineBefore = machineTicks();
   const waitsBefore = coreWaits(sys);
+  const holdsBefore = await walHolds(sys);
   const started = clockMs();
   const sent = await paced(rate, seconds, (batch) => ingest(sys, batch));
   const s = await waitDelivered(sent);
@@ -607,6 +680,7 @@ async function atRate(sys, rate, seconds = 5) {
   const machineAfter = machineTicks();
   const waitsAfter = coreWaits(sys);
   const after = await serverCpu(sys);
+  const holds = holdsBetween(holdsBefore, await walHolds(sys), phaseS);
   // The main threads (a process's first thread has its pid), and the rest: sending threads,
   // V8's helpers, libuv's pool, a peer's Redis. A thread that started meanwhile counts whole; one
   // that ended, nothing.
@@ -626,6 +700,7 @@ async function atRate(sys, rate, seconds = 5) {
         : Number.NaN,
     main_wait_ms_per_s: waited.main / 1e6 / phaseS,
     other_wait_ms_per_s: waited.other / 1e6 / phaseS,
+    ...holds,
     per_s: rate,
     p50_ms: pct(s.latencies, 50),
     p99_ms: pct(s.latencies, 99),
@@ -712,6 +787,11 @@ const summary = (name) => {
     half_machine_busy_pct: med((r) => r[name].half.machine_busy_pct),
     half_main_wait_ms_per_s: med((r) => r[name].half.main_wait_ms_per_s),
     half_other_wait_ms_per_s: med((r) => r[name].half.other_wait_ms_per_s),
+    // SQLite's holds for the WAL's last copy through the phase: medians, and the longest bound of all.
+    half_holds: med((r) => r[name].half.holds),
+    half_hold_mean_ms: med((r) => r[name].half.hold_mean_ms),
+    half_hold_max_ms: Math.max(...rounds.map((r) => r[name].half.hold_max_ms)),
+    half_held_ms_per_s: med((r) => r[name].half.held_ms_per_s),
     half_p50_ms: med((r) => r[name].half.p50_ms),
     half_p99_ms: med((r) => r[name].half.p99_ms),
     // Each round's, in order: a tail moves with the machine from round to round, and the median
@@ -734,7 +814,7 @@ console.log(
 /** What a system's latency phase cost: CPU per event, the machine's load, its threads' waits for a core. */
 function latencyCostLine(s) {
   console.log(
-    `    ${AT}: ${round(s.half_cpu_us, 1)} µs CPU/event (${round(s.half_cpu_us / s.cpu_us, 2)}x its max rate's, batches of ${LATENCY_BATCH} against ${MAX_BATCH}); the machine ${round(s.half_machine_busy_pct, 0)} % busy; waiting for a core, ms per second: ${s.processes > 1 ? "the servers' main threads together" : "the server's main thread"} ${round(s.half_main_wait_ms_per_s, 0)}, ${s.processes > 1 ? 'their' : 'its'} other threads together ${round(s.half_other_wait_ms_per_s, 0)}`,
+    `    ${AT}: ${round(s.half_cpu_us, 1)} µs CPU/event (${round(s.half_cpu_us / s.cpu_us, 2)}x its max rate's, batches of ${LATENCY_BATCH} against ${MAX_BATCH}); the machine ${round(s.half_machine_busy_pct, 0)} % busy; waiting for a core, ms per second: ${s.processes > 1 ? "the servers' main threads together" : "the server's main thread"} ${round(s.half_main_wait_ms_per_s, 0)}, ${s.processes > 1 ? 'their' : 'its'} other threads together ${round(s.half_other_wait_ms_per_s, 0)}${Number.isNaN(s.half_holds) ? '' : `; WAL holds ${round(s.half_holds, 0)}, ${round(s.half_hold_mean_ms, 2)} ms on average, each within ${round(s.half_hold_max_ms, 1)} ms, ${round(s.half_held_ms_per_s, 1)} ms held per second`}`,
   );
 }
 /** Where the cores went through the max-rate phase: a part near 100 % of one core is the bound. */
@@ -879,6 +959,14 @@ const json = (s) => ({
   half_rate_machine_busy_pct: round(s.half_machine_busy_pct, 0),
   half_rate_main_wait_ms_per_s: round(s.half_main_wait_ms_per_s, 1),
   half_rate_other_wait_ms_per_s: round(s.half_other_wait_ms_per_s, 1),
+  ...(Number.isNaN(s.half_holds)
+    ? {}
+    : {
+        half_rate_wal_holds: round(s.half_holds, 0),
+        half_rate_wal_hold_mean_ms: round(s.half_hold_mean_ms, 2),
+        half_rate_wal_hold_max_ms: round(s.half_hold_max_ms, 1),
+        half_rate_wal_held_ms_per_s: round(s.half_held_ms_per_s, 1),
+      }),
   max_rate_p99_ms: round(s.max_p99_ms, 1),
   rss_mb: round(s.rss_mb, 0),
   ...(Number.isNaN(s.wal_mb) ? {} : { wal_mb: round(s.wal_mb, 0) }),

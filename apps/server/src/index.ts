@@ -93,6 +93,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   );
   logger.debug({ sendThreads }, 'threads sending deliveries (0: the main thread)');
 
+  // The metrics are made once the store is open (their gauges read it): holds before are not counted.
+  let walHeld: ((ms: number) => void) | undefined;
   const store = await openStore({
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
@@ -101,6 +103,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     checkpointMs: config.sqliteCheckpointMs,
     onCheckpointFailure: (err) =>
       logger.warn({ err }, 'background WAL checkpoints stopped; SQLite checkpoints in its commits again'),
+    onWalHold: (ms) => walHeld?.(ms),
   });
   const spec = loadApiSpec();
   const demo = config.demo ? await seedDemo(store, config) : undefined;
@@ -111,6 +114,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     inFlight: () => dispatcher?.active ?? 0,
     heldHosts: () => dispatcher?.heldHosts.length ?? 0,
   });
+  walHeld = (ms) => metrics.walHoldSeconds.observe(ms / 1000);
   const sending = {
     connectTimeoutMs: config.deliveryConnectTimeoutSeconds * 1000,
     timeoutMs: config.deliveryTimeoutSeconds * 1000,

@@ -47,6 +47,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly walHoldSeconds = new Histogram({
+    name: 'callhook_sqlite_wal_hold_seconds',
+    help: "SQLite: how long the connection's users were held for the last checkpoint that lets the WAL start over",
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
   constructor(gauges: {
     queueDepth: () => Promise<number>;
     inFlight: () => number;

@@ -170,6 +170,8 @@ export function checkpointInBackground(
   onFailure: (err: unknown) => void,
   gate: ConnectionGate,
   restartPages = RESTART_PAGES,
+  /** Told how long each hold for a last copy lasted (ms): from the gate's closing to its opening. */
+  onHold: (ms: number) => void = () => {},
 ): Checkpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   sqlite.pragma('wal_autocheckpoint = 0');
@@ -192,6 +194,7 @@ export function checkpointInBackground(
   const restart = async () => {
     if (restarting || stopping) return;
     restarting = true;
+    const started = performance.now();
     try {
       await gate.close();
       // Nobody is inside and nobody gets in: no transaction of the connection's is open.
@@ -204,6 +207,7 @@ export function checkpointInBackground(
     } finally {
       gate.open();
       restarting = false;
+      onHold(performance.now() - started);
     }
   };
   worker.on('message', (message: unknown) => {

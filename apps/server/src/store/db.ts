@@ -46,6 +46,8 @@ export interface ConnectOptions {
    * a last short checkpoint so that the WAL starts over (checkpoints.ts). 4096 (16 MiB) by default.
    */
   walRestartPages?: number;
+  /** Told how long each of those holds lasted (ms), from the first user held to the last let go. */
+  onWalHold?: (ms: number) => void;
 }
 
 /** The WAL file's size kept after it starts over (SQLite's journal_size_limit): 64 MiB. */
@@ -135,6 +137,7 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
         opts.onCheckpointFailure ?? (() => {}),
         gate,
         opts.walRestartPages,
+        opts.onWalHold,
       )
     : undefined;
   return {

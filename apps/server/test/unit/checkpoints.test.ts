@@ -130,7 +130,8 @@ describe('SQLite WAL checkpoints in the background', () => {
 
   test('the last copy waits for the transaction under way, holds the next write, and the WAL starts over', async () => {
     // A long checkpoint interval: the thread stays out of it, the test asks for the hold itself.
-    conn = await open({ checkpointMs: 60_000 });
+    const holds: number[] = [];
+    conn = await open({ checkpointMs: 60_000, onWalHold: (ms) => holds.push(ms) });
     const c = conn;
     const file = c.location;
     const worker = c.checkpoints!.worker;
@@ -169,6 +170,9 @@ describe('SQLite WAL checkpoints in the background', () => {
     await held;
     expect(order).toEqual(['commit', 'held write']);
     expect(committed).toBe(true);
+    // One hold, told: from the ask to the copy after the commit, most of the transaction's 300 ms.
+    expect(holds).toHaveLength(1);
+    expect(holds[0]).toBeGreaterThan(200);
     // One copy, made between the transactions: all of the WAL, the open transaction's frames too.
     expect(copies).toHaveLength(1);
     expect(copies[0]!.log).toBeGreaterThan(0);
