@@ -39,14 +39,20 @@ db.pragma('busy_timeout = 5000');
 db.pragma('cache_size = -256');
 // { log: the WAL's frames, checkpointed: how many of them are copied }
 const checkpoint = () => db.pragma('wal_checkpoint(PASSIVE)')[0];
-/** Writes to disk what the files hold in the page cache, so that the last copy's syncs find little. */
+/**
+ * Writes to disk what the files hold in the page cache, so that the last copy's syncs find little.
+ * Only that: a file it cannot open or flush (the WAL gone with the last connection at shutdown)
+ * leaves the copy's own syncs to do the work, as before, and the thread goes on.
+ */
 const flush = () => {
   for (const name of [workerData.file, workerData.file + '-wal']) {
-    const fd = openSync(name, 'r');
+    let fd;
     try {
+      fd = openSync(name, 'r');
       fdatasyncSync(fd);
+    } catch {
     } finally {
-      closeSync(fd);
+      if (fd !== undefined) closeSync(fd);
     }
   }
 };
