@@ -193,6 +193,8 @@ export function checkpointInBackground(
     if (stopping || !sqlite.open) return;
     stopping = true;
     sqlite.pragma('wal_autocheckpoint = 1000');
+    // A last copy that failed leaves the thread running: its copies would go on beside the commits'.
+    void worker.terminate();
     onFailure(err);
   };
   /** Holds the connection's users, makes the last copy, lets them go: the next write starts the WAL over. */

@@ -1,8 +1,10 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { ConnectionGate, checkpointInBackground } from '../../src/store/checkpoints.js';
 import { type Connection, type ConnectOptions, connect } from '../../src/store/db.js';
 
 // SQLite checkpoints its WAL inside the commit that fills it; the server has a background thread
@@ -183,6 +185,34 @@ describe('SQLite WAL checkpoints in the background', () => {
       await sql<{ n: number }>`select count(*) as n from events where call_id like 'inside-%'`.execute(c.db)
     ).rows;
     expect(row?.n).toBe(2);
+  });
+
+  test('a last copy that fails hands checkpoints back to the commits, ends the thread and lets the users go', async () => {
+    const file = join(dir, 'failing.db');
+    const sqlite = new SQLite(file);
+    sqlite.pragma('journal_mode = WAL');
+    const gate = new ConnectionGate();
+    const failures: unknown[] = [];
+    try {
+      const checkpoints = checkpointInBackground(sqlite, file, 60_000, (err) => failures.push(err), gate);
+      // The connection's own checkpoint fails (an I/O error, say); its other pragmas work.
+      const pragma = sqlite.pragma.bind(sqlite);
+      sqlite.pragma = ((source: string, options?: SQLite.PragmaOptions) => {
+        if (source.startsWith('wal_checkpoint')) throw new Error('disk I/O error');
+        return pragma(source, options);
+      }) as typeof sqlite.pragma;
+      const exited = new Promise((resolve) => checkpoints.worker.once('exit', resolve));
+      checkpoints.worker.emit('message', 'long');
+      await expect.poll(() => failures.length).toBe(1);
+      expect((failures[0] as Error).message).toBe('disk I/O error');
+      expect(pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+      await exited;
+      // Open again: a user enters at once.
+      expect(gate.enter()).toBeUndefined();
+      gate.leave();
+    } finally {
+      sqlite.close();
+    }
   });
 
   test('without the thread the WAL is checkpointed by the commits, as SQLite does', async () => {
