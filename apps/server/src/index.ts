@@ -103,7 +103,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     checkpointMs: config.sqliteCheckpointMs,
     onCheckpointFailure: (err) =>
       logger.warn({ err }, 'background WAL checkpoints stopped; SQLite checkpoints in its commits again'),
-    onWalHold: (ms) => walHeld?.(ms),
+    onWalHold: (ms) => {
+      walHeld?.(ms);
+      // The copy syncs both files on the event loop: a hold this long is a slow or stalled disk.
+      if (ms > 100)
+        logger.warn({ ms: Math.round(ms) }, 'SQLite held its users this long for a WAL checkpoint');
+    },
   });
   const spec = loadApiSpec();
   const demo = config.demo ? await seedDemo(store, config) : undefined;

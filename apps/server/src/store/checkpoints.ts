@@ -1,3 +1,4 @@
+import { fstatSync, openSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type SQLite from 'better-sqlite3';
@@ -41,19 +42,23 @@ db.pragma('cache_size = -256');
 const checkpoint = () => db.pragma('wal_checkpoint(PASSIVE)')[0];
 /**
  * Writes to disk what the files hold in the page cache, so that the last copy's syncs find little.
- * Only that: a file it cannot open or flush (the WAL gone with the last connection at shutdown)
- * leaves the copy's own syncs to do the work, as before, and the thread goes on.
+ * The database file through the descriptor the connection's side keeps open (\`dbFd\`, see
+ * \`flushDescriptor\`); the WAL file through one of its own, closed after: SQLite locks the WAL
+ * through the -shm file, never the WAL file itself. Only a speed-up: a file it cannot flush (the
+ * WAL gone with the last connection at shutdown) leaves the copy's own syncs to do the work, as
+ * before, and the thread goes on.
  */
 const flush = () => {
-  for (const name of [workerData.file, workerData.file + '-wal']) {
-    let fd;
-    try {
-      fd = openSync(name, 'r');
-      fdatasyncSync(fd);
-    } catch {
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
+  try {
+    if (workerData.dbFd !== undefined) fdatasyncSync(workerData.dbFd);
+  } catch {}
+  let fd;
+  try {
+    fd = openSync(workerData.file + '-wal', 'r');
+    fdatasyncSync(fd);
+  } catch {
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 };
 let copiedAt = -1;
@@ -73,6 +78,9 @@ const timer = setInterval(() => {
 parentPort.on('message', (message) => {
   if (typeof message === 'object' && message.copied !== undefined) {
     const { log, checkpointed } = message.copied;
+    // The connection's copy met one of this thread's (busy, -1 frames): nothing to learn; the
+    // next turn asks again.
+    if (log < 0) return;
     copiedAt = log;
     if (checkpointed < log) {
       backOff = Math.min(64, Math.max(1, backOff * 2));
@@ -139,6 +147,34 @@ export class ConnectionGate {
   }
 }
 
+/** Per database file, the descriptor `flushDescriptor` opened for it. */
+const flushDescriptors = new Map<string, number>();
+
+/**
+ * A descriptor of the database file for the checkpoint thread's flush, opened once per file and
+ * never closed. Closing any descriptor of a file drops every POSIX lock this process holds on it,
+ * SQLite's among them (SQLite keeps its own descriptors open for that reason): with its shared
+ * lock gone, another process that opened and closed the database would take itself for the last
+ * user and delete the WAL under this one's commits. A file replaced at the same path (a new
+ * database where one was deleted) gets a descriptor of its own; the old one stays open, as it may
+ * not be closed either. Undefined if the file cannot be opened: the flush then leaves it out.
+ */
+function flushDescriptor(file: string): number | undefined {
+  try {
+    const { dev, ino } = statSync(file);
+    const kept = flushDescriptors.get(file);
+    if (kept !== undefined) {
+      const opened = fstatSync(kept);
+      if (opened.dev === dev && opened.ino === ino) return kept;
+    }
+    const fd = openSync(file, 'r');
+    flushDescriptors.set(file, fd);
+    return fd;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Past this many pages (16 MiB of 4 KiB pages) the WAL is started over. */
 const RESTART_PAGES = 4096;
 
@@ -184,7 +220,7 @@ export function checkpointInBackground(
   // A thread that allocates next to nothing: a small heap keeps its memory small.
   const worker = new Worker(CHECKPOINTER, {
     eval: true,
-    workerData: { driver, file, everyMs, restartPages },
+    workerData: { driver, file, everyMs, restartPages, dbFd: flushDescriptor(file) },
     resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 8 },
   });
   worker.unref();

@@ -46,7 +46,7 @@ export interface ConnectOptions {
    * a last short checkpoint so that the WAL starts over (checkpoints.ts). 4096 (16 MiB) by default.
    */
   walRestartPages?: number;
-  /** Told how long each of those holds lasted (ms), from the first user held to the last let go. */
+  /** Told how long each of those holds lasted (ms), from the gate's closing to its opening. */
   onWalHold?: (ms: number) => void;
 }
 

@@ -1,4 +1,5 @@
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -187,22 +188,60 @@ describe('SQLite WAL checkpoints in the background', () => {
     expect(row?.n).toBe(2);
   });
 
+  test('another process that opens and closes the database meanwhile leaves the WAL and every commit', async () => {
+    // The thread flushes the database file before each hold. Closing a descriptor of the file in
+    // this process would drop the shared lock SQLite holds on it here, and the other process's
+    // close would take itself for the last user: checkpoint, and delete the WAL under these
+    // commits. Python's sqlite3 is that other process (an operator's shell would do the same);
+    // CI installs python3.
+    // Checkpoints far apart: the other process's own checkpoint, at its close, must not meet one
+    // of the thread's (it would give up, busy, and leave the WAL whatever the locks).
+    conn = await open({ checkpointMs: 300, walRestartPages: 64 });
+    const c = conn;
+    const file = c.location;
+    let asks = 0;
+    c.checkpoints!.worker.on('message', (message) => {
+      if (message === 'long') asks++;
+    });
+    let written = await writeWithoutPause(c, 200);
+    // Flushed (and held) at least once.
+    await expect.poll(() => asks, { timeout: 5000 }).toBeGreaterThan(0);
+    const count = () =>
+      Number(
+        execFileSync('python3', [
+          '-c',
+          'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute("select count(*) from events").fetchone()[0]); c.close()',
+          file,
+        ]).toString(),
+      );
+    expect(count()).toBe(written);
+    expect(existsSync(`${file}-wal`)).toBe(true);
+    written += await writeWithoutPause(c, 100, 200);
+    expect(count()).toBe(written);
+    await c.close();
+    conn = undefined;
+    // Every commit is in the file, read afresh as after a restart.
+    expect(count()).toBe(written);
+  });
+
   test('a last copy that fails hands checkpoints back to the commits, ends the thread and lets the users go', async () => {
     const file = join(dir, 'failing.db');
     const sqlite = new SQLite(file);
     sqlite.pragma('journal_mode = WAL');
     const gate = new ConnectionGate();
     const failures: unknown[] = [];
+    let checkpoints: ReturnType<typeof checkpointInBackground> | undefined;
     try {
-      const checkpoints = checkpointInBackground(sqlite, file, 60_000, (err) => failures.push(err), gate);
+      const started = checkpointInBackground(sqlite, file, 60_000, (err) => failures.push(err), gate);
+      checkpoints = started;
       // The connection's own checkpoint fails (an I/O error, say); its other pragmas work.
       const pragma = sqlite.pragma.bind(sqlite);
       sqlite.pragma = ((source: string, options?: SQLite.PragmaOptions) => {
         if (source.startsWith('wal_checkpoint')) throw new Error('disk I/O error');
         return pragma(source, options);
       }) as typeof sqlite.pragma;
-      const exited = new Promise((resolve) => checkpoints.worker.once('exit', resolve));
-      checkpoints.worker.emit('message', 'long');
+      const exited = new Promise((resolve) => started.worker.once('exit', resolve));
+      started.worker.emit('message', 'long');
       await expect.poll(() => failures.length).toBe(1);
       expect((failures[0] as Error).message).toBe('disk I/O error');
       expect(pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
@@ -211,6 +250,7 @@ describe('SQLite WAL checkpoints in the background', () => {
       expect(gate.enter()).toBeUndefined();
       gate.leave();
     } finally {
+      await checkpoints?.worker.terminate();
       sqlite.close();
     }
   });
