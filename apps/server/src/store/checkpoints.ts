@@ -64,7 +64,14 @@ const flush = () => {
 let copiedAt = -1;
 let backOff = 0;
 let skip = 0;
+/** When it asked for the last copy, until the connection answers (0: not waiting). */
+let askedAt = 0;
 const timer = setInterval(() => {
+  // No copy of its own while the connection makes the last one: two at once, the connection's
+  // finds this one at work and gives up (busy), and the WAL does not start over (with turns of
+  // 5 ms, most holds did). An answer that never comes stops them for 5 s at most.
+  if (askedAt !== 0 && Date.now() - askedAt < 5000) return;
+  askedAt = 0;
   const { log } = checkpoint();
   if (skip > 0) {
     skip--;
@@ -72,14 +79,16 @@ const timer = setInterval(() => {
   }
   if (log >= workerData.restartPages && log !== copiedAt && checkpoint().log >= workerData.restartPages) {
     flush();
+    askedAt = Date.now();
     parentPort.postMessage('long');
   }
 }, workerData.everyMs);
 parentPort.on('message', (message) => {
   if (typeof message === 'object' && message.copied !== undefined) {
+    askedAt = 0;
     const { log, checkpointed } = message.copied;
-    // The connection's copy met one of this thread's (busy, -1 frames): nothing to learn; the
-    // next turn asks again.
+    // No copy made (the connection stopping or busy: -1 frames): nothing to learn; the next turn
+    // asks again.
     if (log < 0) return;
     copiedAt = log;
     if (checkpointed < log) {
@@ -239,6 +248,8 @@ export function checkpointInBackground(
     if (restarting || stopping) return;
     restarting = true;
     const started = performance.now();
+    // Always answered, so that the thread takes up its own copies again: -1 frames when none was made.
+    let copied = { log: -1, checkpointed: -1 };
     try {
       await gate.close();
       // Nobody is inside and nobody gets in: no transaction of the connection's is open.
@@ -247,10 +258,11 @@ export function checkpointInBackground(
       const [{ log, checkpointed }] = sqlite.pragma('wal_checkpoint(PASSIVE)') as [
         { log: number; checkpointed: number },
       ];
-      worker.postMessage({ copied: { log, checkpointed } });
+      copied = { log, checkpointed };
     } finally {
       gate.open();
       restarting = false;
+      worker.postMessage({ copied });
       onHold(performance.now() - started);
     }
   };
