@@ -7,6 +7,20 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { ConnectionGate, checkpointInBackground } from '../../src/store/checkpoints.js';
 import { type Connection, type ConnectOptions, connect } from '../../src/store/db.js';
+import { skipOrFail } from '../prereq.js';
+
+/** The other process of one test below is Python's sqlite3: .ci/run installs python3, the README's Node and npm do not. */
+const withoutPython = skipOrFail(
+  'the test of another process opening the database',
+  (() => {
+    try {
+      execFileSync('python3', ['-c', 'import sqlite3'], { stdio: 'ignore' });
+      return undefined;
+    } catch {
+      return 'needs python3 with its sqlite3 module (apt-get install python3)';
+    }
+  })(),
+);
 
 // SQLite checkpoints its WAL inside the commit that fills it; the server has a background thread
 // do it instead (CALLHOOK_SQLITE_CHECKPOINT_MS), so no commit on the event loop copies pages into
@@ -188,41 +202,43 @@ describe('SQLite WAL checkpoints in the background', () => {
     expect(row?.n).toBe(2);
   });
 
-  test('another process that opens and closes the database meanwhile leaves the WAL and every commit', async () => {
-    // The thread flushes the database file before each hold. Closing a descriptor of the file in
-    // this process would drop the shared lock SQLite holds on it here, and the other process's
-    // close would take itself for the last user: checkpoint, and delete the WAL under these
-    // commits. Python's sqlite3 is that other process (an operator's shell would do the same);
-    // CI installs python3.
-    // Checkpoints far apart: the other process's own checkpoint, at its close, must not meet one
-    // of the thread's (it would give up, busy, and leave the WAL whatever the locks).
-    conn = await open({ checkpointMs: 300, walRestartPages: 64 });
-    const c = conn;
-    const file = c.location;
-    let asks = 0;
-    c.checkpoints!.worker.on('message', (message) => {
-      if (message === 'long') asks++;
-    });
-    let written = await writeWithoutPause(c, 200);
-    // Flushed (and held) at least once.
-    await expect.poll(() => asks, { timeout: 5000 }).toBeGreaterThan(0);
-    const count = () =>
-      Number(
-        execFileSync('python3', [
-          '-c',
-          'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute("select count(*) from events").fetchone()[0]); c.close()',
-          file,
-        ]).toString(),
-      );
-    expect(count()).toBe(written);
-    expect(existsSync(`${file}-wal`)).toBe(true);
-    written += await writeWithoutPause(c, 100, 200);
-    expect(count()).toBe(written);
-    await c.close();
-    conn = undefined;
-    // Every commit is in the file, read afresh as after a restart.
-    expect(count()).toBe(written);
-  });
+  test.skipIf(withoutPython)(
+    'another process that opens and closes the database meanwhile leaves the WAL and every commit',
+    async () => {
+      // The thread flushes the database file before each hold. Closing a descriptor of the file in
+      // this process would drop the shared lock SQLite holds on it here, and the other process's
+      // close would take itself for the last user: checkpoint, and delete the WAL under these
+      // commits. Python's sqlite3 is that other process (an operator's shell would do the same).
+      // Checkpoints far apart: the other process's own checkpoint, at its close, must not meet one
+      // of the thread's (it would give up, busy, and leave the WAL whatever the locks).
+      conn = await open({ checkpointMs: 300, walRestartPages: 64 });
+      const c = conn;
+      const file = c.location;
+      let asks = 0;
+      c.checkpoints!.worker.on('message', (message) => {
+        if (message === 'long') asks++;
+      });
+      let written = await writeWithoutPause(c, 200);
+      // Flushed (and held) at least once.
+      await expect.poll(() => asks, { timeout: 5000 }).toBeGreaterThan(0);
+      const count = () =>
+        Number(
+          execFileSync('python3', [
+            '-c',
+            'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute("select count(*) from events").fetchone()[0]); c.close()',
+            file,
+          ]).toString(),
+        );
+      expect(count()).toBe(written);
+      expect(existsSync(`${file}-wal`)).toBe(true);
+      written += await writeWithoutPause(c, 100, 200);
+      expect(count()).toBe(written);
+      await c.close();
+      conn = undefined;
+      // Every commit is in the file, read afresh as after a restart.
+      expect(count()).toBe(written);
+    },
+  );
 
   test('a last copy that fails hands checkpoints back to the commits, ends the thread and lets the users go', async () => {
     const file = join(dir, 'failing.db');
