@@ -464,17 +464,21 @@ async function serverCpu(sys) {
   return { cpu: total, main, rss };
 }
 
-/** Each of callhook's server processes' /metrics, as a function of a series' name to its value (`absent` if none). */
+/**
+ * Each of callhook's server processes' /metrics: its lines, and `sample`, a series' value by its
+ * name (`absent` if none).
+ */
 async function serverMetrics(sys) {
-  const samples = [];
+  const scrapes = [];
   for (const p of sys.procs) {
     const lines = (await (await fetch(`${p.info.url}/metrics`)).text()).split('\n');
-    samples.push((series, absent = 0) => {
+    const sample = (series, absent = 0) => {
       const l = lines.find((x) => x.startsWith(`${series} `));
       return l === undefined ? absent : Number(l.slice(l.lastIndexOf(' ') + 1));
-    });
+    };
+    scrapes.push({ lines, sample });
   }
-  return samples;
+  return scrapes;
 }
 
 /**
@@ -484,7 +488,7 @@ async function serverMetrics(sys) {
 async function handedOver(sys) {
   if (!sys.name.startsWith('callhook')) return undefined;
   const sum = { intake: 0, claim: 0, claims: 0, empty: 0 };
-  for (const sample of await serverMetrics(sys)) {
+  for (const { sample } of await serverMetrics(sys)) {
     sum.intake += sample('callhook_delivery_taken_total{by="intake"}');
     sum.claim += sample('callhook_delivery_taken_total{by="claim"}');
     const none = sample('callhook_delivery_claims_total{found="none"}');
@@ -494,41 +498,36 @@ async function handedOver(sys) {
   return sum;
 }
 
-/** The bounds (s) of callhook_sqlite_wal_hold_seconds's buckets, as the server declares them. */
-const HOLD_BUCKETS = [
-  '0.0005',
-  '0.001',
-  '0.002',
-  '0.005',
-  '0.01',
-  '0.02',
-  '0.05',
-  '0.1',
-  '0.25',
-  '1',
-  '+Inf',
-];
+const HOLD = 'callhook_sqlite_wal_hold_seconds';
+/** One of its bucket lines: the bound (`le`) and the count. */
+const HOLD_BUCKET = new RegExp(`^${HOLD}_bucket\\{le="([^"]+)"\\} (\\S+)$`);
 
 /**
  * SQLite's holds for the WAL's last copy so far (callhook_sqlite_wal_hold_seconds): how many, their
- * total (s), and how many within each bucket's bound. Undefined for a peer, for PostgreSQL, and for
- * a build that does not count them (an older --against).
+ * total (s), and per bucket bound the server declares (s, ascending, +Inf last) how many came within
+ * it. Undefined for a peer, for PostgreSQL, and for a build that does not count them (an older
+ * --against).
  */
 async function walHolds(sys) {
   if (!sys.name.startsWith('callhook') || values.store !== 'sqlite') return undefined;
-  const sum = { count: 0, seconds: 0, within: HOLD_BUCKETS.map(() => 0) };
+  const sum = { count: 0, seconds: 0, within: new Map() };
   let counted = false;
-  for (const sample of await serverMetrics(sys)) {
-    const count = sample('callhook_sqlite_wal_hold_seconds_count', Number.NaN);
+  for (const { sample, lines } of await serverMetrics(sys)) {
+    const count = sample(`${HOLD}_count`, Number.NaN);
     if (Number.isNaN(count)) continue;
     counted = true;
     sum.count += count;
-    sum.seconds += sample('callhook_sqlite_wal_hold_seconds_sum');
-    HOLD_BUCKETS.forEach((le, i) => {
-      sum.within[i] += sample(`callhook_sqlite_wal_hold_seconds_bucket{le="${le}"}`);
-    });
+    sum.seconds += sample(`${HOLD}_sum`);
+    for (const l of lines) {
+      const bound = HOLD_BUCKET.exec(l);
+      if (!bound) continue;
+      const le = bound[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(bound[1]);
+      sum.within.set(le, (sum.within.get(le) ?? 0) + Number(bound[2]));
+    }
   }
-  return counted ? sum : undefined;
+  if (!counted) return undefined;
+  sum.within = new Map([...sum.within].sort(([x], [y]) => x - y));
+  return sum;
 }
 
 /**
@@ -544,16 +543,17 @@ function holdsBetween(before, after, seconds) {
       held_ms_per_s: Number.NaN,
     };
   const count = after.count - before.count;
-  const all = HOLD_BUCKETS.findIndex((_, i) => after.within[i] - before.within[i] === count);
+  let bound = Number.NaN;
+  for (const [le, n] of after.within) {
+    if (n - (before.within.get(le) ?? 0) === count) {
+      bound = le;
+      break;
+    }
+  }
   return {
     holds: count,
     hold_mean_ms: count === 0 ? 0 : ((after.seconds - before.seconds) * 1000) / count,
-    hold_max_ms:
-      count === 0
-        ? 0
-        : HOLD_BUCKETS[all] === '+Inf'
-          ? Number.POSITIVE_INFINITY
-          : Number(HOLD_BUCKETS[all]) * 1000,
+    hold_max_ms: count === 0 ? 0 : bound * 1000,
     held_ms_per_s: ((after.seconds - before.seconds) * 1000) / seconds,
   };
 }
