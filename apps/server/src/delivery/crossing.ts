@@ -8,7 +8,7 @@ import { requestRecord, type SendJob, type SendResult } from './sender.js';
  * as the ten values the sender reads, not the claim's 25 columns, and its outcome without the
  * request the log shows (the main thread has the delivery, and rebuilds it from the time and the
  * redacted signatures). Each way, the copy and the read-back cost 1.5-3x less than the objects
- * did (BENCHMARKS.md, "Attempts and outcomes cross as flat arrays").
+ * did (docs/benchmarks-history.md, "Attempts and outcomes cross as flat arrays").
  */
 
 /** An attempt as it crosses to a sending thread: its number, then the job's fields. */
