@@ -199,8 +199,8 @@ export interface Checkpointer {
  * checkpoints once the WAL passes 1000 pages, inside that commit: copying the pages and syncing
  * both files (synchronous=NORMAL syncs at checkpoints) took the event loop for milliseconds at a
  * time. `bench:delivery --against` the build before, three runs: 1.03–1.09× the events/s; the
- * longest commit on the loop 15.1 → 3.7 ms (docs/benchmarks-history.md). Durability is the same: a commit is in
- * the WAL either way.
+ * longest commit on the loop 15.1 → 3.7 ms (docs/benchmarks-history.md, "SQLite checkpoints off
+ * the event loop"). Durability is the same: a commit is in the WAL either way.
  *
  * Past `restartPages` pages in the WAL the connection's users (`gate`) are held for a last copy,
  * which the connection makes itself once the last of them has left, so that the next write

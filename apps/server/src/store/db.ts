@@ -119,8 +119,9 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
   sqlite.pragma('foreign_keys = ON');
   // temp_store stays FILE (the default): MEMORY would put every sort SQLite makes in memory with
   // no bound, a migration's index build over a whole table or a deep page of a delivery log among
-  // them (600,000 rows: an index build 68 -> 219 MB of RSS, a sort 85 -> 222; docs/benchmarks-history.md). The
-  // statement journals that went to /var/tmp at full rate are avoided instead (outbox-sql.ts).
+  // them (600,000 rows: an index build 68 -> 219 MB of RSS, a sort 85 -> 222; in
+  // docs/benchmarks-history.md, "Cheaper attempts, no temporary files"). The statement journals
+  // that went to /var/tmp at full rate are avoided instead (outbox-sql.ts).
   sqlite.pragma('busy_timeout = 5000');
   // A burst that outran the checkpoints leaves a long WAL file behind; past this size it is cut
   // back once the WAL starts over.
