@@ -18,7 +18,7 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import express from 'express';
-import { quietServer, serverBuild } from './common.mjs';
+import { machine, machineLine, quietServer, serverBuild } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -220,6 +220,7 @@ const storedUrl = `http://127.0.0.1:${storedServer.address().port}`;
 console.log(
   `callhook API benchmark: ${CONNECTIONS} connections, ${WARMUP} s warm-up, then ${ROUNDS} rounds of ${DURATION} s per variant, taken in turns; medians (autocannon ${createRequire(import.meta.url)('autocannon/package.json').version}, node ${process.version})`,
 );
+console.log(machineLine());
 console.log('GET /api/ver1.0/extension/175/event/ (a list of 20)');
 const againstLabel = 'validated, the --against build';
 const [listV, listS, listB, listA] = await compare([
@@ -285,6 +286,7 @@ const figures = (v, s, b) => ({
   ratio_to_memory: ratio(v, b),
 });
 const result = {
+  machine: machine(),
   list: figures(listV, listS, listB),
   create: figures(createV, createS, createB),
   ...(other

@@ -22,6 +22,8 @@ import {
   fileMb,
   freshDatabase,
   hangupEvent,
+  machine,
+  machineLine,
   pct,
   sentAt,
 } from './common.mjs';
@@ -335,6 +337,7 @@ const walPeak = Math.max(...samples.map((x) => x.walMb));
 console.log(
   `backlog benchmark (${values.store}, CALLHOOK_BREAKER_FAILURES=${values['breaker-failures']}, ${EVENTS * E} deliveries = ${EVENTS} events × ${E} endpoints, calls of ${PER_CALL} events, server in its own process)`,
 );
+console.log(machineLine());
 console.log('  server RSS over time:');
 console.log('    time s  phase   RSS MB  heap MB  WAL MB  queued    received');
 const step = Math.max(1, Math.ceil(samples.length / 24));
@@ -361,6 +364,7 @@ console.log(
 console.log(
   JSON.stringify({
     bench: 'backlog',
+    machine: machine(),
     store: values.store,
     deliveries: EVENTS * E,
     endpoints: E,

@@ -1,9 +1,9 @@
 // What the benchmarks share: the server build to measure, a token, a server in this process that
-// sends nothing, child processes spoken to over IPC, the statistics, and the page's hangup event
-// as the intake takes it.
+// sends nothing, child processes spoken to over IPC, the statistics, the page's hangup event as the
+// intake takes it, and the machine a run was made on.
 import { fork } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
@@ -88,6 +88,18 @@ export function child(file, args = [], { env = process.env, execArgv = process.e
     });
   return { proc, ask };
 }
+
+/**
+ * The machine a run was made on: the cores Node may use, their model, Node's version. The same
+ * build reads differently on another host (BENCHMARKS.md, "The machine's phase trades the targets
+ * off"), so the benchmarks print it under their heading and carry it in their JSON line.
+ */
+export function machine() {
+  const model = cpus()[0]?.model.trim().replace(/\s+/g, ' ') || 'unknown CPU';
+  return { cores: availableParallelism(), cpu: model, node: process.version };
+}
+/** `  machine: 2 cores, AMD EPYC, node v20.20.2` */
+export const machineLine = (m = machine()) => `  machine: ${m.cores} cores, ${m.cpu}, node ${m.node}`;
 
 export const pct = (xs, p) => {
   if (xs.length === 0) return Number.NaN;

@@ -57,6 +57,8 @@ import {
   fileMb,
   freshDatabase,
   hangupEvent,
+  machine,
+  machineLine,
   median,
   pct,
   round,
@@ -811,6 +813,7 @@ const storeName = values.store === 'none' ? 'no storage: a bound, not the produc
 console.log(
   `delivery benchmark (${storeName}, ${I} server process${I === 2 ? 'es on one database' : ''}, ${N} events, ${C} in flight, ${sendingThreads(AUTO_THREADS)} by default${SERVER_CPUS === undefined ? '' : `, each server in a cgroup of ${SERVER_CPUS} CPU${SERVER_CPUS === 1 ? '' : 's'}`}${LATENCY_BATCH === DEFAULT_LATENCY_BATCH ? '' : `, latency phase in batches of ${LATENCY_BATCH}`}, receiver in its own process; median of ${RUNS} rounds)`,
 );
+console.log(machineLine());
 /** What a system's latency phase cost: CPU per event, the machine's load, its threads' waits for a core. */
 function latencyCostLine(s) {
   console.log(
@@ -986,6 +989,7 @@ const json = (s) => ({
 console.log(
   JSON.stringify({
     bench: 'delivery',
+    machine: machine(),
     store: values.store,
     instances: I,
     events: N,

@@ -17,7 +17,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { child, clientToken, clockMs, hangupEvent, median, pct, round } from './common.mjs';
+import {
+  child,
+  clientToken,
+  clockMs,
+  hangupEvent,
+  machine,
+  machineLine,
+  median,
+  pct,
+  round,
+} from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -175,6 +185,7 @@ const h = summary.healthy;
 console.log(
   `isolation benchmark (sqlite, 1 server process, default delivery settings; ${E} endpoints on ${E} hosts, ${BAD} of them bad; ${N} events at max rate, ${LATENCY_EVENTS} at ${Math.round(latencyRate)} events/s for latency; median of ${RUNS} rounds)`,
 );
+console.log(machineLine());
 console.log(
   `  ${''.padEnd(34)} ${'healthy endpoints'.padStart(18)}  ${'ratio'.padStart(6)}  ${'p99 at fixed rate'.padStart(18)}  ${'ratio'.padStart(6)}`,
 );
@@ -192,6 +203,7 @@ console.log(
 console.log(
   JSON.stringify({
     bench: 'isolation',
+    machine: machine(),
     endpoints: E,
     bad: BAD,
     events: N,
