@@ -4,6 +4,7 @@
 // --against <dir>: another build of the package (a copy of its dist from before a change, kept
 // inside packages/receiver so it finds the same dependencies), measured in the same alternating
 // rounds: the speed-up of a change on a shared machine.
+import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -151,8 +152,10 @@ const ratio = Math.round(exactRatio * 1000) / 1000;
 const bytes = Math.round(requests.reduce((s, r) => s + r.body.length, 0) / requests.length);
 const fmt = (n) => n.toLocaleString('en');
 
+// The host's CPU model: the same code reads differently on another one (BENCHMARKS.md).
+const CPU = cpus()[0]?.model.trim().replace(/\s+/g, ' ') || 'unknown CPU';
 console.log(
-  `callhook receiver bench: ${requests.length} signed POST deliveries of 6 event types, ~${bytes} bytes each; ${ROUNDS} alternating rounds of ${ROUND_MS} ms, one core`,
+  `callhook receiver bench: ${requests.length} signed POST deliveries of 6 event types, ~${bytes} bytes each; ${ROUNDS} alternating rounds of ${ROUND_MS} ms, one core (${CPU}, node ${process.version})`,
 );
 console.log(
   `  parse + verify + validate   ${fmt(perS)} events/s median, ${fmt(bestPerS)} best  (${(1e6 / perS).toFixed(2)} µs each)`,
@@ -184,5 +187,6 @@ console.log(
     bytes,
     ...(againstRatio === undefined ? {} : { against_ratio: againstRatio }),
     node: process.version,
+    cpu: CPU,
   }),
 );
