@@ -20,7 +20,8 @@
 // --store none is a diagnostic bound, not a mode of the product: the server's outbox is replaced
 // by a pass-through (intake hands every event straight to the dispatcher, results are dropped),
 // so the figures show what intake, dispatch, signing and sending cost without any storage.
-// --instances 2 (PostgreSQL): two server processes on one database, intake spread over both.
+// --instances 2 (PostgreSQL): two server processes on one database, intake spread over both,
+// measured in turns with one process on a database of its own: how the server scales from 1 to 2.
 // --peer bullmq: what a Node team would build instead (bench/peer-bullmq.mjs: Express → BullMQ on a
 // Redis this benchmark starts with AOF fsync every second → a worker that signs with
 // standardwebhooks and posts with undici), same events, batches, concurrency and receiver.
@@ -249,7 +250,7 @@ async function paced(rate, seconds, send) {
 
 // ---- The systems under test: callhook (one or two server processes), and the peer.
 const dir = mkdtempSync(join(tmpdir(), 'callhook-bench-'));
-async function startCallhook(name = 'callhook', dist = undefined, extra = {}) {
+async function startCallhook(name = 'callhook', dist = undefined, extra = {}, processes = I) {
   const env = {
     ...process.env,
     ...(dist ? { CALLHOOK_BENCH_DIST: dist } : {}),
@@ -267,7 +268,7 @@ async function startCallhook(name = 'callhook', dist = undefined, extra = {}) {
     ...extra,
   };
   const procs = [];
-  for (let k = 0; k < I; k++) {
+  for (let k = 0; k < processes; k++) {
     const p = child(
       './server-child.mjs',
       [
@@ -726,6 +727,8 @@ const THREADS = values['send-threads'] === undefined ? undefined : Number(values
 if (THREADS !== undefined) {
   systems.push(await startCallhook('callhook@threads', undefined, { sendThreads: THREADS }));
 }
+// With two processes, one process in turns with them (target 7: from 1 to 2 in the same run).
+if (I === 2) systems.push(await startCallhook('callhook@one', undefined, {}, 1));
 await baseline(); // warm up the receiver and the baseline client
 for (const sys of systems) await maxRate(sys); // warm up each system (JIT, caches, pools)
 
@@ -866,6 +869,11 @@ if (against) {
   line('callhook, --against build', against);
   coresLine(against);
 }
+const one = I === 2 ? summary('callhook@one') : undefined;
+if (one) {
+  line('callhook, one server process', one);
+  coresLine(one);
+}
 const threaded = THREADS !== undefined ? summary('callhook@threads') : undefined;
 if (threaded) {
   line(`callhook, ${sendingThreads(THREADS)}`, threaded);
@@ -889,7 +897,7 @@ const maxRounds = (s) =>
     )
     .join(', ');
 console.log(
-  `  max rate, each round: callhook ${maxRounds(ch)} events/s${peer ? `; ${PEER} ${maxRounds(peer)}` : ''}${against ? `; the --against build ${maxRounds(against)}` : ''}${threaded ? `; with ${sendingThreads(THREADS)} ${maxRounds(threaded)}` : ''}; the raw baseline ${eachRound(
+  `  max rate, each round: callhook ${maxRounds(ch)} events/s${peer ? `; ${PEER} ${maxRounds(peer)}` : ''}${against ? `; the --against build ${maxRounds(against)}` : ''}${threaded ? `; with ${sendingThreads(THREADS)} ${maxRounds(threaded)}` : ''}${one ? `; one process ${maxRounds(one)}` : ''}; the raw baseline ${eachRound(
     rounds.map((r) => r.base.per_s),
     0,
   )} req/s`,
@@ -926,6 +934,20 @@ if (against) {
           `${round(r.callhook.max.cpu_us, 1)}/${round(r['callhook@against'].max.cpu_us, 1)} µs`,
       )
       .join('; ')}`,
+  );
+}
+if (one) {
+  // Each round's pair as well: the ratio is the median of these pairs, not of the two medians.
+  console.log(
+    `  two processes / one: ${round(
+      med((r) => r.callhook.max.per_s / r['callhook@one'].max.per_s),
+      2,
+    )}x events/s, ${round(
+      med((r) => r.callhook.max.cpu_us / r['callhook@one'].max.cpu_us),
+      2,
+    )}x the CPU per event (PostgreSQL's not counted); each round ${rounds
+      .map((r) => `${round(r.callhook.max.per_s, 0)}/${round(r['callhook@one'].max.per_s, 0)}`)
+      .join(', ')} events/s`,
   );
 }
 if (threaded) {
@@ -1029,6 +1051,19 @@ console.log(
             : {}),
           vs_main_thread_per_s: round(
             med((r) => r['callhook@threads'].max.per_s / r.callhook.max.per_s),
+            2,
+          ),
+        }
+      : {}),
+    ...(one
+      ? {
+          one_process: json(one),
+          vs_one_process_per_s: round(
+            med((r) => r.callhook.max.per_s / r['callhook@one'].max.per_s),
+            2,
+          ),
+          vs_one_process_cpu: round(
+            med((r) => r.callhook.max.cpu_us / r['callhook@one'].max.cpu_us),
             2,
           ),
         }
