@@ -753,6 +753,11 @@ rmSync(dir, { recursive: true, force: true });
 await dropFreshDatabases();
 
 const med = (f) => median(rounds.map(f));
+/**
+ * Two systems' max-rate phases compared round by round (each round's pair was measured in turns),
+ * the median of the rounds' ratios a / b: events/s by default, or CPU per event (`cpu_us`).
+ */
+const maxVs = (a, b, key = 'per_s') => med((r) => r[a].max[key] / r[b].max[key]);
 const base = {
   per_s: med((r) => r.base.per_s),
   p99_ms: med((r) => r.base.p99_ms),
@@ -903,12 +908,12 @@ console.log(
   )} req/s`,
 );
 if (peer) {
-  const vs = med((r) => r.callhook.max.per_s / r[PEER].max.per_s);
+  const vs = maxVs('callhook', PEER);
   console.log(
     `  callhook / ${PEER}: ${round(vs, 2)}x events/s (target ≥ 1.5x), ${round(peer.cpu_us / ch.cpu_us, 2)}x less CPU per event${Number.isNaN(ch.pg_cpu_us) ? '' : ` (${round((peer.cpu_us + peer.pg_cpu_us) / (ch.cpu_us + ch.pg_cpu_us), 2)}x with PostgreSQL's)`}, p99 ${AT} ${round(ch.half_p99_ms, 2)} vs ${round(peer.half_p99_ms, 2)} ms`,
   );
   if (THREADS !== undefined) {
-    const tvs = med((r) => r['callhook@threads'].max.per_s / r[PEER].max.per_s);
+    const tvs = maxVs('callhook@threads', PEER);
     console.log(
       `  callhook with ${sendingThreads(THREADS)} / ${PEER}: ${round(tvs, 2)}x events/s, ${round(peer.cpu_us / summary('callhook@threads').cpu_us, 2)}x less CPU per event, p99 ${AT} ${round(summary('callhook@threads').half_p99_ms, 2)} vs ${round(peer.half_p99_ms, 2)} ms`,
     );
@@ -916,11 +921,8 @@ if (peer) {
 }
 if (against) {
   console.log(
-    `  this build / --against build: ${round(
-      med((r) => r.callhook.max.per_s / r['callhook@against'].max.per_s),
-      2,
-    )}x events/s, ${round(
-      med((r) => r['callhook@against'].max.cpu_us / r.callhook.max.cpu_us),
+    `  this build / --against build: ${round(maxVs('callhook', 'callhook@against'), 2)}x events/s, ${round(
+      maxVs('callhook@against', 'callhook', 'cpu_us'),
       2,
     )}x less CPU per event (${values.against})`,
   );
@@ -939,11 +941,8 @@ if (against) {
 if (one) {
   // Each round's pair as well: the ratio is the median of these pairs, not of the two medians.
   console.log(
-    `  two processes / one: ${round(
-      med((r) => r.callhook.max.per_s / r['callhook@one'].max.per_s),
-      2,
-    )}x events/s, ${round(
-      med((r) => r.callhook.max.cpu_us / r['callhook@one'].max.cpu_us),
+    `  two processes / one: ${round(maxVs('callhook', 'callhook@one'), 2)}x events/s, ${round(
+      maxVs('callhook', 'callhook@one', 'cpu_us'),
       2,
     )}x the CPU per event (PostgreSQL's not counted); each round ${rounds
       .map((r) => `${round(r.callhook.max.per_s, 0)}/${round(r['callhook@one'].max.per_s, 0)}`)
@@ -953,10 +952,10 @@ if (one) {
 if (threaded) {
   console.log(
     `  ${sendingThreads(THREADS)} / the default (${AUTO_THREADS}): ${round(
-      med((r) => r['callhook@threads'].max.per_s / r.callhook.max.per_s),
+      maxVs('callhook@threads', 'callhook'),
       2,
     )}x events/s, ${round(
-      med((r) => r['callhook@threads'].max.cpu_us / r.callhook.max.cpu_us),
+      maxVs('callhook@threads', 'callhook', 'cpu_us'),
       2,
     )}x the CPU per event (all threads), p99 ${AT} ${round(threaded.half_p99_ms, 2)} vs ${round(ch.half_p99_ms, 2)} ms`,
   );
@@ -1029,10 +1028,7 @@ console.log(
       ? {
           peer: PEER,
           peer_result: json(peer),
-          vs_peer: round(
-            med((r) => r.callhook.max.per_s / r[PEER].max.per_s),
-            2,
-          ),
+          vs_peer: round(maxVs('callhook', PEER), 2),
         }
       : {}),
     ...(threaded
@@ -1043,42 +1039,24 @@ console.log(
           threaded: json(threaded),
           ...(PEER
             ? {
-                threaded_vs_peer: round(
-                  med((r) => r['callhook@threads'].max.per_s / r[PEER].max.per_s),
-                  2,
-                ),
+                threaded_vs_peer: round(maxVs('callhook@threads', PEER), 2),
               }
             : {}),
-          vs_main_thread_per_s: round(
-            med((r) => r['callhook@threads'].max.per_s / r.callhook.max.per_s),
-            2,
-          ),
+          vs_main_thread_per_s: round(maxVs('callhook@threads', 'callhook'), 2),
         }
       : {}),
     ...(one
       ? {
           one_process: json(one),
-          vs_one_process_per_s: round(
-            med((r) => r.callhook.max.per_s / r['callhook@one'].max.per_s),
-            2,
-          ),
-          vs_one_process_cpu: round(
-            med((r) => r.callhook.max.cpu_us / r['callhook@one'].max.cpu_us),
-            2,
-          ),
+          vs_one_process_per_s: round(maxVs('callhook', 'callhook@one'), 2),
+          vs_one_process_cpu: round(maxVs('callhook', 'callhook@one', 'cpu_us'), 2),
         }
       : {}),
     ...(against
       ? {
           against: json(against),
-          vs_against_per_s: round(
-            med((r) => r.callhook.max.per_s / r['callhook@against'].max.per_s),
-            2,
-          ),
-          vs_against_cpu: round(
-            med((r) => r['callhook@against'].max.cpu_us / r.callhook.max.cpu_us),
-            2,
-          ),
+          vs_against_per_s: round(maxVs('callhook', 'callhook@against'), 2),
+          vs_against_cpu: round(maxVs('callhook@against', 'callhook', 'cpu_us'), 2),
         }
       : {}),
   }),
