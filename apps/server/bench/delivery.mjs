@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // pnpm bench:delivery [--store sqlite|postgres|none] [--events N] [--runs 3] [--instances 1|2]
 //                     [--peer bullmq|pgboss] [--send-threads N] [--latency-rate N] [--latency-batch N]
+//                     [--against <copy of dist>] [--control]
 // Events/s delivered end to end (intake → receiver 2xx), latency, and what it costs: the
 // server's own CPU µs per delivered event (its process.cpuUsage over the max-rate phase ÷ events),
 // beside a raw baseline: the same receiver driven directly by undici at the same concurrency, with
@@ -29,6 +30,10 @@
 // --send-threads N: callhook with CALLHOOK_SEND_THREADS=N (sending on N worker threads; 0: on its
 // main thread) measured in turns with callhook as it runs by default (`auto`: one sending thread
 // on a machine of two cores or more). `--send-threads 0` shows what the thread gives one process.
+// --against DIR: another build of the server (a copy of dist/), in turns with this one.
+// --control: a second server of this same build, in turns with the first: the two read apart by
+// the method's own spread in this run (on a slow machine, 0.9x in CPU per event over nine rounds),
+// which an --against figure must clear to show a change.
 // --latency-rate N: the latency phase at N events/s for every system instead of each one's half
 // max rate, so that p99s are compared at one load (a slower system's half rate is a lighter one).
 // --latency-batch N: the latency phase posts batches of N events (default 10) every N/rate s,
@@ -79,6 +84,9 @@ const { values } = parseArgs({
     // Another build of the server (a copy of apps/server/dist from before a change), measured in
     // turns with this one: the speed-up of a change on a shared machine.
     against: { type: 'string' },
+    // A second server of this very build, in turns with the first: how far two servers of the
+    // same code read apart in this run, the spread any --against figure is to be read against.
+    control: { type: 'boolean', default: false },
     // A directory: the server processes write a CPU profile there (node --cpu-prof) as they exit.
     prof: { type: 'string' },
     'send-threads': { type: 'string' },
@@ -723,6 +731,7 @@ async function stop(sys) {
 const systems = [await startCallhook()];
 if (PEER) systems.push(await startPeer());
 if (values.against) systems.push(await startCallhook('callhook@against', values.against));
+if (values.control) systems.push(await startCallhook('callhook@control'));
 const THREADS = values['send-threads'] === undefined ? undefined : Number(values['send-threads']);
 if (THREADS !== undefined) {
   systems.push(await startCallhook('callhook@threads', undefined, { sendThreads: THREADS }));
@@ -880,6 +889,11 @@ if (against) {
   line('callhook, --against build', against);
   coresLine(against);
 }
+const control = values.control ? summary('callhook@control') : undefined;
+if (control) {
+  line('callhook, --control (same build)', control);
+  coresLine(control);
+}
 const one = I === 2 ? summary('callhook@one') : undefined;
 if (one) {
   line('callhook, one server process', one);
@@ -947,6 +961,19 @@ if (against) {
           `${round(r.callhook.max.cpu_us, 1)}/${round(r['callhook@against'].max.cpu_us, 1)} µs`,
       )
       .join('; ')}`,
+  );
+}
+if (control) {
+  console.log(
+    `  this build / --control (the same build; the method's own spread in this run): ${round(
+      maxVs('callhook', 'callhook@control'),
+      2,
+    )}x events/s, ${round(maxVs('callhook@control', 'callhook', 'cpu_us'), 2)}x less CPU per event, p99 ${AT} ${round(
+      ch.half_p99_ms,
+      2,
+    )} vs ${round(control.half_p99_ms, 2)} ms; each round ${rounds
+      .map((r) => `${round(r.callhook.max.cpu_us, 1)}/${round(r['callhook@control'].max.cpu_us, 1)} µs`)
+      .join(', ')}`,
   );
 }
 if (one) {
@@ -1061,6 +1088,13 @@ console.log(
           one_process: json(one),
           vs_one_process_per_s: round(maxVs('callhook', 'callhook@one'), 2),
           vs_one_process_cpu: round(maxVs('callhook', 'callhook@one', 'cpu_us'), 2),
+        }
+      : {}),
+    ...(control
+      ? {
+          control: json(control),
+          vs_control_per_s: round(maxVs('callhook', 'callhook@control'), 2),
+          vs_control_cpu: round(maxVs('callhook@control', 'callhook', 'cpu_us'), 2),
         }
       : {}),
     ...(against
