@@ -32,8 +32,7 @@
 // on a machine of two cores or more). `--send-threads 0` shows what the thread gives one process.
 // --against DIR: another build of the server (a copy of dist/), in turns with this one.
 // --control: a second server of this same build, in turns with the first: the two read apart by
-// the method's own spread in this run (on a slow machine, 0.9x in CPU per event over nine rounds),
-// which an --against figure must clear to show a change.
+// the method's own spread in this run, which an --against figure must clear to show a change.
 // --latency-rate N: the latency phase at N events/s for every system instead of each one's half
 // max rate, so that p99s are compared at one load (a slower system's half rate is a lighter one).
 // --latency-batch N: the latency phase posts batches of N events (default 10) every N/rate s,
@@ -890,6 +889,15 @@ if (against) {
   coresLine(against);
 }
 const control = values.control ? summary('callhook@control') : undefined;
+/** `--against` or `--control` in the JSON line: the other server's figures and this build's ratios. */
+const versusJson = (key, s) =>
+  s
+    ? {
+        [key]: json(s),
+        [`vs_${key}_per_s`]: round(maxVs('callhook', `callhook@${key}`), 2),
+        [`vs_${key}_cpu`]: round(maxVs(`callhook@${key}`, 'callhook', 'cpu_us'), 2),
+      }
+    : {};
 if (control) {
   line('callhook, --control (same build)', control);
   coresLine(control);
@@ -916,7 +924,7 @@ console.log(
 );
 const eachRound = (xs, digits = 2) => xs.map((v) => round(v, digits)).join(', ');
 console.log(
-  `  p99 ${AT}, each round: callhook ${eachRound(ch.half_p99_rounds)} ms${peer ? `; ${PEER} ${eachRound(peer.half_p99_rounds)} ms` : ''}${against ? `; the --against build ${eachRound(against.half_p99_rounds)} ms` : ''}; the raw client's at callhook's rate (the floor) ${eachRound(rounds.map((r) => r.baseHalf.p99_ms))} ms`,
+  `  p99 ${AT}, each round: callhook ${eachRound(ch.half_p99_rounds)} ms${peer ? `; ${PEER} ${eachRound(peer.half_p99_rounds)} ms` : ''}${against ? `; the --against build ${eachRound(against.half_p99_rounds)} ms` : ''}${control ? `; the --control build ${eachRound(control.half_p99_rounds)} ms` : ''}; the raw client's at callhook's rate (the floor) ${eachRound(rounds.map((r) => r.baseHalf.p99_ms))} ms`,
 );
 /** One system's max rate round by round: `13138 (0.26x, WAL 4.1 KB/event)`. */
 const maxRounds = (s) =>
@@ -927,7 +935,7 @@ const maxRounds = (s) =>
     )
     .join(', ');
 console.log(
-  `  max rate, each round: callhook ${maxRounds(ch)} events/s${peer ? `; ${PEER} ${maxRounds(peer)}` : ''}${against ? `; the --against build ${maxRounds(against)}` : ''}${threaded ? `; with ${sendingThreads(THREADS)} ${maxRounds(threaded)}` : ''}${one ? `; one process ${maxRounds(one)}` : ''}; the raw baseline ${eachRound(
+  `  max rate, each round: callhook ${maxRounds(ch)} events/s${peer ? `; ${PEER} ${maxRounds(peer)}` : ''}${against ? `; the --against build ${maxRounds(against)}` : ''}${control ? `; the --control build ${maxRounds(control)}` : ''}${threaded ? `; with ${sendingThreads(THREADS)} ${maxRounds(threaded)}` : ''}${one ? `; one process ${maxRounds(one)}` : ''}; the raw baseline ${eachRound(
     rounds.map((r) => r.base.per_s),
     0,
   )} req/s`,
@@ -944,38 +952,30 @@ if (peer) {
     );
   }
 }
-if (against) {
+/**
+ * This build against another server measured in the same turns (`--against`, `--control`): the
+ * median of each round's ratio, then each round's pair, since the machine's load can move a lot
+ * between rounds (the ratio is the median of these pairs, not of the two medians).
+ */
+function versus(name, flag, what) {
   console.log(
-    `  this build / --against build: ${round(maxVs('callhook', 'callhook@against'), 2)}x events/s, ${round(
-      maxVs('callhook@against', 'callhook', 'cpu_us'),
+    `  this build / ${flag} build: ${round(maxVs('callhook', name), 2)}x events/s, ${round(
+      maxVs(name, 'callhook', 'cpu_us'),
       2,
-    )}x less CPU per event (${values.against})`,
+    )}x less CPU per event (${what})`,
   );
-  // Each round's pair, since the machine's load can move a lot between rounds: the ratio above is
-  // the median of these pairs, not of the two medians.
   console.log(
-    `  each round, this build / --against: ${rounds
+    `  each round, this build / ${flag}: ${rounds
       .map(
         (r) =>
-          `${round(r.callhook.max.per_s, 0)}/${round(r['callhook@against'].max.per_s, 0)} events/s, ` +
-          `${round(r.callhook.max.cpu_us, 1)}/${round(r['callhook@against'].max.cpu_us, 1)} µs`,
+          `${round(r.callhook.max.per_s, 0)}/${round(r[name].max.per_s, 0)} events/s, ` +
+          `${round(r.callhook.max.cpu_us, 1)}/${round(r[name].max.cpu_us, 1)} µs`,
       )
       .join('; ')}`,
   );
 }
-if (control) {
-  console.log(
-    `  this build / --control (the same build; the method's own spread in this run): ${round(
-      maxVs('callhook', 'callhook@control'),
-      2,
-    )}x events/s, ${round(maxVs('callhook@control', 'callhook', 'cpu_us'), 2)}x less CPU per event, p99 ${AT} ${round(
-      ch.half_p99_ms,
-      2,
-    )} vs ${round(control.half_p99_ms, 2)} ms; each round ${rounds
-      .map((r) => `${round(r.callhook.max.cpu_us, 1)}/${round(r['callhook@control'].max.cpu_us, 1)} µs`)
-      .join(', ')}`,
-  );
-}
+if (against) versus('callhook@against', '--against', values.against);
+if (control) versus('callhook@control', '--control', "the same build: the method's own spread in this run");
 if (one) {
   // Each round's pair as well: the ratio is the median of these pairs, not of the two medians.
   console.log(
@@ -1090,20 +1090,8 @@ console.log(
           vs_one_process_cpu: round(maxVs('callhook', 'callhook@one', 'cpu_us'), 2),
         }
       : {}),
-    ...(control
-      ? {
-          control: json(control),
-          vs_control_per_s: round(maxVs('callhook', 'callhook@control'), 2),
-          vs_control_cpu: round(maxVs('callhook@control', 'callhook', 'cpu_us'), 2),
-        }
-      : {}),
-    ...(against
-      ? {
-          against: json(against),
-          vs_against_per_s: round(maxVs('callhook', 'callhook@against'), 2),
-          vs_against_cpu: round(maxVs('callhook@against', 'callhook', 'cpu_us'), 2),
-        }
-      : {}),
+    ...versusJson('control', control),
+    ...versusJson('against', against),
   }),
 );
 process.exit(0);
