@@ -82,7 +82,9 @@ async function run(scenario, latencyRate) {
       dataDir,
       config: {
         simulator: false,
-        extensionSubscriptionLimit: 1000,
+        // Every endpoint is a subscription of one extension of one client: room for --endpoints.
+        extensionSubscriptionLimit: Math.max(1000, E),
+        clientSubscriptionLimit: Math.max(1000, E),
         demoClientId: 'bench',
         demoClientSecret: 'bench-secret',
       },
