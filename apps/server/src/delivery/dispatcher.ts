@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { AttemptResult, ClaimedDelivery, IngestLease, OutboxStore } from '../store/index.js';
 import { hostOf, hostVerdict } from './host.js';
 import { outcomeLine } from './outcome.js';
+import { HostRamp, type RampAttempt } from './ramp.js';
 import { nextDelayMs } from './schedule.js';
 import type { SendPort } from './send-threads.js';
 
@@ -123,6 +124,8 @@ export class Dispatcher {
    */
   private readonly slots: number;
   private readonly hostSlots: number;
+  /** What each host may have handed to the sender now: its slots once it answers (see HostRamp). */
+  private readonly ramp: HostRamp;
   /**
    * A host holds at most this many claimed deliveries: a dead receiver holds no more (the intake
    * may lease one that answers fast more, see `intakeCap`). Counted
@@ -147,6 +150,14 @@ export class Dispatcher {
     this.hostSlots = deliveryPerHostConcurrency * depth;
     this.hostCap = Math.max(4 * deliveryPerHostConcurrency, deliveryBatchSize, this.hostSlots);
     this.lowWater = Math.floor((this.hostCap - (this.hostSlots - deliveryPerHostConcurrency)) / 2);
+    // A host that has not answered lately has one request's worth (and the sender's depth).
+    this.ramp = new HostRamp({
+      cap: this.hostSlots,
+      first: depth,
+      unprovenCap: Math.max(depth, Math.floor(this.slots / 2)),
+      stuckCap: 16 * this.slots,
+      onFree: () => this.pump(),
+    });
   }
 
   get active(): number {
@@ -388,7 +399,7 @@ export class Dispatcher {
     let n = 0;
     const now = Date.now();
     for (const [host, h] of this.hosts) {
-      if (h.sending < this.hostSlots && !this.hostHeld(host, now)) n += h.queue.length;
+      if (this.ramp.allows(host, h.sending) && !this.hostHeld(host, now)) n += h.queue.length;
     }
     return n;
   }
@@ -425,6 +436,7 @@ export class Dispatcher {
     const recent = performance.now() - RATE_WINDOW_MS;
     for (const [host, a] of this.answered)
       if (a.last < recent && !this.hosts.has(host)) this.answered.delete(host);
+    this.ramp.prune(now);
     for (const [host, b] of this.breakers) {
       if (b.probe !== null || this.hosts.has(host)) continue;
       if ((b.until > 0 ? b.until : b.last) >= stale) continue;
@@ -461,41 +473,49 @@ export class Dispatcher {
       this.hosts.set(host, h);
     }
     h.queue.push(d);
-    this.pump();
+    // Only this host's queue changed: if it may not start one now, no other host may either (a
+    // pump leaves none that may), and an intake's thousands of deliveries for hosts that have not
+    // answered yet would each scan every host.
+    if (this.ramp.allows(host, h.sending)) this.pump();
   }
 
   /**
-   * Starts waiting deliveries while global slots are free, each host up to its own cap, so
-   * deliveries waiting for one slow host never hold back the others.
+   * Starts waiting deliveries while global slots are free, each host up to what it may have under
+   * way (`ramp`), so deliveries waiting for one slow host never hold back the others. The hosts
+   * take turns: one that starts an attempt goes to the back of the line (the loop comes to it
+   * again after the others). Taken from the front each time, every slot a fast host freed went
+   * to the first hosts in the map, and a few that never answer ended up with all of them.
    */
   private pump(): void {
-    let started = true;
-    while (started && this.inFlight < this.slots) {
-      started = false;
-      for (const [host, h] of this.hosts) {
-        if (this.inFlight >= this.slots) break;
-        if (h.sending >= this.hostSlots) continue;
-        // A held host sends one probe at a time, and nothing before its wait is over.
-        const b = this.breakers.get(host);
-        if (b !== undefined && b.until > 0) {
-          if (b.probe !== null || b.until > Date.now() || h.queue.length === 0) continue;
-        }
-        const d = h.queue.shift();
-        if (!d) continue;
-        if (h.queue.length === this.lowWater) {
-          this.roomFor(host);
-          this.wake?.();
-        }
-        if (b !== undefined && b.until > 0) b.probe = d.seq;
-        h.sending++;
-        this.inFlight++;
-        started = true;
-        void this.attempt(d, host);
+    // Attempts to hosts that never answered, past SLOW_MS, are under way without counting.
+    const slots = this.slots + this.ramp.stuckCount;
+    if (this.inFlight >= slots) return;
+    for (const [host, h] of this.hosts) {
+      if (this.inFlight >= slots) break;
+      if (!this.ramp.allows(host, h.sending)) continue;
+      // A held host sends one probe at a time, and nothing before its wait is over.
+      const b = this.breakers.get(host);
+      if (b !== undefined && b.until > 0) {
+        if (b.probe !== null || b.until > Date.now() || h.queue.length === 0) continue;
       }
+      const d = h.queue.shift();
+      if (!d) continue;
+      if (h.queue.length === this.lowWater) {
+        this.roomFor(host);
+        this.wake?.();
+      }
+      if (b !== undefined && b.until > 0) b.probe = d.seq;
+      h.sending++;
+      this.inFlight++;
+      this.hosts.delete(host);
+      this.hosts.set(host, h);
+      void this.attempt(d, host, this.ramp.began(host));
     }
   }
 
-  private release(host: string): void {
+  /** An attempt is over (or was withdrawn): its slots are free. */
+  private release(host: string, ramped: RampAttempt | null): void {
+    this.ramp.ended(ramped);
     const h = this.hosts.get(host);
     if (h) {
       h.sending--;
@@ -639,7 +659,8 @@ export class Dispatcher {
     this.parking.add(p);
   }
 
-  private async attempt(d: ClaimedDelivery, host: string): Promise<void> {
+  /** `ramped`: what `ramp.began` gave for it. */
+  private async attempt(d: ClaimedDelivery, host: string, ramped: RampAttempt | null): Promise<void> {
     const { sender, config, metrics } = this.opts;
     let result: AttemptResult;
     /** The attempt itself failed (not the receiver): it says nothing of the host. */
@@ -648,7 +669,7 @@ export class Dispatcher {
       const now = Date.now();
       const sent = await sender.send(d, now);
       if (sent === undefined) {
-        this.withdrawn(d, host);
+        this.withdrawn(d, host, ramped);
         return;
       }
       const { attempt } = sent;
@@ -702,8 +723,12 @@ export class Dispatcher {
     }
     const outcome = crashed ? 'crashed' : result.attempt.outcome;
     this.observe(host, d.seq, outcome);
-    if (hostVerdict(outcome) === 'answered') this.countAnswered(host);
-    this.release(host);
+    const verdict = hostVerdict(outcome);
+    if (verdict === 'answered') {
+      this.countAnswered(host);
+      this.ramp.answered(host);
+    } else if (verdict === 'unreachable') this.ramp.unreachable(host);
+    this.release(host, ramped);
     // A held host's subscriptions stay known, so that claims leave them out while it is held.
     if (!this.hosts.has(host) && !(this.breakers.get(host)?.until ?? 0)) {
       this.subscriptionHost.delete(d.subscriptionId);
@@ -720,8 +745,8 @@ export class Dispatcher {
    * stopping): nothing was sent, nothing is recorded. While the host is held it is parked until
    * the host may be tried; when stopping, its lease is released with the rest.
    */
-  private withdrawn(d: ClaimedDelivery, host: string): void {
-    this.release(host);
+  private withdrawn(d: ClaimedDelivery, host: string, ramped: RampAttempt | null): void {
+    this.release(host, ramped);
     const until = this.breakers.get(host)?.until ?? 0;
     if (this.running && until > 0) this.park([d], until);
     else {

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Denque from 'denque';
 import { type AnswerTuple, type AttemptTuple, answerOut, attemptIn } from './crossing.js';
 import { hostOf, hostVerdict } from './host.js';
+import { HostRamp, type RampAttempt } from './ramp.js';
 import type { SendThreadSettings, ThreadMessage } from './send-threads.js';
 import { Sender, type SendResult } from './sender.js';
 import { TargetPolicy } from './target.js';
@@ -9,8 +10,8 @@ import { TargetPolicy } from './target.js';
 /**
  * One sending thread of `ThreadedSender`: attempts in, results out, in any order. Attempts wait
  * here in a queue per host and start as requests end, at most `concurrency` under way and
- * `perHostConnections` per host, taking the hosts in turn so that one slow host's queue holds
- * back no other.
+ * `perHostConnections` per host once it answers (see HostRamp), taking the hosts in turn so that
+ * one slow host's queue holds back no other.
  *
  * A host that does not answer `breakerFailures` times in a row is about to be held by the
  * dispatcher, which then withdraws what waits here for it. Until then (its answers are on their
@@ -58,6 +59,15 @@ function flush(): void {
 /** Per host: requests under way, and attempts waiting for one of its slots (as they crossed). */
 const hosts = new Map<string, { sending: number; queue: Denque<AttemptTuple> }>();
 let sending = 0;
+/** What each host may have under way: its cap once it answers, one at a time until then. */
+const ramp = new HostRamp({
+  cap: settings.perHostConnections,
+  first: 1,
+  unprovenCap: Math.max(1, Math.floor(settings.concurrency / 2)),
+  stuckCap: 16 * settings.concurrency,
+  onFree: () => start(),
+});
+setInterval(() => ramp.prune(), 30_000).unref();
 /** The dispatcher's first wait before it probes a held host: a queue paused here waits no longer. */
 const PAUSE_MS = 1000;
 /**
@@ -73,8 +83,10 @@ function paused(host: string, now: number): boolean {
 
 /** Counts an outcome against its host as the dispatcher's breaker does (see hostVerdict). */
 function observe(host: string, result: SendResult): void {
-  if (settings.breakerFailures === 0) return;
   const verdict = hostVerdict(result.attempt.outcome);
+  if (verdict === 'answered') ramp.answered(host);
+  else if (verdict === 'unreachable') ramp.unreachable(host);
+  if (settings.breakerFailures === 0) return;
   if (verdict === 'answered') failing.delete(host);
   if (verdict !== 'unreachable') return;
   const now = Date.now();
@@ -93,34 +105,38 @@ function observe(host: string, result: SendResult): void {
 }
 
 function start(): void {
+  // Attempts to hosts that never answered, past SLOW_MS, are under way without counting.
+  const cap = settings.concurrency + ramp.stuckCount;
+  if (sending >= cap) return;
   const now = failing.size > 0 ? Date.now() : 0;
-  let started = true;
-  while (started && sending < settings.concurrency) {
-    started = false;
-    for (const [host, h] of hosts) {
-      if (sending >= settings.concurrency) break;
-      if (h.sending >= settings.perHostConnections || (now > 0 && paused(host, now))) continue;
-      const a = h.queue.shift();
-      if (!a) continue;
-      h.sending++;
-      sending++;
-      started = true;
-      // The attempt begins now: its signature's timestamp and its deadline count from here, not
-      // from when it was queued.
-      const id = a[0];
-      sender.send(attemptIn(a), Date.now()).then(
-        (result) => {
-          observe(host, result);
-          done(host, answerOut(id, result));
-        },
-        // Sending never throws by design; if it does, the main thread hears of it and retries later.
-        (err: unknown) => done(host, [id, String(err)]),
-      );
-    }
+  // A host that starts an attempt goes to the back of the line, and the loop comes to it again
+  // after the others (see the dispatcher's pump).
+  for (const [host, h] of hosts) {
+    if (sending >= cap) break;
+    if (!ramp.allows(host, h.sending) || (now > 0 && paused(host, now))) continue;
+    const a = h.queue.shift();
+    if (!a) continue;
+    h.sending++;
+    sending++;
+    hosts.delete(host);
+    hosts.set(host, h);
+    const ramped = ramp.began(host);
+    // The attempt begins now: its signature's timestamp and its deadline count from here, not
+    // from when it was queued.
+    const id = a[0];
+    sender.send(attemptIn(a), Date.now()).then(
+      (result) => {
+        observe(host, result);
+        done(host, answerOut(id, result), ramped);
+      },
+      // Sending never throws by design; if it does, the main thread hears of it and retries later.
+      (err: unknown) => done(host, [id, String(err)], ramped),
+    );
   }
 }
 
-function done(host: string, a: AnswerTuple): void {
+function done(host: string, a: AnswerTuple, ramped: RampAttempt | null): void {
+  ramp.ended(ramped);
   const h = hosts.get(host)!;
   h.sending--;
   sending--;

@@ -342,7 +342,8 @@ describe('order and isolation', () => {
 
   test("a saturated dead host does not hold back another host's calls, step by step", async () => {
     // Per host at most max(4 × 2, 4) = 8 deliveries are held; a long poll makes any wait for it
-    // stand out: each next event of a call is found by a claim, never handed over at intake.
+    // stand out: each next event of a call is found by a claim, never handed over at intake. (A
+    // host that has not answered gets one request, and one more a second after: HostRamp.)
     const s = await startTestServer({
       config: {
         deliveryPerHostConcurrency: 2,
@@ -379,6 +380,38 @@ describe('order and isolation', () => {
     open = true;
     for (const res of held) res.end('ok');
     await s.stop();
+  });
+
+  test('receivers that never answer, more of them than the cap has slots, do not hold back a healthy one', async () => {
+    // 4 requests at once in all, 4 per host; six receivers accept and never answer (to a 30 s
+    // timeout). Each slot a healthy host freed went to them until they held all four, and the
+    // healthy host waited for their timeouts. Now a host that has not answered gets one request
+    // (one more a second after, up to its cap), the six share half the slots, and each of their
+    // requests stops counting after a second without an answer.
+    const t = await startTestServer({
+      config: { deliveryConcurrency: 4, deliveryPerHostConcurrency: 4, deliveryTimeoutSeconds: 30 },
+    });
+    const held: Array<import('node:http').ServerResponse> = [];
+    let open = false;
+    const hang = (_req: unknown, res: import('node:http').ServerResponse) => {
+      if (open) res.end('ok');
+      else held.push(res);
+    };
+    const dead = await Promise.all(Array.from({ length: 6 }, () => receiver(hang)));
+    const healthy = await receiver();
+    for (const [i, rx] of dead.entries()) await t.subscribe(`${rx.url}/dead${i}`, 'dial-out');
+    await t.subscribe(`${healthy.url}/alive`, 'dial-out');
+    const started = Date.now();
+    await t.ingest(Array.from({ length: 30 }, () => callEvents(175, 2)[0]!));
+    await healthy.waitFor(30, 15_000);
+    // Well inside the first timeout: a second per two hanging hosts before the healthy one's
+    // first attempt, then its own pace.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // One more a second per two hanging hosts: within their cap of 4 each, stuck or not.
+    for (const rx of dead) expect(rx.received.length).toBeLessThanOrEqual(4);
+    open = true;
+    for (const res of held) res.end('ok');
+    await t.stop();
   });
 
   test('a dead receiver does not slow the others', async () => {

@@ -276,6 +276,46 @@ test('a sending thread spends no more attempts on a dead host than the main thre
   }
 });
 
+// Receivers that accept and never answer, more of them than the sending thread has slots: on the
+// thread as on the main thread (retries.test.ts), a host that has not answered gets one request
+// (one more a second after, up to its cap), such hosts share half the slots, and each of their
+// requests stops counting after a second without an answer. The thread's own queue took them in the map's order: every slot a healthy host freed
+// went to the first hosts, which held all four to their 30 s timeout.
+test('on a sending thread, receivers that never answer do not hold back a healthy one', {
+  timeout: 60_000,
+}, async () => {
+  const held: import('node:http').ServerResponse[] = [];
+  let open = false;
+  const hang: Reply = (_req, res) => {
+    if (open) res.end('ok');
+    else held.push(res);
+  };
+  const dead = await Promise.all(Array.from({ length: 6 }, () => startReceiver(hang)));
+  const healthy = await startReceiver();
+  const server = await builtServer('threads-hang', {
+    CALLHOOK_SEND_THREADS: '1',
+    CALLHOOK_DELIVERY_CONCURRENCY: '4',
+    CALLHOOK_DELIVERY_PER_HOST: '4',
+    CALLHOOK_DELIVERY_TIMEOUT: '30',
+  });
+  try {
+    for (const [i, rx] of dead.entries()) await server.subscribe(`${rx.url}/dead${i}`, 'hangup');
+    await server.subscribe(`${healthy.url}/alive`, 'hangup');
+    const events: IntakeEvent[] = [];
+    for (let i = 0; i < 30; i++) events.push(...callEvents(175, 1));
+    const started = Date.now();
+    await server.ingest(events);
+    await healthy.waitFor(30, 15_000);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    for (const rx of dead) expect(rx.received.length).toBeLessThanOrEqual(4);
+  } finally {
+    open = true;
+    for (const res of held) res.end('ok');
+    await server.stop();
+    for (const rx of [...dead, healthy]) await rx.close();
+  }
+});
+
 // A receiver whose TLS handshake is never answered: the attempt gives up at its deadline (1 s)
 // while the connection is still being made, whose own timeout is 20 s here. The server's
 // shutdown must not wait for that connection, on the main thread or on a sending thread (whose

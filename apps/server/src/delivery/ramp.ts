@@ -1,0 +1,144 @@
+/**
+ * How many attempts each receiving host may have under way, kept where attempts start (the
+ * dispatcher, and each sending thread for its hosts).
+ *
+ * A host is given its full cap only once it answers. One that has not answered lately (new, gone
+ * quiet, or unreachable since) has `first` at a time, and all such hosts together have at most
+ * `unprovenCap`, half of the requests under way by default. Each answer doubles the host's
+ * allowance, up to `cap` (a healthy host is at its cap after four answers); an unreachable attempt
+ * (refused, reset, timed out) takes it back to `first`. Without this, a receiver that accepts
+ * connections and never answers kept every slot a healthy one freed: with 20 such hosts among
+ * 200, each took up to its cap of 16, the 64 slots were all held to the 15 s timeout, and the
+ * healthy hosts got a twentieth of their rate (`bench:isolation --endpoints 200 --events 200`).
+ *
+ * Were that all, as many hanging hosts as the unproven share would hold it to their timeout, and
+ * a new host (every host, after a restart) would wait that long for its first attempt; a new
+ * host's other endpoints would wait behind its first request if that one hung. So an unproven
+ * attempt that has had no answer for `SLOW_MS` stops counting (`stuck`): in the unproven share, in
+ * the requests under way, and in its host's `first`, though never beyond its host's `cap`. A host
+ * that never answers gets one more attempt a second, up to its cap, and takes no slot from the
+ * others; at most `stuckCap` attempts are stuck at once (the sockets they hold).
+ */
+export interface RampOptions {
+  /** A host's cap: what it may have under way once it answers, and in all. */
+  cap: number;
+  /** What a host that has not answered lately may have under way, stuck attempts aside. */
+  first: number;
+  /** What all hosts that have not answered lately may have under way together. */
+  unprovenCap: number;
+  /** How many unproven attempts may wait past `SLOW_MS` without counting. */
+  stuckCap: number;
+  /** Called when an attempt stops counting: its slot may start another. */
+  onFree: () => void;
+}
+
+/** An unproven attempt without an answer this long stops counting (see HostRamp). */
+export const SLOW_MS = 1000;
+
+/**
+ * A host that has not answered between two prunes is unproven again (its allowance starts over):
+ * after 30 to 60 s. An answer only marks its host (no clock is read per attempt).
+ */
+const PRUNE_MS = 30_000;
+
+/** An unproven attempt under way (a proven one needs nothing: `began` gives null for it). */
+export interface RampAttempt {
+  host: string;
+  stuck: boolean;
+  timer: NodeJS.Timeout;
+}
+
+export class HostRamp {
+  /** Hosts that answered lately: what each may have under way, and whether it answered since the last prune. */
+  private readonly proven = new Map<string, { limit: number; seen: boolean }>();
+  private prunedAt = Date.now();
+  /** Attempts under way that began while their host was unproven, and are not stuck. */
+  private unproven = 0;
+  /** Stuck attempts under way, in all and per host. */
+  private stuck = 0;
+  private readonly stuckOf = new Map<string, number>();
+
+  constructor(private readonly opts: RampOptions) {}
+
+  /** Whether `host`, with `sending` attempts under way, may begin another now. */
+  allows(host: string, sending: number): boolean {
+    const p = this.proven.get(host);
+    if (p !== undefined) return sending < p.limit;
+    if (sending >= this.opts.cap || this.unproven >= this.opts.unprovenCap) return false;
+    return sending - (this.stuckOf.get(host) ?? 0) < this.opts.first;
+  }
+
+  /**
+   * An attempt for `host` begins (`allows` said it may). Hand what this gives back to `ended`
+   * when it is over, whatever the host has become meanwhile.
+   */
+  began(host: string): RampAttempt | null {
+    if (this.proven.has(host)) return null;
+    this.unproven++;
+    const a: RampAttempt = {
+      host,
+      stuck: false,
+      timer: setTimeout(() => {
+        if (this.stuck >= this.opts.stuckCap) return;
+        a.stuck = true;
+        this.unproven--;
+        this.stuck++;
+        this.stuckOf.set(host, (this.stuckOf.get(host) ?? 0) + 1);
+        this.opts.onFree();
+      }, SLOW_MS).unref(),
+    };
+    return a;
+  }
+
+  ended(a: RampAttempt | null): void {
+    if (a === null) return;
+    clearTimeout(a.timer);
+    if (!a.stuck) {
+      this.unproven--;
+      return;
+    }
+    this.stuck--;
+    const n = this.stuckOf.get(a.host)! - 1;
+    if (n === 0) this.stuckOf.delete(a.host);
+    else this.stuckOf.set(a.host, n);
+  }
+
+  /** Attempts under way that do not count against the cap on requests under way. */
+  get stuckCount(): number {
+    return this.stuck;
+  }
+
+  /** `host` answered (an HTTP status of any kind): its allowance doubles, up to the cap. */
+  answered(host: string): void {
+    const p = this.proven.get(host);
+    if (p === undefined)
+      this.proven.set(host, { limit: Math.min(this.opts.cap, 2 * this.opts.first), seen: true });
+    else {
+      if (p.limit < this.opts.cap) p.limit = Math.min(this.opts.cap, 2 * p.limit);
+      p.seen = true;
+    }
+  }
+
+  /** An attempt could not reach `host`: it starts over, as a host that has not answered. */
+  unreachable(host: string): void {
+    this.proven.delete(host);
+  }
+
+  /**
+   * Forgets hosts that have not answered since the last prune, at most every PRUNE_MS (call it
+   * as often as you like): bounded as the hosts that answer are.
+   */
+  prune(now = Date.now()): void {
+    if (now - this.prunedAt < PRUNE_MS) return;
+    this.prunedAt = now;
+    for (const [host, p] of this.proven) {
+      if (p.seen) p.seen = false;
+      else this.proven.delete(host);
+    }
+  }
+
+  /** What `host` may have under way now, stuck attempts aside (for tests). */
+  limitOf(host: string): number {
+    return this.proven.get(host)?.limit ?? this.opts.first;
+  }
+}

@@ -1,0 +1,136 @@
+import { afterEach, beforeEach, expect, test, vi } from 'vitest';
+import { HostRamp, SLOW_MS } from '../../src/delivery/ramp.js';
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function ramp(over: Partial<ConstructorParameters<typeof HostRamp>[0]> = {}) {
+  const freed: number[] = [];
+  const r = new HostRamp({
+    cap: 16,
+    first: 1,
+    unprovenCap: 2,
+    stuckCap: 100,
+    onFree: () => freed.push(Date.now()),
+    ...over,
+  });
+  return { r, freed };
+}
+
+test('a host that has not answered has one attempt at a time; each answer doubles it, up to the cap', () => {
+  const { r } = ramp();
+  expect(r.allows('a:1', 0)).toBe(true);
+  expect(r.allows('a:1', 1)).toBe(false);
+  const seen = [r.limitOf('a:1')];
+  for (let i = 0; i < 6; i++) {
+    r.answered('a:1');
+    seen.push(r.limitOf('a:1'));
+  }
+  expect(seen).toEqual([1, 2, 4, 8, 16, 16, 16]);
+  expect(r.allows('a:1', 15)).toBe(true);
+  expect(r.allows('a:1', 16)).toBe(false);
+});
+
+test('an unreachable attempt takes the host back to one at a time', () => {
+  const { r } = ramp();
+  for (let i = 0; i < 4; i++) r.answered('a:1');
+  expect(r.limitOf('a:1')).toBe(16);
+  r.unreachable('a:1');
+  expect(r.limitOf('a:1')).toBe(1);
+  expect(r.allows('a:1', 1)).toBe(false);
+});
+
+test('hosts that have not answered share the unproven cap; a proven host does not count in it', () => {
+  const { r } = ramp();
+  const a = r.began('a:1');
+  const b = r.began('b:1');
+  expect(a).not.toBeNull();
+  expect(b).not.toBeNull();
+  // Two unproven attempts under way: a third host waits, however empty its own share.
+  expect(r.allows('c:1', 0)).toBe(false);
+  r.answered('p:1');
+  expect(r.began('p:1')).toBeNull();
+  expect(r.allows('p:1', 1)).toBe(true);
+  r.ended(a);
+  expect(r.allows('c:1', 0)).toBe(true);
+  // An attempt counted as unproven leaves the count even if its host answered meanwhile.
+  r.answered('b:1');
+  r.ended(b);
+  const c = r.began('c:1');
+  const d = r.began('d:1');
+  expect(r.allows('e:1', 0)).toBe(false);
+  r.ended(c);
+  r.ended(d);
+});
+
+test('an unproven attempt without an answer for SLOW_MS stops counting, and frees its slots', () => {
+  const { r, freed } = ramp({ cap: 3 });
+  const a = r.began('a:1');
+  const b = r.began('b:1');
+  expect(r.allows('c:1', 0)).toBe(false);
+  expect(r.allows('a:1', 1)).toBe(false);
+  vi.advanceTimersByTime(SLOW_MS - 1);
+  expect(r.stuckCount).toBe(0);
+  expect(freed).toHaveLength(0);
+  vi.advanceTimersByTime(1);
+  expect(r.stuckCount).toBe(2);
+  expect(freed).toHaveLength(2);
+  // The unproven share is free again, and each hanging host may try one more.
+  expect(r.allows('c:1', 0)).toBe(true);
+  expect(r.allows('a:1', 1)).toBe(true);
+  const a2 = r.began('a:1');
+  expect(r.allows('a:1', 2)).toBe(false);
+  vi.advanceTimersByTime(SLOW_MS);
+  // Two under way, both stuck: a third; then its cap of 3 holds, stuck or not.
+  expect(r.allows('a:1', 2)).toBe(true);
+  const a3 = r.began('a:1');
+  vi.advanceTimersByTime(SLOW_MS);
+  expect(r.allows('a:1', 3)).toBe(false);
+  for (const x of [a, a2, a3]) r.ended(x);
+  expect(r.stuckCount).toBe(1);
+  r.ended(b);
+  expect(r.stuckCount).toBe(0);
+  expect(r.allows('a:1', 1)).toBe(false);
+  // One that answers in time never counts as stuck.
+  const c = r.began('c:1');
+  vi.advanceTimersByTime(SLOW_MS / 2);
+  r.ended(c);
+  vi.advanceTimersByTime(SLOW_MS);
+  expect(r.stuckCount).toBe(0);
+});
+
+test('no more than stuckCap attempts stop counting at once', () => {
+  const { r, freed } = ramp({ unprovenCap: 10, stuckCap: 3 });
+  const all = Array.from({ length: 5 }, (_, i) => r.began(`h${i}:1`));
+  vi.advanceTimersByTime(SLOW_MS);
+  expect(r.stuckCount).toBe(3);
+  expect(freed).toHaveLength(3);
+  // The other two still count in the unproven share: 2 of 10.
+  for (let i = 0; i < 8; i++) expect(r.began(`n${i}:1`)).not.toBeNull();
+  expect(r.allows('x:1', 0)).toBe(false);
+  for (const a of all) r.ended(a);
+  expect(r.stuckCount).toBe(0);
+});
+
+test('a host that has not answered between two prunes (30 to 60 s) starts over', () => {
+  const { r } = ramp();
+  for (let i = 0; i < 4; i++) r.answered('a:1');
+  r.answered('b:1');
+  // Too soon: nothing is forgotten, however often it is called.
+  vi.advanceTimersByTime(29_999);
+  r.prune();
+  expect(r.limitOf('a:1')).toBe(16);
+  vi.advanceTimersByTime(1);
+  r.prune();
+  // Both answered before this prune: kept, and now they must answer again before the next.
+  expect([r.limitOf('a:1'), r.limitOf('b:1')]).toEqual([16, 2]);
+  r.answered('b:1');
+  vi.advanceTimersByTime(30_000);
+  r.prune();
+  expect(r.limitOf('a:1')).toBe(1);
+  expect(r.limitOf('b:1')).toBe(4);
+});
