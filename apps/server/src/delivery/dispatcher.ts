@@ -474,8 +474,9 @@ export class Dispatcher {
     }
     h.queue.push(d);
     // Only this host's queue changed: if it may not start one now, no other host may either (a
-    // pump leaves none that may), and an intake's thousands of deliveries for hosts that have not
-    // answered yet would each scan every host.
+    // pump leaves none that may; a prune that forgets a host is the exception, and that host's
+    // attempts under way pump as they end), and an intake's thousands of deliveries for hosts
+    // that have not answered yet would each scan every host.
     if (this.ramp.allows(host, h.sending)) this.pump();
   }
 

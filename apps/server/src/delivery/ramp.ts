@@ -4,7 +4,7 @@
  *
  * A host is given its full cap only once it answers. One that has not answered lately (new, gone
  * quiet, or unreachable since) has `first` at a time, and all such hosts together have at most
- * `unprovenCap`, half of the requests under way by default. Each answer doubles the host's
+ * `unprovenCap` (the callers give them half of the cap in all). Each answer doubles the host's
  * allowance, up to `cap` (a healthy host is at its cap after four answers); an unreachable attempt
  * (refused, reset, timed out) takes it back to `first`. Without this, a receiver that accepts
  * connections and never answers kept every slot a healthy one freed: with 20 such hosts among
@@ -15,9 +15,12 @@
  * a new host (every host, after a restart) would wait that long for its first attempt; a new
  * host's other endpoints would wait behind its first request if that one hung. So an unproven
  * attempt that has had no answer for `SLOW_MS` stops counting (`stuck`): in the unproven share, in
- * the requests under way, and in its host's `first`, though never beyond its host's `cap`. A host
- * that never answers gets one more attempt a second, up to its cap, and takes no slot from the
- * others; at most `stuckCap` attempts are stuck at once (the sockets they hold).
+ * the requests under way, and in its host's `first`. From then on, while any attempt of that host
+ * is stuck, its new attempts do not count either, up to the host's cap: a host that never answers
+ * holds its cap of sockets to its timeout (where the breaker counts them), but no slot of the
+ * others, even where the unproven share is the whole cap (a cap in all of 1). At most `stuckCap`
+ * attempts are stuck at once (the sockets they hold); one that comes to `SLOW_MS` past that waits,
+ * counting, for the first stuck one to end.
  */
 export interface RampOptions {
   /** A host's cap: what it may have under way once it answers, and in all. */
@@ -45,11 +48,13 @@ const PRUNE_MS = 30_000;
 export interface RampAttempt {
   host: string;
   stuck: boolean;
-  timer: NodeJS.Timeout;
+  /** Until it turns stuck (none once stuck, or begun stuck). */
+  timer: NodeJS.Timeout | undefined;
+  ended: boolean;
 }
 
 export class HostRamp {
-  /** Hosts that answered lately: what each may have under way, and whether it answered since the last prune. */
+  /** Hosts that answered lately: each one's allowance, and whether it answered since the last prune. */
   private readonly proven = new Map<string, { limit: number; seen: boolean }>();
   private prunedAt = Date.now();
   /** Attempts under way that began while their host was unproven, and are not stuck. */
@@ -57,6 +62,8 @@ export class HostRamp {
   /** Stuck attempts under way, in all and per host. */
   private stuck = 0;
   private readonly stuckOf = new Map<string, number>();
+  /** Attempts that came to SLOW_MS while `stuckCap` were stuck, oldest first: each waits for room. */
+  private overdue: RampAttempt[] = [];
 
   constructor(private readonly opts: RampOptions) {}
 
@@ -64,7 +71,10 @@ export class HostRamp {
   allows(host: string, sending: number): boolean {
     const p = this.proven.get(host);
     if (p !== undefined) return sending < p.limit;
-    if (sending >= this.opts.cap || this.unproven >= this.opts.unprovenCap) return false;
+    if (sending >= this.opts.cap) return false;
+    // A host with a stuck attempt: the next one begins stuck, counted nowhere but in its cap.
+    if (this.stuckOf.has(host) && this.stuck < this.opts.stuckCap) return true;
+    if (this.unproven >= this.opts.unprovenCap) return false;
     return sending - (this.stuckOf.get(host) ?? 0) < this.opts.first;
   }
 
@@ -74,24 +84,35 @@ export class HostRamp {
    */
   began(host: string): RampAttempt | null {
     if (this.proven.has(host)) return null;
+    const a: RampAttempt = { host, stuck: false, timer: undefined, ended: false };
+    if (this.stuckOf.has(host) && this.stuck < this.opts.stuckCap) {
+      this.stick(a);
+      return a;
+    }
     this.unproven++;
-    const a: RampAttempt = {
-      host,
-      stuck: false,
-      timer: setTimeout(() => {
-        if (this.stuck >= this.opts.stuckCap) return;
-        a.stuck = true;
-        this.unproven--;
-        this.stuck++;
-        this.stuckOf.set(host, (this.stuckOf.get(host) ?? 0) + 1);
-        this.opts.onFree();
-      }, SLOW_MS).unref(),
-    };
+    a.timer = setTimeout(() => {
+      a.timer = undefined;
+      if (this.stuck >= this.opts.stuckCap) {
+        this.overdue.push(a);
+        return;
+      }
+      this.unproven--;
+      this.stick(a);
+      this.opts.onFree();
+    }, SLOW_MS).unref();
     return a;
   }
 
+  private stick(a: RampAttempt): void {
+    a.stuck = true;
+    this.stuck++;
+    this.stuckOf.set(a.host, (this.stuckOf.get(a.host) ?? 0) + 1);
+  }
+
+  /** An attempt is over. The caller starts what its slot allows (no `onFree` from here). */
   ended(a: RampAttempt | null): void {
     if (a === null) return;
+    a.ended = true;
     clearTimeout(a.timer);
     if (!a.stuck) {
       this.unproven--;
@@ -101,6 +122,14 @@ export class HostRamp {
     const n = this.stuckOf.get(a.host)! - 1;
     if (n === 0) this.stuckOf.delete(a.host);
     else this.stuckOf.set(a.host, n);
+    // Room among the stuck: the oldest overdue attempt still under way takes it.
+    while (this.overdue.length > 0) {
+      const o = this.overdue.shift()!;
+      if (o.ended) continue;
+      this.unproven--;
+      this.stick(o);
+      break;
+    }
   }
 
   /** Attempts under way that do not count against the cap on requests under way. */

@@ -343,7 +343,7 @@ describe('order and isolation', () => {
   test("a saturated dead host does not hold back another host's calls, step by step", async () => {
     // Per host at most max(4 × 2, 4) = 8 deliveries are held; a long poll makes any wait for it
     // stand out: each next event of a call is found by a claim, never handed over at intake. (A
-    // host that has not answered gets one request, and one more a second after: HostRamp.)
+    // host that has not answered gets one request, and its cap a second later: HostRamp.)
     const s = await startTestServer({
       config: {
         deliveryPerHostConcurrency: 2,
@@ -385,9 +385,9 @@ describe('order and isolation', () => {
   test('receivers that never answer, more of them than the cap has slots, do not hold back a healthy one', async () => {
     // 4 requests at once in all, 4 per host; six receivers accept and never answer (to a 30 s
     // timeout). Each slot a healthy host freed went to them until they held all four, and the
-    // healthy host waited for their timeouts. Now a host that has not answered gets one request
-    // (one more a second after, up to its cap), the six share half the slots, and each of their
-    // requests stops counting after a second without an answer.
+    // healthy host waited for their timeouts. Now a host that has not answered gets one request,
+    // the six share half the slots, and a request unanswered after a second stops counting (and so
+    // do its host's next ones, up to its cap).
     const t = await startTestServer({
       config: { deliveryConcurrency: 4, deliveryPerHostConcurrency: 4, deliveryTimeoutSeconds: 30 },
     });
@@ -407,7 +407,7 @@ describe('order and isolation', () => {
     // Well inside the first timeout: a second per two hanging hosts before the healthy one's
     // first attempt, then its own pace.
     expect(Date.now() - started).toBeLessThan(10_000);
-    // One more a second per two hanging hosts: within their cap of 4 each, stuck or not.
+    // Within their cap of 4 each, stuck or not.
     for (const rx of dead) expect(rx.received.length).toBeLessThanOrEqual(4);
     open = true;
     for (const res of held) res.end('ok');

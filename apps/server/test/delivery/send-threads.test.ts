@@ -277,10 +277,10 @@ test('a sending thread spends no more attempts on a dead host than the main thre
 });
 
 // Receivers that accept and never answer, more of them than the sending thread has slots: on the
-// thread as on the main thread (retries.test.ts), a host that has not answered gets one request
-// (one more a second after, up to its cap), such hosts share half the slots, and each of their
-// requests stops counting after a second without an answer. The thread's own queue took them in the map's order: every slot a healthy host freed
-// went to the first hosts, which held all four to their 30 s timeout.
+// thread as on the main thread (retries.test.ts), a host that has not answered gets one request,
+// such hosts share half the slots, and a request unanswered after a second stops counting (and
+// so do its host's next ones, up to its cap). The thread's own queue took them in the map's order:
+// every slot a healthy host freed went to the first hosts, which held all four to their timeout.
 test('on a sending thread, receivers that never answer do not hold back a healthy one', {
   timeout: 60_000,
 }, async () => {

@@ -79,21 +79,18 @@ test('an unproven attempt without an answer for SLOW_MS stops counting, and free
   vi.advanceTimersByTime(1);
   expect(r.stuckCount).toBe(2);
   expect(freed).toHaveLength(2);
-  // The unproven share is free again, and each hanging host may try one more.
+  // The unproven share is free again, and each hanging host may try more: stuck from the start,
+  // up to its cap of 3, stuck or not.
   expect(r.allows('c:1', 0)).toBe(true);
-  expect(r.allows('a:1', 1)).toBe(true);
-  const a2 = r.began('a:1');
-  expect(r.allows('a:1', 2)).toBe(false);
-  vi.advanceTimersByTime(SLOW_MS);
-  // Two under way, both stuck: a third; then its cap of 3 holds, stuck or not.
-  expect(r.allows('a:1', 2)).toBe(true);
-  const a3 = r.began('a:1');
-  vi.advanceTimersByTime(SLOW_MS);
+  const more = [r.began('a:1'), r.began('a:1')];
+  expect(r.stuckCount).toBe(4);
   expect(r.allows('a:1', 3)).toBe(false);
-  for (const x of [a, a2, a3]) r.ended(x);
+  expect(r.allows('c:1', 0)).toBe(true);
+  for (const x of [a, ...more]) r.ended(x);
   expect(r.stuckCount).toBe(1);
   r.ended(b);
   expect(r.stuckCount).toBe(0);
+  // Nothing of it stuck any more: a host that has not answered is back to one at a time.
   expect(r.allows('a:1', 1)).toBe(false);
   // One that answers in time never counts as stuck.
   const c = r.began('c:1');
@@ -101,18 +98,45 @@ test('an unproven attempt without an answer for SLOW_MS stops counting, and free
   r.ended(c);
   vi.advanceTimersByTime(SLOW_MS);
   expect(r.stuckCount).toBe(0);
+  expect(freed).toHaveLength(2);
 });
 
-test('no more than stuckCap attempts stop counting at once', () => {
+test('with a cap of 1 in all, a host that never answers leaves it to the others after a second', () => {
+  const { r } = ramp({ unprovenCap: 1 });
+  const dead = r.began('dead:1');
+  expect(r.allows('ok:1', 0)).toBe(false);
+  vi.advanceTimersByTime(SLOW_MS);
+  // Its next attempts begin stuck: the one slot stays free for the healthy host.
+  const again = [r.began('dead:1'), r.began('dead:1')];
+  expect(r.stuckCount).toBe(3);
+  expect(r.allows('ok:1', 0)).toBe(true);
+  for (const x of [dead, ...again]) r.ended(x);
+});
+
+test('past stuckCap, an attempt that comes to SLOW_MS counts until a stuck one ends, then stops', () => {
   const { r, freed } = ramp({ unprovenCap: 10, stuckCap: 3 });
   const all = Array.from({ length: 5 }, (_, i) => r.began(`h${i}:1`));
   vi.advanceTimersByTime(SLOW_MS);
   expect(r.stuckCount).toBe(3);
   expect(freed).toHaveLength(3);
   // The other two still count in the unproven share: 2 of 10.
-  for (let i = 0; i < 8; i++) expect(r.began(`n${i}:1`)).not.toBeNull();
+  const others = Array.from({ length: 8 }, (_, i) => r.began(`n${i}:1`));
   expect(r.allows('x:1', 0)).toBe(false);
-  for (const a of all) r.ended(a);
+  for (const a of others) r.ended(a);
+  // Past the cap, a host with a stuck attempt begins its next one counted, in the share.
+  const h0 = r.began('h0:1');
+  expect(h0?.stuck).toBe(false);
+  r.ended(h0);
+  // One stuck attempt ends: the oldest overdue one (h3) takes its place, however long after.
+  vi.advanceTimersByTime(10 * SLOW_MS);
+  r.ended(all[0]!);
+  expect(r.stuckCount).toBe(3);
+  expect(r.allows('x:1', 0)).toBe(true);
+  // An overdue one that ended meanwhile is passed over.
+  r.ended(all[4]!);
+  r.ended(all[1]!);
+  expect(r.stuckCount).toBe(2);
+  for (const a of [all[2], all[3]]) r.ended(a!);
   expect(r.stuckCount).toBe(0);
 });
 
