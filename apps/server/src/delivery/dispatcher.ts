@@ -6,7 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { AttemptResult, ClaimedDelivery, IngestLease, OutboxStore } from '../store/index.js';
 import { hostOf, hostVerdict } from './host.js';
 import { outcomeLine } from './outcome.js';
-import { HostRamp, type RampAttempt } from './ramp.js';
+import { HostRamp, type RampAttempt, rampShares } from './ramp.js';
 import { nextDelayMs } from './schedule.js';
 import type { SendPort } from './send-threads.js';
 
@@ -154,8 +154,7 @@ export class Dispatcher {
     this.ramp = new HostRamp({
       cap: this.hostSlots,
       first: depth,
-      unprovenCap: Math.max(depth, Math.floor(this.slots / 2)),
-      stuckCap: 16 * this.slots,
+      ...rampShares(this.slots, depth),
       onFree: () => this.pump(),
     });
   }
@@ -725,10 +724,8 @@ export class Dispatcher {
     const outcome = crashed ? 'crashed' : result.attempt.outcome;
     this.observe(host, d.seq, outcome);
     const verdict = hostVerdict(outcome);
-    if (verdict === 'answered') {
-      this.countAnswered(host);
-      this.ramp.answered(host);
-    } else if (verdict === 'unreachable') this.ramp.unreachable(host);
+    if (verdict === 'answered') this.countAnswered(host);
+    this.ramp.observe(host, verdict);
     this.release(host, ramped);
     // A held host's subscriptions stay known, so that claims leave them out while it is held.
     if (!this.hosts.has(host) && !(this.breakers.get(host)?.until ?? 0)) {

@@ -4,7 +4,7 @@
  *
  * A host is given its full cap only once it answers. One that has not answered lately (new, gone
  * quiet, or unreachable since) has `first` at a time, and all such hosts together have at most
- * `unprovenCap` (the callers give them half of the cap in all). Each answer doubles the host's
+ * `unprovenCap` (half of the cap in all: `rampShares`). Each answer doubles the host's
  * allowance, up to `cap` (a healthy host is at its cap after four answers); an unreachable attempt
  * (refused, reset, timed out) takes it back to `first`. Without this, a receiver that accepts
  * connections and never answers kept every slot a healthy one freed: with 20 such hosts among
@@ -33,6 +33,15 @@ export interface RampOptions {
   stuckCap: number;
   /** Called when an attempt stops counting: its slot may start another. */
   onFree: () => void;
+}
+
+/**
+ * The shares of a place that starts attempts with `slots` under way in all, and `first` per host
+ * that has not answered: such hosts share half of the slots (at least one host's `first`), and up
+ * to 16 times the slots may be stuck at once.
+ */
+export function rampShares(slots: number, first: number): Pick<RampOptions, 'unprovenCap' | 'stuckCap'> {
+  return { unprovenCap: Math.max(first, Math.floor(slots / 2)), stuckCap: 16 * slots };
 }
 
 /** An unproven attempt without an answer this long stops counting (see HostRamp). */
@@ -135,6 +144,12 @@ export class HostRamp {
   /** Attempts under way that do not count against the cap on requests under way. */
   get stuckCount(): number {
     return this.stuck;
+  }
+
+  /** What an attempt's outcome said of its host (`hostVerdict`): `answered` or `unreachable` below. */
+  observe(host: string, verdict: 'answered' | 'unreachable' | undefined): void {
+    if (verdict === 'answered') this.answered(host);
+    else if (verdict === 'unreachable') this.unreachable(host);
   }
 
   /** `host` answered (an HTTP status of any kind): its allowance doubles, up to the cap. */

@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Denque from 'denque';
 import { type AnswerTuple, type AttemptTuple, answerOut, attemptIn } from './crossing.js';
 import { hostOf, hostVerdict } from './host.js';
-import { HostRamp, type RampAttempt } from './ramp.js';
+import { HostRamp, type RampAttempt, rampShares } from './ramp.js';
 import type { SendThreadSettings, ThreadMessage } from './send-threads.js';
 import { Sender, type SendResult } from './sender.js';
 import { TargetPolicy } from './target.js';
@@ -63,8 +63,7 @@ let sending = 0;
 const ramp = new HostRamp({
   cap: settings.perHostConnections,
   first: 1,
-  unprovenCap: Math.max(1, Math.floor(settings.concurrency / 2)),
-  stuckCap: 16 * settings.concurrency,
+  ...rampShares(settings.concurrency, 1),
   onFree: () => start(),
 });
 setInterval(() => ramp.prune(), 30_000).unref();
@@ -84,8 +83,7 @@ function paused(host: string, now: number): boolean {
 /** Counts an outcome against its host as the dispatcher's breaker does (see hostVerdict). */
 function observe(host: string, result: SendResult): void {
   const verdict = hostVerdict(result.attempt.outcome);
-  if (verdict === 'answered') ramp.answered(host);
-  else if (verdict === 'unreachable') ramp.unreachable(host);
+  ramp.observe(host, verdict);
   if (settings.breakerFailures === 0) return;
   if (verdict === 'answered') failing.delete(host);
   if (verdict !== 'unreachable') return;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
-import { HostRamp, SLOW_MS } from '../../src/delivery/ramp.js';
+import { HostRamp, rampShares, SLOW_MS } from '../../src/delivery/ramp.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -157,4 +157,11 @@ test('a host that has not answered between two prunes (30 to 60 s) starts over',
   r.prune();
   expect(r.limitOf('a:1')).toBe(1);
   expect(r.limitOf('b:1')).toBe(4);
+});
+
+test("the shares: half the slots in all for hosts that have not answered (one host's first at least), 16 times them stuck", () => {
+  expect(rampShares(64, 1)).toEqual({ unprovenCap: 32, stuckCap: 1024 });
+  expect(rampShares(512, 8)).toEqual({ unprovenCap: 256, stuckCap: 8192 });
+  expect(rampShares(1, 1)).toEqual({ unprovenCap: 1, stuckCap: 16 });
+  expect(rampShares(8, 8)).toEqual({ unprovenCap: 8, stuckCap: 128 });
 });
