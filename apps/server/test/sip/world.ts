@@ -37,6 +37,14 @@ export const tools = found.tools as LabTools;
  * `describe` for tests that place real calls. Without kamailio, sipp or NATS it says so loudly and
  * skips; in CI (CI=true) it fails instead, since CI installs them.
  */
+/**
+ * How far short of its length a sipp pause may end, in µs. sipp times pauses on a clock of whole
+ * milliseconds that its loop reads once per turn, so a 300 ms talk can measure 299.73 ms between
+ * the switch's true microsecond stamps (seen in CI). Wrong arithmetic (talk counted from the dial,
+ * ring left out) is off by hundreds of milliseconds, far outside this.
+ */
+export const SIPP_CLOCK_SLACK_US = 10_000;
+
 export function describeSip(name: string, fn: () => void): void {
   if (missing.length === 0) {
     describe(name, fn);
