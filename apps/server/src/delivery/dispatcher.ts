@@ -6,7 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { AttemptResult, ClaimedDelivery, IngestLease, OutboxStore } from '../store/index.js';
 import { hostOf, hostVerdict } from './host.js';
 import { outcomeLine } from './outcome.js';
-import { HostRamp, type RampAttempt, rampShares } from './ramp.js';
+import { HostRamp, type RampHandle, rampShares } from './ramp.js';
 import { nextDelayMs } from './schedule.js';
 import type { SendPort } from './send-threads.js';
 
@@ -487,7 +487,7 @@ export class Dispatcher {
    * to the first hosts in the map, and a few that never answer ended up with all of them.
    */
   private pump(): void {
-    // Attempts to hosts that never answered, past SLOW_MS, are under way without counting.
+    // Attempts without an answer for SLOW_MS (ramp: `stuck`) are under way without counting.
     const slots = this.slots + this.ramp.stuckCount;
     if (this.inFlight >= slots) return;
     for (const [host, h] of this.hosts) {
@@ -514,7 +514,7 @@ export class Dispatcher {
   }
 
   /** An attempt is over (or was withdrawn): its slots are free. */
-  private release(host: string, ramped: RampAttempt | null): void {
+  private release(host: string, ramped: RampHandle): void {
     this.ramp.ended(ramped);
     const h = this.hosts.get(host);
     if (h) {
@@ -660,7 +660,7 @@ export class Dispatcher {
   }
 
   /** `ramped`: what `ramp.began` gave for it. */
-  private async attempt(d: ClaimedDelivery, host: string, ramped: RampAttempt | null): Promise<void> {
+  private async attempt(d: ClaimedDelivery, host: string, ramped: RampHandle): Promise<void> {
     const { sender, config, metrics } = this.opts;
     let result: AttemptResult;
     /** The attempt itself failed (not the receiver): it says nothing of the host. */
@@ -743,7 +743,7 @@ export class Dispatcher {
    * stopping): nothing was sent, nothing is recorded. While the host is held it is parked until
    * the host may be tried; when stopping, its lease is released with the rest.
    */
-  private withdrawn(d: ClaimedDelivery, host: string, ramped: RampAttempt | null): void {
+  private withdrawn(d: ClaimedDelivery, host: string, ramped: RampHandle): void {
     this.release(host, ramped);
     const until = this.breakers.get(host)?.until ?? 0;
     if (this.running && until > 0) this.park([d], until);

@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Denque from 'denque';
 import { type AnswerTuple, type AttemptTuple, answerOut, attemptIn } from './crossing.js';
 import { hostOf, hostVerdict } from './host.js';
-import { HostRamp, type RampAttempt, rampShares } from './ramp.js';
+import { HostRamp, type RampHandle, rampShares } from './ramp.js';
 import type { SendThreadSettings, ThreadMessage } from './send-threads.js';
 import { Sender, type SendResult } from './sender.js';
 import { TargetPolicy } from './target.js';
@@ -103,7 +103,7 @@ function observe(host: string, result: SendResult): void {
 }
 
 function start(): void {
-  // Attempts to hosts that never answered, past SLOW_MS, are under way without counting.
+  // Attempts without an answer for SLOW_MS (ramp: `stuck`) are under way without counting.
   const cap = settings.concurrency + ramp.stuckCount;
   if (sending >= cap) return;
   const now = failing.size > 0 ? Date.now() : 0;
@@ -133,7 +133,7 @@ function start(): void {
   }
 }
 
-function done(host: string, a: AnswerTuple, ramped: RampAttempt | null): void {
+function done(host: string, a: AnswerTuple, ramped: RampHandle): void {
   ramp.ended(ramped);
   const h = hosts.get(host)!;
   h.sending--;

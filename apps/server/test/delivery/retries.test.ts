@@ -414,6 +414,42 @@ describe('order and isolation', () => {
     await t.stop();
   });
 
+  test('receivers that answered and then stop answering, all their cap at once, do not hold back a healthy one', async () => {
+    // 4 requests at once in all, 4 per host. Two receivers answer their first three requests (a
+    // host answered twice is at its cap of 4) and then hold every request to a 30 s timeout: with
+    // 4 each under way they held all four slots, and a proven host's requests counted until they
+    // timed out. Now a proven host with requests under way and no answer for a second is unproven
+    // again and its requests stop counting.
+    const t = await startTestServer({
+      config: { deliveryConcurrency: 4, deliveryPerHostConcurrency: 4, deliveryTimeoutSeconds: 30 },
+    });
+    const held: Array<import('node:http').ServerResponse> = [];
+    let open = false;
+    const answeredThenHang = () => {
+      let answered = 0;
+      return (_req: unknown, res: import('node:http').ServerResponse) => {
+        if (open || answered++ < 3) res.end('ok');
+        else held.push(res);
+      };
+    };
+    const turned = await Promise.all(Array.from({ length: 2 }, () => receiver(answeredThenHang())));
+    const healthy = await receiver();
+    for (const [i, rx] of turned.entries()) await t.subscribe(`${rx.url}/turned${i}`, 'dial-out');
+    await t.subscribe(`${healthy.url}/alive`, 'dial-out');
+    const started = Date.now();
+    await t.ingest(Array.from({ length: 30 }, () => callEvents(175, 2)[0]!));
+    await healthy.waitFor(30, 20_000);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    for (const rx of turned) {
+      // Each was proven (3 answers) and then held requests: at most its cap of 4 at once.
+      expect(rx.received.length).toBeGreaterThanOrEqual(4);
+      expect(rx.received.length).toBeLessThanOrEqual(3 + 4);
+    }
+    open = true;
+    for (const res of held) res.end('ok');
+    await t.stop();
+  });
+
   test('a dead receiver does not slow the others', async () => {
     const dead = await receiver(() => {
       /* hangs until the 1 s timeout */

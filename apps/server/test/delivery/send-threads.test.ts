@@ -316,6 +316,51 @@ test('on a sending thread, receivers that never answer do not hold back a health
   }
 });
 
+// Receivers that answer at first (proven, at their cap) and then hold every request: on the
+// thread, as on the main thread, a proven host with requests under way and no answer for a second
+// is unproven again and they stop counting; before, two such hosts held all four slots to the
+// timeout (30 s here).
+test('on a sending thread, receivers that answered and then stop answering do not hold back a healthy one', {
+  timeout: 60_000,
+}, async () => {
+  const held: import('node:http').ServerResponse[] = [];
+  let open = false;
+  const answeredThenHang = (): Reply => {
+    let answered = 0;
+    return (_req, res) => {
+      if (open || answered++ < 3) res.end('ok');
+      else held.push(res);
+    };
+  };
+  const turned = await Promise.all(Array.from({ length: 2 }, () => startReceiver(answeredThenHang())));
+  const healthy = await startReceiver();
+  const server = await builtServer('threads-turned', {
+    CALLHOOK_SEND_THREADS: '1',
+    CALLHOOK_DELIVERY_CONCURRENCY: '4',
+    CALLHOOK_DELIVERY_PER_HOST: '4',
+    CALLHOOK_DELIVERY_TIMEOUT: '30',
+  });
+  try {
+    for (const [i, rx] of turned.entries()) await server.subscribe(`${rx.url}/turned${i}`, 'hangup');
+    await server.subscribe(`${healthy.url}/alive`, 'hangup');
+    const events: IntakeEvent[] = [];
+    for (let i = 0; i < 30; i++) events.push(...callEvents(175, 1));
+    const started = Date.now();
+    await server.ingest(events);
+    await healthy.waitFor(30, 20_000);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    for (const rx of turned) {
+      expect(rx.received.length).toBeGreaterThanOrEqual(4);
+      expect(rx.received.length).toBeLessThanOrEqual(3 + 4);
+    }
+  } finally {
+    open = true;
+    for (const res of held) res.end('ok');
+    await server.stop();
+    for (const rx of [...turned, healthy]) await rx.close();
+  }
+});
+
 // A receiver whose TLS handshake is never answered: the attempt gives up at its deadline (1 s)
 // while the connection is still being made, whose own timeout is 20 s here. The server's
 // shutdown must not wait for that connection, on the main thread or on a sending thread (whose
