@@ -1,20 +1,23 @@
 // bench:isolation's receivers, in their own process: one HTTP server per endpoint, each on its own
 // port (so its own host to the dispatcher, as different integrators are). Each endpoint answers
-// 200 at once ('ok'), 500 at once ('fail'), or never ('hang': it reads the request and holds it).
+// 200 at once ('ok'), 500 at once ('fail'), never ('hang': it reads the request and holds it), or
+// 200 to its first STALL_AFTER requests of the run and never after ('stall').
 // Per endpoint it counts the 2xx it gave and records how long after its `Tag` (the send time, ms)
 // each request arrived. Driven over IPC.
 import { createServer } from 'node:http';
 import { clockMs, sentAt } from './common.mjs';
 
 const endpoints = [];
+/** A 'stall' endpoint's answers before it holds every request. */
+const STALL_AFTER = 20;
 
 function endpoint() {
-  const e = { mode: 'ok', count: 0, first: 0, last: 0, latencies: [], held: new Set() };
+  const e = { mode: 'ok', count: 0, first: 0, last: 0, latencies: [], held: new Set(), stallAnswers: 0 };
   e.server = createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      if (e.mode === 'hang') {
+      if (e.mode === 'hang' || (e.mode === 'stall' && e.stallAnswers++ >= STALL_AFTER)) {
         e.held.add(res);
         res.on('close', () => e.held.delete(res));
         return;
@@ -49,7 +52,7 @@ process.on('message', async (msg) => {
     for (const [i, e] of endpoints.entries()) {
       for (const res of e.held) res.destroy();
       e.held.clear();
-      Object.assign(e, { mode: msg.modes[i], count: 0, first: 0, last: 0, latencies: [] });
+      Object.assign(e, { mode: msg.modes[i], count: 0, first: 0, last: 0, latencies: [], stallAnswers: 0 });
     }
     process.send({ modesSet: true });
   } else if (msg.clear !== undefined) {
