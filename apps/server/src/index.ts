@@ -117,6 +117,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const metrics = new Metrics({
     queueDepth: async () => (await store.outbox.stats()).open,
     inFlight: () => dispatcher?.active ?? 0,
+    unanswered: () => dispatcher?.unanswered ?? 0,
     heldHosts: () => dispatcher?.heldHosts.length ?? 0,
   });
   walHeld = (ms) => metrics.walHoldSeconds.observe(ms / 1000);

@@ -57,6 +57,7 @@ export class Metrics {
   constructor(gauges: {
     queueDepth: () => Promise<number>;
     inFlight: () => number;
+    unanswered: () => number;
     heldHosts: () => number;
   }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'callhook_' });
@@ -74,6 +75,14 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(gauges.inFlight());
+      },
+    });
+    new Gauge({
+      name: 'callhook_delivery_in_flight_unanswered',
+      help: 'Of the attempts in flight, those whose host has not answered for a second: they hold a connection, not a slot of the concurrency cap',
+      registers: [this.registry],
+      collect() {
+        this.set(gauges.unanswered());
       },
     });
     new Gauge({

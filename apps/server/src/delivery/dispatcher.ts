@@ -163,6 +163,11 @@ export class Dispatcher {
     return this.inFlight;
   }
 
+  /** Of `active`, the attempts whose host has not answered for a second (ramp: `stuck`). */
+  get unanswered(): number {
+    return this.ramp.stuckCount;
+  }
+
   /** Receiving hosts held back now (their circuit is open), for metrics and tests. */
   get heldHosts(): string[] {
     return [...this.breakers].filter(([, b]) => b.until > 0).map(([host]) => host);

@@ -57,7 +57,12 @@ function dispatcherOf(outbox: OutboxStore, sender: SendPort): Dispatcher {
     outbox,
     sender,
     config,
-    metrics: new Metrics({ queueDepth: async () => 0, inFlight: () => 0, heldHosts: () => 0 }),
+    metrics: new Metrics({
+      queueDepth: async () => 0,
+      inFlight: () => 0,
+      unanswered: () => 0,
+      heldHosts: () => 0,
+    }),
     logger: pino({ level: 'silent' }),
     exclusive: false,
   });
