@@ -79,3 +79,26 @@ export async function startReceiver(
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return receiver;
 }
+
+/**
+ * Replies for receivers that answer their first `answerFirst` requests and hold every later one
+ * (read, never answered) until `release`, which answers those held and every one after. One
+ * `reply()` per receiver: each counts its own answers.
+ */
+export function holdingReplies(answerFirst = 0): { reply: () => Reply; release: () => void } {
+  const held: ServerResponse[] = [];
+  let open = false;
+  return {
+    reply: () => {
+      let answered = 0;
+      return (_req, res) => {
+        if (open || answered++ < answerFirst) res.end('ok');
+        else held.push(res);
+      };
+    },
+    release: () => {
+      open = true;
+      for (const res of held.splice(0)) res.end('ok');
+    },
+  };
+}

@@ -2,7 +2,7 @@ import type { Delivery, DeliveryDetail, DeliveryPage, Subscription } from '@call
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { callEvents, intake, pageCall } from '../events.js';
 import { startTestServer, type TestServer } from '../harness.js';
-import { type Receiver, type Reply, startReceiver } from '../receivers.js';
+import { holdingReplies, type Receiver, type Reply, startReceiver } from '../receivers.js';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -352,12 +352,8 @@ describe('order and isolation', () => {
         deliveryTimeoutSeconds: 30,
       },
     });
-    const held: Array<import('node:http').ServerResponse> = [];
-    let open = false;
-    const dead = await receiver((_req, res) => {
-      if (open) res.end('ok');
-      else held.push(res);
-    });
+    const holding = holdingReplies();
+    const dead = await receiver(holding.reply());
     const order = new Map<string, string[]>();
     const healthy = await receiver((req, res) => {
       const body = new URLSearchParams(req.body);
@@ -377,77 +373,68 @@ describe('order and isolation', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     for (const tags of order.values()) expect(tags).toEqual(['0', '1', '2', '3']);
     expect(order.size).toBe(5);
-    open = true;
-    for (const res of held) res.end('ok');
+    holding.release();
     await s.stop();
   });
 
-  test('receivers that never answer, more of them than the cap has slots, do not hold back a healthy one', async () => {
-    // 4 requests at once in all, 4 per host; six receivers accept and never answer (to a 30 s
-    // timeout). Each slot a healthy host freed went to them until they held all four, and the
-    // healthy host waited for their timeouts. Now a host that has not answered gets one request,
-    // the six share half the slots, and a request unanswered after a second stops counting (and so
-    // do its host's next ones, up to its cap).
+  /**
+   * `bad` receivers that answer their first `answerFirst` requests and hold the rest to a 30 s
+   * timeout, beside a healthy one, on a server with 4 requests at once in all and per host: 30
+   * one-event calls to each. The healthy one has all of its own within 10 s, well inside the first
+   * timeout; `check` looks at the bad ones while they still hold what they hold.
+   */
+  async function besideHealthy(
+    bad: number,
+    answerFirst: number,
+    check: (bad: Receiver[]) => void,
+    waitMs = 15_000,
+  ): Promise<void> {
     const t = await startTestServer({
       config: { deliveryConcurrency: 4, deliveryPerHostConcurrency: 4, deliveryTimeoutSeconds: 30 },
     });
-    const held: Array<import('node:http').ServerResponse> = [];
-    let open = false;
-    const hang = (_req: unknown, res: import('node:http').ServerResponse) => {
-      if (open) res.end('ok');
-      else held.push(res);
-    };
-    const dead = await Promise.all(Array.from({ length: 6 }, () => receiver(hang)));
+    const holding = holdingReplies(answerFirst);
+    const others = await Promise.all(Array.from({ length: bad }, () => receiver(holding.reply())));
     const healthy = await receiver();
-    for (const [i, rx] of dead.entries()) await t.subscribe(`${rx.url}/dead${i}`, 'dial-out');
+    for (const [i, rx] of others.entries()) await t.subscribe(`${rx.url}/bad${i}`, 'dial-out');
     await t.subscribe(`${healthy.url}/alive`, 'dial-out');
     const started = Date.now();
     await t.ingest(Array.from({ length: 30 }, () => callEvents(175, 2)[0]!));
-    await healthy.waitFor(30, 15_000);
-    // Well inside the first timeout: a second per two hanging hosts before the healthy one's
-    // first attempt, then its own pace.
+    await healthy.waitFor(30, waitMs);
     expect(Date.now() - started).toBeLessThan(10_000);
-    // Within their cap of 4 each, stuck or not.
-    for (const rx of dead) expect(rx.received.length).toBeLessThanOrEqual(4);
-    open = true;
-    for (const res of held) res.end('ok');
+    check(others);
+    holding.release();
     await t.stop();
+  }
+
+  test('receivers that never answer, more of them than the cap has slots, do not hold back a healthy one', async () => {
+    // Six receivers accept and never answer. Each slot a healthy host freed went to them until
+    // they held all four, and the healthy host waited for their timeouts. Now a host that has not
+    // answered gets one request, the six share half the slots, and a request unanswered after a
+    // second stops counting (and so do its host's next ones, up to its cap): a second per two
+    // hanging hosts before the healthy one's first attempt, then its own pace.
+    await besideHealthy(6, 0, (dead) => {
+      // Within their cap of 4 each, stuck or not.
+      for (const rx of dead) expect(rx.received.length).toBeLessThanOrEqual(4);
+    });
   });
 
   test('receivers that answered and then stop answering, all their cap at once, do not hold back a healthy one', async () => {
-    // 4 requests at once in all, 4 per host. Two receivers answer their first three requests (a
-    // host answered twice is at its cap of 4) and then hold every request to a 30 s timeout: with
-    // 4 each under way they held all four slots, and a proven host's requests counted until they
-    // timed out. Now a proven host with requests under way and no answer for a second is unproven
-    // again and its requests stop counting.
-    const t = await startTestServer({
-      config: { deliveryConcurrency: 4, deliveryPerHostConcurrency: 4, deliveryTimeoutSeconds: 30 },
-    });
-    const held: Array<import('node:http').ServerResponse> = [];
-    let open = false;
-    const answeredThenHang = () => {
-      let answered = 0;
-      return (_req: unknown, res: import('node:http').ServerResponse) => {
-        if (open || answered++ < 3) res.end('ok');
-        else held.push(res);
-      };
-    };
-    const turned = await Promise.all(Array.from({ length: 2 }, () => receiver(answeredThenHang())));
-    const healthy = await receiver();
-    for (const [i, rx] of turned.entries()) await t.subscribe(`${rx.url}/turned${i}`, 'dial-out');
-    await t.subscribe(`${healthy.url}/alive`, 'dial-out');
-    const started = Date.now();
-    await t.ingest(Array.from({ length: 30 }, () => callEvents(175, 2)[0]!));
-    await healthy.waitFor(30, 20_000);
-    expect(Date.now() - started).toBeLessThan(10_000);
-    for (const rx of turned) {
-      // Each was proven (3 answers) and then held requests: at most its cap of 4 at once.
-      expect(rx.received.length).toBeGreaterThanOrEqual(4);
-      expect(rx.received.length).toBeLessThanOrEqual(3 + 4);
-    }
-    open = true;
-    for (const res of held) res.end('ok');
-    await t.stop();
+    // Two receivers answer their first three requests (a host answered twice is at its cap of 4)
+    // and then hold every request: with 4 each under way they held all four slots, and a proven
+    // host's requests counted until they timed out. Now a proven host with requests under way and
+    // no answer for a second is unproven again and its requests stop counting.
+    await besideHealthy(
+      2,
+      3,
+      (turned) => {
+        for (const rx of turned) {
+          // Each was proven (3 answers) and then held requests: at most its cap of 4 at once.
+          expect(rx.received.length).toBeGreaterThanOrEqual(4);
+          expect(rx.received.length).toBeLessThanOrEqual(3 + 4);
+        }
+      },
+      20_000,
+    );
   });
 
   test('a dead receiver does not slow the others', async () => {

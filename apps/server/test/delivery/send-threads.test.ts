@@ -9,9 +9,11 @@ import { threadFor, threadShare } from '../../dist/delivery/send-threads.js';
 import { demoServerEnv, demoToken, freePort, killAll, startServerProcess } from '../children.js';
 import { until } from '../direct.js';
 import { callEvents } from '../events.js';
-import { type Reply, startReceiver } from '../receivers.js';
+import { holdingReplies, type Receiver, type Reply, startReceiver } from '../receivers.js';
 
 afterAll(killAll);
+
+type BuiltServer = Awaited<ReturnType<typeof builtServer>>;
 
 /** The built server as a process with `extra` settings; `subscribe` and `ingest` as the demo client and its PBX. */
 async function builtServer(name: string, extra: NodeJS.ProcessEnv) {
@@ -276,6 +278,46 @@ test('a sending thread spends no more attempts on a dead host than the main thre
   }
 });
 
+/**
+ * On a server with a sending thread, 4 requests at once in all and per host and a 30 s timeout:
+ * `bad` receivers that answer their first `answerFirst` requests and hold the rest, beside a
+ * healthy one, 30 one-event calls to each. The healthy one has all of its own within 10 s, well
+ * inside the first timeout; `check` looks further while the bad ones still hold what they hold
+ * (`release` lets them answer).
+ */
+async function besideHealthy(
+  name: string,
+  bad: number,
+  answerFirst: number,
+  check: (server: BuiltServer, bad: Receiver[], release: () => void) => Promise<void>,
+  waitMs = 15_000,
+): Promise<void> {
+  const holding = holdingReplies(answerFirst);
+  const others = await Promise.all(Array.from({ length: bad }, () => startReceiver(holding.reply())));
+  const healthy = await startReceiver();
+  const server = await builtServer(name, {
+    CALLHOOK_SEND_THREADS: '1',
+    CALLHOOK_DELIVERY_CONCURRENCY: '4',
+    CALLHOOK_DELIVERY_PER_HOST: '4',
+    CALLHOOK_DELIVERY_TIMEOUT: '30',
+  });
+  try {
+    for (const [i, rx] of others.entries()) await server.subscribe(`${rx.url}/bad${i}`, 'hangup');
+    await server.subscribe(`${healthy.url}/alive`, 'hangup');
+    const events: IntakeEvent[] = [];
+    for (let i = 0; i < 30; i++) events.push(...callEvents(175, 1));
+    const started = Date.now();
+    await server.ingest(events);
+    await healthy.waitFor(30, waitMs);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await check(server, others, holding.release);
+  } finally {
+    holding.release();
+    await server.stop();
+    for (const rx of [...others, healthy]) await rx.close();
+  }
+}
+
 // Receivers that accept and never answer, more of them than the sending thread has slots: on the
 // thread as on the main thread (retries.test.ts), a host that has not answered gets one request,
 // such hosts share half the slots, and a request unanswered after a second stops counting (and
@@ -284,36 +326,9 @@ test('a sending thread spends no more attempts on a dead host than the main thre
 test('on a sending thread, receivers that never answer do not hold back a healthy one', {
   timeout: 60_000,
 }, async () => {
-  const held: import('node:http').ServerResponse[] = [];
-  let open = false;
-  const hang: Reply = (_req, res) => {
-    if (open) res.end('ok');
-    else held.push(res);
-  };
-  const dead = await Promise.all(Array.from({ length: 6 }, () => startReceiver(hang)));
-  const healthy = await startReceiver();
-  const server = await builtServer('threads-hang', {
-    CALLHOOK_SEND_THREADS: '1',
-    CALLHOOK_DELIVERY_CONCURRENCY: '4',
-    CALLHOOK_DELIVERY_PER_HOST: '4',
-    CALLHOOK_DELIVERY_TIMEOUT: '30',
-  });
-  try {
-    for (const [i, rx] of dead.entries()) await server.subscribe(`${rx.url}/dead${i}`, 'hangup');
-    await server.subscribe(`${healthy.url}/alive`, 'hangup');
-    const events: IntakeEvent[] = [];
-    for (let i = 0; i < 30; i++) events.push(...callEvents(175, 1));
-    const started = Date.now();
-    await server.ingest(events);
-    await healthy.waitFor(30, 15_000);
-    expect(Date.now() - started).toBeLessThan(10_000);
+  await besideHealthy('threads-hang', 6, 0, async (_server, dead) => {
     for (const rx of dead) expect(rx.received.length).toBeLessThanOrEqual(4);
-  } finally {
-    open = true;
-    for (const res of held) res.end('ok');
-    await server.stop();
-    for (const rx of [...dead, healthy]) await rx.close();
-  }
+  });
 });
 
 // Receivers that answer at first (proven, at their cap) and then hold every request: on the
@@ -323,52 +338,27 @@ test('on a sending thread, receivers that never answer do not hold back a health
 test('on a sending thread, receivers that answered and then stop answering do not hold back a healthy one', {
   timeout: 60_000,
 }, async () => {
-  const held: import('node:http').ServerResponse[] = [];
-  let open = false;
-  const answeredThenHang = (): Reply => {
-    let answered = 0;
-    return (_req, res) => {
-      if (open || answered++ < 3) res.end('ok');
-      else held.push(res);
-    };
-  };
-  const turned = await Promise.all(Array.from({ length: 2 }, () => startReceiver(answeredThenHang())));
-  const healthy = await startReceiver();
-  const server = await builtServer('threads-turned', {
-    CALLHOOK_SEND_THREADS: '1',
-    CALLHOOK_DELIVERY_CONCURRENCY: '4',
-    CALLHOOK_DELIVERY_PER_HOST: '4',
-    CALLHOOK_DELIVERY_TIMEOUT: '30',
-  });
-  try {
-    for (const [i, rx] of turned.entries()) await server.subscribe(`${rx.url}/turned${i}`, 'hangup');
-    await server.subscribe(`${healthy.url}/alive`, 'hangup');
-    const events: IntakeEvent[] = [];
-    for (let i = 0; i < 30; i++) events.push(...callEvents(175, 1));
-    const started = Date.now();
-    await server.ingest(events);
-    await healthy.waitFor(30, 20_000);
-    expect(Date.now() - started).toBeLessThan(10_000);
-    for (const rx of turned) {
-      expect(rx.received.length).toBeGreaterThanOrEqual(4);
-      expect(rx.received.length).toBeLessThanOrEqual(3 + 4);
-    }
-    // What they hold is counted apart: at least the 4 requests each holds, until they answer.
-    expect(await server.metric('callhook_delivery_in_flight_unanswered')).toBeGreaterThanOrEqual(8);
-    open = true;
-    for (const res of held.splice(0)) res.end('ok');
-    await until(
-      () => server.metric('callhook_delivery_in_flight_unanswered'),
-      (n) => n === 0,
-      10_000,
-    );
-    for (const rx of turned) await rx.waitFor(30, 10_000);
-  } finally {
-    open = true;
-    for (const res of held) res.end('ok');
-    await server.stop();
-    for (const rx of [...turned, healthy]) await rx.close();
-  }
+  await besideHealthy(
+    'threads-turned',
+    2,
+    3,
+    async (server, turned, release) => {
+      for (const rx of turned) {
+        expect(rx.received.length).toBeGreaterThanOrEqual(4);
+        expect(rx.received.length).toBeLessThanOrEqual(3 + 4);
+      }
+      // What they hold is counted apart: at least the 4 requests each holds, until they answer.
+      expect(await server.metric('callhook_delivery_in_flight_unanswered')).toBeGreaterThanOrEqual(8);
+      release();
+      await until(
+        () => server.metric('callhook_delivery_in_flight_unanswered'),
+        (n) => n === 0,
+        10_000,
+      );
+      for (const rx of turned) await rx.waitFor(30, 10_000);
+    },
+    20_000,
+  );
 });
 
 // A receiver whose TLS handshake is never answered: the attempt gives up at its deadline (1 s)
