@@ -61,37 +61,35 @@ export class Metrics {
     heldHosts: () => number;
   }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'callhook_' });
-    new Gauge({
-      name: 'callhook_delivery_queue_depth',
-      help: 'Deliveries waiting for an attempt (pending or retrying)',
-      registers: [this.registry],
-      async collect() {
-        this.set(await gauges.queueDepth());
-      },
-    });
-    new Gauge({
-      name: 'callhook_delivery_in_flight',
-      help: 'Delivery attempts under way on this instance, with those queued in a sending thread',
-      registers: [this.registry],
-      collect() {
-        this.set(gauges.inFlight());
-      },
-    });
-    new Gauge({
-      name: 'callhook_delivery_in_flight_unanswered',
-      help: 'Of the attempts in flight, those whose host has not answered for a second: they hold a connection, not a slot of the concurrency cap',
-      registers: [this.registry],
-      collect() {
-        this.set(gauges.unanswered());
-      },
-    });
-    new Gauge({
-      name: 'callhook_delivery_hosts_held',
-      help: 'Receiving hosts that stopped answering: their deliveries wait while one probe at a time tries them',
-      registers: [this.registry],
-      collect() {
-        this.set(gauges.heldHosts());
-      },
-    });
+    /** A gauge read from the server when /metrics is scraped. */
+    const gauge = (name: string, help: string, read: () => number | Promise<number>) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          this.set(await read());
+        },
+      });
+    gauge(
+      'callhook_delivery_queue_depth',
+      'Deliveries waiting for an attempt (pending or retrying)',
+      gauges.queueDepth,
+    );
+    gauge(
+      'callhook_delivery_in_flight',
+      'Delivery attempts under way on this instance, with those queued in a sending thread',
+      gauges.inFlight,
+    );
+    gauge(
+      'callhook_delivery_in_flight_unanswered',
+      'Of the attempts in flight, those whose host has not answered for a second: they hold a connection, not a slot of the concurrency cap',
+      gauges.unanswered,
+    );
+    gauge(
+      'callhook_delivery_hosts_held',
+      'Receiving hosts that stopped answering: their deliveries wait while one probe at a time tries them',
+      gauges.heldHosts,
+    );
   }
 }

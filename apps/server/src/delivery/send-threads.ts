@@ -35,8 +35,8 @@ export interface SendThreadSettings {
   perHostConnections: number;
   /**
    * Requests under way at once, all hosts together: in all threads, as `ThreadedSender` is given
-   * it; this thread's share, as each thread is. Requests to hosts that have not answered, once a
-   * second old, do not count (up to 16 times as many; see HostRamp).
+   * it; this thread's share, as each thread is. Requests whose host has not answered for a second
+   * do not count (up to 16 times as many; see HostRamp).
    */
   concurrency: number;
   /** The dispatcher's `breakerFailures` (0: never held) and `breakerMaxSeconds`. */

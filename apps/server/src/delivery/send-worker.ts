@@ -9,8 +9,8 @@ import { TargetPolicy } from './target.js';
 
 /**
  * One sending thread of `ThreadedSender`: attempts in, results out, in any order. Attempts wait
- * here in a queue per host and start as requests end, at most `concurrency` under way (those of
- * hosts that never answered, past a second, aside: see HostRamp) and `perHostConnections` per
+ * here in a queue per host and start as requests end, at most `concurrency` under way (those
+ * whose host has not answered for a second aside: see HostRamp) and `perHostConnections` per
  * host once it answers, taking the hosts in turn so that one slow host's queue holds back no other.
  *
  * A host that does not answer `breakerFailures` times in a row is about to be held by the
