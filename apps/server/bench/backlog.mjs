@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // pnpm bench:backlog [--deliveries 1000000] [--endpoints 4] [--store sqlite|postgres] [--breaker-failures 5]
-//                    [--heap-growth <percent>]
+//                    [--heap-growth <percent>] [--node-options='<flags>']
 // A backlog: --deliveries deliveries are queued while the receiver is down (its port refuses
 // connections), over --endpoints endpoints (one subscription each, all for the same events) and
 // calls of 5 events each; then the receiver comes up and the queue drains. The server runs in its
@@ -42,8 +42,14 @@ const { values } = parseArgs({
     'neighbour-events': { type: 'string', default: '5000' },
     // The server's CALLHOOK_HEAP_GROWTH (percent); 0: V8's own heap growth. Default: the server's.
     'heap-growth': { type: 'string' },
+    // Node's flags for the server's process (with '=': --node-options='--max-semi-space-size=32'):
+    // what a flag costs in RSS with a million queued (bench:delivery --node-options: what it gives).
+    'node-options': { type: 'string' },
   },
 });
+const NODE_FLAGS = values['node-options']?.split(/\s+/).filter(Boolean) ?? [];
+if (NODE_FLAGS.some((f) => !f.startsWith('-')))
+  throw new Error("--node-options: node's flags, such as '--max-semi-space-size=32'");
 const D = Number(values.deliveries);
 const E = Number(values.endpoints);
 const EVENTS = Math.ceil(D / E);
@@ -105,27 +111,31 @@ await new Promise((r) => neighbour.listen(0, '127.0.0.1', r));
 
 const dir = mkdtempSync(join(tmpdir(), 'callhook-backlog-'));
 const databaseUrl = values.store === 'postgres' ? await freshDatabase('backlog') : '';
-const server = fork(new URL('./server-child.mjs', import.meta.url), [
-  JSON.stringify({
-    dataDir: dir,
-    databaseUrl,
-    config: {
-      simulator: false,
-      extensionSubscriptionLimit: 100,
-      demoClientId: 'bench',
-      demoClientSecret: 'bench-secret',
-      // The bench:delivery settings: 16 requests in flight.
-      deliveryConcurrency: 16,
-      deliveryPerHostConcurrency: 16,
-      // The few deliveries the dispatcher holds for the dead host are tried again every 10 s
-      // (the default schedule backs off to hours, which would make the drain wait for them).
-      retrySchedule: Array(50).fill(10),
-      retryJitter: 0,
-      breakerFailures: Number(values['breaker-failures']),
-      ...(values['heap-growth'] !== undefined ? { heapGrowthPercent: Number(values['heap-growth']) } : {}),
-    },
-  }),
-]);
+const server = fork(
+  new URL('./server-child.mjs', import.meta.url),
+  [
+    JSON.stringify({
+      dataDir: dir,
+      databaseUrl,
+      config: {
+        simulator: false,
+        extensionSubscriptionLimit: 100,
+        demoClientId: 'bench',
+        demoClientSecret: 'bench-secret',
+        // The bench:delivery settings: 16 requests in flight.
+        deliveryConcurrency: 16,
+        deliveryPerHostConcurrency: 16,
+        // The few deliveries the dispatcher holds for the dead host are tried again every 10 s
+        // (the default schedule backs off to hours, which would make the drain wait for them).
+        retrySchedule: Array(50).fill(10),
+        retryJitter: 0,
+        breakerFailures: Number(values['breaker-failures']),
+        ...(values['heap-growth'] !== undefined ? { heapGrowthPercent: Number(values['heap-growth']) } : {}),
+      },
+    }),
+  ],
+  { execArgv: [...process.execArgv, ...NODE_FLAGS] },
+);
 const ask = (msg, key) =>
   new Promise((resolve) => {
     const on = (m) => {
@@ -335,7 +345,7 @@ const lost = total - done.size;
 const peak = Math.max(...samples.map((x) => x.mb));
 const walPeak = Math.max(...samples.map((x) => x.walMb));
 console.log(
-  `backlog benchmark (${values.store}, CALLHOOK_BREAKER_FAILURES=${values['breaker-failures']}, ${EVENTS * E} deliveries = ${EVENTS} events × ${E} endpoints, calls of ${PER_CALL} events, server in its own process)`,
+  `backlog benchmark (${values.store}, CALLHOOK_BREAKER_FAILURES=${values['breaker-failures']}, ${EVENTS * E} deliveries = ${EVENTS} events × ${E} endpoints, calls of ${PER_CALL} events, server in its own process${NODE_FLAGS.length ? ` started with node ${NODE_FLAGS.join(' ')}` : ''})`,
 );
 console.log(machineLine());
 console.log('  server RSS over time:');
@@ -366,6 +376,7 @@ console.log(
     bench: 'backlog',
     machine: machine(),
     store: values.store,
+    ...(NODE_FLAGS.length ? { node_options: NODE_FLAGS } : {}),
     deliveries: EVENTS * E,
     endpoints: E,
     normal_per_s: round(normalRate, 0),

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // pnpm bench:delivery [--store sqlite|postgres|none] [--events N] [--runs 3] [--instances 1|2]
 //                     [--peer bullmq|pgboss] [--send-threads N] [--latency-rate N] [--latency-batch N]
-//                     [--against <copy of dist>] [--control]
+//                     [--against <copy of dist>] [--control] [--node-options='<flags>']
 // Events/s delivered end to end (intake → receiver 2xx), latency, and what it costs: the
 // server's own CPU µs per delivered event (its process.cpuUsage over the max-rate phase ÷ events),
 // beside a raw baseline: the same receiver driven directly by undici at the same concurrency, with
@@ -33,6 +33,9 @@
 // --against DIR: another build of the server (a copy of dist/), in turns with this one.
 // --control: a second server of this same build, in turns with the first: the two read apart by
 // the method's own spread in this run, which an --against figure must clear to show a change.
+// --node-options='<flags>' (with '='): a further server of this build started with those Node flags (`node
+// --max-semi-space-size=32 …`, as NODE_OPTIONS or the command line would), in turns with the
+// default: what a flag gives in CPU per event and events/s, and what it costs in RSS.
 // --latency-rate N: the latency phase at N events/s for every system instead of each one's half
 // max rate, so that p99s are compared at one load (a slower system's half rate is a lighter one).
 // --latency-batch N: the latency phase posts batches of N events (default 10) every N/rate s,
@@ -86,6 +89,7 @@ const { values } = parseArgs({
     // A second server of this very build, in turns with the first: how far two servers of the
     // same code read apart in this run, the spread any --against figure is to be read against.
     control: { type: 'boolean', default: false },
+    'node-options': { type: 'string' },
     // A directory: the server processes write a CPU profile there (node --cpu-prof) as they exit.
     prof: { type: 'string' },
     'send-threads': { type: 'string' },
@@ -104,6 +108,10 @@ if (I === 2 && values.store !== 'postgres') throw new Error('--instances 2 needs
 if (!['sqlite', 'postgres', 'none'].includes(values.store))
   throw new Error('--store is sqlite, postgres or none');
 if (PEER !== undefined && !['bullmq', 'pgboss'].includes(PEER)) throw new Error('--peer is bullmq or pgboss');
+/** --node-options: Node's flags for a further server of this build. */
+const NODE_FLAGS = values['node-options']?.split(/\s+/).filter(Boolean);
+if (NODE_FLAGS !== undefined && (NODE_FLAGS.length === 0 || NODE_FLAGS.some((f) => !f.startsWith('-'))))
+  throw new Error("--node-options: one or more of node's flags, such as '--max-semi-space-size=32'");
 
 // --latency-rate N: the latency phase runs at N events/s for every system (and the raw client),
 // instead of at each system's own half max rate: p99s compared at one load, not at each one's.
@@ -155,13 +163,16 @@ function cpuCgroup(cpus) {
   }
 }
 
-/** A child process of the benchmark; the servers write a CPU profile with --prof. */
-function child(file, args = [], env = process.env) {
+/**
+ * A child process of the benchmark; the servers write a CPU profile with --prof. `flags`: more of
+ * Node's flags for it (--node-options).
+ */
+function child(file, args = [], env = process.env, flags = []) {
   const execArgv =
     values.prof && file === './server-child.mjs'
       ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${values.prof}`]
       : process.execArgv;
-  return spawnChild(file, args, { env, execArgv });
+  return spawnChild(file, args, { env, execArgv: [...execArgv, ...flags] });
 }
 
 const rx = child('./receiver-child.mjs');
@@ -257,7 +268,7 @@ async function paced(rate, seconds, send) {
 
 // ---- The systems under test: callhook (one or two server processes), and the peer.
 const dir = mkdtempSync(join(tmpdir(), 'callhook-bench-'));
-async function startCallhook(name = 'callhook', dist = undefined, extra = {}, processes = I) {
+async function startCallhook(name = 'callhook', dist = undefined, extra = {}, processes = I, flags = []) {
   const env = {
     ...process.env,
     ...(dist ? { CALLHOOK_BENCH_DIST: dist } : {}),
@@ -286,6 +297,7 @@ async function startCallhook(name = 'callhook', dist = undefined, extra = {}, pr
         }),
       ],
       env,
+      flags,
     );
     p.info = await p.ask(null, 'url');
     procs.push(p);
@@ -731,6 +743,7 @@ const systems = [await startCallhook()];
 if (PEER) systems.push(await startPeer());
 if (values.against) systems.push(await startCallhook('callhook@against', values.against));
 if (values.control) systems.push(await startCallhook('callhook@control'));
+if (NODE_FLAGS) systems.push(await startCallhook('callhook@flags', undefined, {}, I, NODE_FLAGS));
 const THREADS = values['send-threads'] === undefined ? undefined : Number(values['send-threads']);
 if (THREADS !== undefined) {
   systems.push(await startCallhook('callhook@threads', undefined, { sendThreads: THREADS }));
@@ -902,6 +915,13 @@ if (control) {
   line('callhook, --control (same build)', control);
   coresLine(control);
 }
+const flagged = NODE_FLAGS ? summary('callhook@flags') : undefined;
+/** --node-options as printed: `node --max-semi-space-size=32`. */
+const FLAGS = NODE_FLAGS ? `node ${NODE_FLAGS.join(' ')}` : '';
+if (flagged) {
+  line(`callhook, ${FLAGS}`, flagged);
+  coresLine(flagged);
+}
 const one = I === 2 ? summary('callhook@one') : undefined;
 if (one) {
   line('callhook, one server process', one);
@@ -924,7 +944,7 @@ console.log(
 );
 const eachRound = (xs, digits = 2) => xs.map((v) => round(v, digits)).join(', ');
 console.log(
-  `  p99 ${AT}, each round: callhook ${eachRound(ch.half_p99_rounds)} ms${peer ? `; ${PEER} ${eachRound(peer.half_p99_rounds)} ms` : ''}${against ? `; the --against build ${eachRound(against.half_p99_rounds)} ms` : ''}${control ? `; the --control build ${eachRound(control.half_p99_rounds)} ms` : ''}; the raw client's at callhook's rate (the floor) ${eachRound(rounds.map((r) => r.baseHalf.p99_ms))} ms`,
+  `  p99 ${AT}, each round: callhook ${eachRound(ch.half_p99_rounds)} ms${peer ? `; ${PEER} ${eachRound(peer.half_p99_rounds)} ms` : ''}${against ? `; the --against build ${eachRound(against.half_p99_rounds)} ms` : ''}${control ? `; the --control build ${eachRound(control.half_p99_rounds)} ms` : ''}${flagged ? `; with ${FLAGS} ${eachRound(flagged.half_p99_rounds)} ms` : ''}; the raw client's at callhook's rate (the floor) ${eachRound(rounds.map((r) => r.baseHalf.p99_ms))} ms`,
 );
 /** One system's max rate round by round: `13138 (0.26x, WAL 4.1 KB/event)`. */
 const maxRounds = (s) =>
@@ -935,7 +955,7 @@ const maxRounds = (s) =>
     )
     .join(', ');
 console.log(
-  `  max rate, each round: callhook ${maxRounds(ch)} events/s${peer ? `; ${PEER} ${maxRounds(peer)}` : ''}${against ? `; the --against build ${maxRounds(against)}` : ''}${control ? `; the --control build ${maxRounds(control)}` : ''}${threaded ? `; with ${sendingThreads(THREADS)} ${maxRounds(threaded)}` : ''}${one ? `; one process ${maxRounds(one)}` : ''}; the raw baseline ${eachRound(
+  `  max rate, each round: callhook ${maxRounds(ch)} events/s${peer ? `; ${PEER} ${maxRounds(peer)}` : ''}${against ? `; the --against build ${maxRounds(against)}` : ''}${control ? `; the --control build ${maxRounds(control)}` : ''}${flagged ? `; with ${FLAGS} ${maxRounds(flagged)}` : ''}${threaded ? `; with ${sendingThreads(THREADS)} ${maxRounds(threaded)}` : ''}${one ? `; one process ${maxRounds(one)}` : ''}; the raw baseline ${eachRound(
     rounds.map((r) => r.base.per_s),
     0,
   )} req/s`,
@@ -976,6 +996,25 @@ function versus(name, flag, what) {
 }
 if (against) versus('callhook@against', '--against', values.against);
 if (control) versus('callhook@control', '--control', "the same build: the method's own spread in this run");
+if (flagged) {
+  // What the flags give (events/s, CPU per event) and cost (RSS at the end of each max-rate phase).
+  console.log(
+    `  with ${FLAGS} / without: ${round(maxVs('callhook@flags', 'callhook'), 2)}x events/s, ${round(
+      maxVs('callhook', 'callhook@flags', 'cpu_us'),
+      2,
+    )}x less CPU per event, ${round(maxVs('callhook@flags', 'callhook', 'rss_mb'), 2)}x the RSS (${round(flagged.rss_mb, 0)} against ${round(ch.rss_mb, 0)} MB)`,
+  );
+  console.log(
+    `  each round, with / without: ${rounds
+      .map(
+        (r) =>
+          `${round(r['callhook@flags'].max.per_s, 0)}/${round(r.callhook.max.per_s, 0)} events/s, ` +
+          `${round(r['callhook@flags'].max.cpu_us, 1)}/${round(r.callhook.max.cpu_us, 1)} µs, ` +
+          `${round(r['callhook@flags'].max.rss_mb, 0)}/${round(r.callhook.max.rss_mb, 0)} MB`,
+      )
+      .join('; ')}`,
+  );
+}
 if (one) {
   // Each round's pair as well: the ratio is the median of these pairs, not of the two medians.
   console.log(
@@ -1091,6 +1130,14 @@ console.log(
         }
       : {}),
     ...versusJson('control', control),
+    ...(flagged
+      ? {
+          node_options: { flags: NODE_FLAGS, ...json(flagged) },
+          node_options_vs_default_per_s: round(maxVs('callhook@flags', 'callhook'), 2),
+          node_options_less_cpu: round(maxVs('callhook', 'callhook@flags', 'cpu_us'), 2),
+          node_options_vs_default_rss: round(maxVs('callhook@flags', 'callhook', 'rss_mb'), 2),
+        }
+      : {}),
     ...versusJson('against', against),
   }),
 );
