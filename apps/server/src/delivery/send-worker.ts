@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Denque from 'denque';
+import { nameThisThread, THREAD_NAMES } from '../thread-name.js';
 import { type AnswerTuple, type AttemptTuple, answerOut, attemptIn } from './crossing.js';
 import { hostOf, hostVerdict } from './host.js';
 import { HostRamp, type RampHandle, rampShares } from './ramp.js';
@@ -19,6 +20,7 @@ import { TargetPolicy } from './target.js';
  * host took the dispatcher's whole hand-off (8 times its cap) before the hold arrived. Should no
  * withdrawal come, the queue goes on after `PAUSE_MS`.
  */
+nameThisThread(THREAD_NAMES.send);
 const settings = workerData as SendThreadSettings;
 const sender = new Sender({
   targets: new TargetPolicy(settings.allow),

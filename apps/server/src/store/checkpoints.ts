@@ -2,6 +2,7 @@ import { fstatSync, openSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type SQLite from 'better-sqlite3';
+import { THREAD_NAMES } from '../thread-name.js';
 
 /**
  * The background checkpointer: its own connection to the file, a PASSIVE checkpoint every
@@ -31,7 +32,11 @@ import type SQLite from 'better-sqlite3';
  * it asks again, up to 64.
  */
 const CHECKPOINTER = `
-const { fdatasyncSync, openSync, closeSync } = require('node:fs');
+const { fdatasyncSync, openSync, closeSync, writeFileSync } = require('node:fs');
+// Its name for top -H and ps -L (thread-name.ts; Linux only, a label).
+try {
+  writeFileSync('/proc/thread-self/comm', ${JSON.stringify(THREAD_NAMES.checkpoint)});
+} catch {}
 const { parentPort, workerData } = require('node:worker_threads');
 const SQLite = require(workerData.driver);
 const db = new SQLite(workerData.file);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import type { DeliveryDetail, DeliveryPage, IntakeEvent, SubscriptionCreated } f
 import { Webhook } from 'standardwebhooks';
 import { afterAll, expect, test } from 'vitest';
 import { threadFor, threadShare } from '../../dist/delivery/send-threads.js';
+import { THREAD_NAMES } from '../../dist/thread-name.js';
 import { demoServerEnv, demoToken, freePort, killAll, startServerProcess } from '../children.js';
 import { until } from '../direct.js';
 import { callEvents } from '../events.js';
@@ -428,3 +429,33 @@ for (const threads of ['0', '1']) {
     }
   });
 }
+
+test.skipIf(process.platform !== 'linux')(
+  "the server's threads carry names for top -H and ps -L: two sending threads, SQLite's checkpoint thread",
+  { timeout: 30_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'callhook-names-'));
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      const extra = { CALLHOOK_SEND_THREADS: '2', CALLHOOK_SQLITE_CHECKPOINT_MS: '500' };
+      const server = await startServerProcess(demoServerEnv({ port, dir, secret: 'names', extra }), url);
+      const names = () =>
+        readdirSync(`/proc/${server.pid}/task`).map((tid) =>
+          readFileSync(`/proc/${server.pid}/task/${tid}/comm`, 'utf8').trim(),
+        );
+      // A thread names itself as its code starts, soon after the server answers.
+      const named = await until(
+        async () => names().filter((n) => n.startsWith('callhook-')),
+        (n) => n.length >= 3,
+        20_000,
+      );
+      expect(named.sort()).toEqual([THREAD_NAMES.checkpoint, THREAD_NAMES.send, THREAD_NAMES.send]);
+      // The main thread keeps the process's name.
+      expect(readFileSync(`/proc/${server.pid}/task/${server.pid}/comm`, 'utf8').trim()).toBe('node');
+      server.kill();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

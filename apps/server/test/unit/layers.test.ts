@@ -5,19 +5,20 @@ import { expect, test } from 'vitest';
 
 // The server's rooms and what each may import (the README's package map): arrows only downward,
 // no circle. The composition files at the top (index.ts, app.ts, cli.ts, demo.ts) may import
-// anything; config.ts, cores.ts, metrics.ts, log.ts and listen.ts are the floor.
+// anything; config.ts, cores.ts, metrics.ts, log.ts, listen.ts and thread-name.ts are the floor.
 const src = join(dirname(fileURLToPath(import.meta.url)), '../../src');
 const MAY: Record<string, readonly string[]> = {
   api: ['auth', 'delivery', 'store', 'config', 'metrics', 'log'],
   auth: ['store'],
-  delivery: ['store', 'config', 'cores', 'metrics'],
+  delivery: ['store', 'config', 'cores', 'metrics', 'thread-name'],
   pbx: ['store', 'config'],
-  store: [],
+  store: ['thread-name'],
   'config.ts': [],
   'cores.ts': [],
   'metrics.ts': [],
   'log.ts': ['config'],
   'listen.ts': [],
+  'thread-name.ts': [],
 };
 
 /** What a file imports from the server's own src, by room (`../store/x.js` → `store`). */
