@@ -13,7 +13,8 @@
 // --store postgres on this machine, the write-ahead log PostgreSQL wrote per event (see walLsn),
 // since these move from round to round more than the median says.
 // Under each line, where the cores went through its max-rate phase, in % of one core (the server's
-// main thread and its other threads, the receiver, this process, PostgreSQL): a part near 100 is
+// main thread, its sending threads and its other threads, the receiver, this process, PostgreSQL;
+// the sending threads apart where the build names its threads): a part near 100 is
 // what bounds the run. The baseline is bound by its client's one thread, callhook by its main one.
 // Under it, what the half-rate phase cost: CPU per event (batches of 10 cost an event more than
 // batches of 100), how busy the whole machine was, and how long the server's threads waited for
@@ -474,6 +475,8 @@ async function walBytesSince(before) {
 async function serverCpu(sys) {
   let total = 0;
   let main = 0;
+  // Its sending threads (named `callhook-send`; NaN for a build that does not name them).
+  let send = 0;
   let rss = 0;
   for (const pid of sys.extraPids ?? []) total += procCpu(pid);
   for (const p of sys.procs) {
@@ -481,9 +484,10 @@ async function serverCpu(sys) {
     total += cpuMicros(m.cpu);
     // The server's main thread alone (the rest: sending threads, libuv's pool, V8's helpers).
     main += m.mainCpu ?? Number.NaN;
+    send += m.threadsCpu?.['callhook-send'] ?? Number.NaN;
     rss = Math.max(rss, m.rss);
   }
-  return { cpu: total, main, rss };
+  return { cpu: total, main, send, rss };
 }
 
 /**
@@ -614,6 +618,10 @@ async function maxRate(sys) {
     server: pctOfCore(after.cpu - before.cpu),
     main: pctOfCore(after.main - before.main),
     server_other: pctOfCore(after.cpu - before.cpu - (after.main - before.main)),
+    // Of those: its sending threads, and the rest (V8's helper threads, SQLite's checkpoint
+    // thread, libuv's pool), where the build names its threads (NaN where it does not).
+    send: pctOfCore(after.send - before.send),
+    server_rest: pctOfCore(after.cpu - before.cpu - (after.main - before.main) - (after.send - before.send)),
     receiver: pctOfCore(procCpu(rx.proc.pid) - rxBefore),
     load: pctOfCore(load.user + load.system),
     postgres: pctOfCore(pgUsed),
@@ -860,10 +868,16 @@ function coresLine(s) {
   // A peer does not say which of its threads did what (BullMQ's counts its Redis too).
   const server = Number.isNaN(s.cores.main)
     ? [['server (all its threads and processes)', s.cores.server]]
-    : [
-        ['server main thread', s.cores.main],
-        ["server's other threads", s.cores.server_other],
-      ];
+    : Number.isNaN(s.cores.send)
+      ? [
+          ['server main thread', s.cores.main],
+          ["server's other threads", s.cores.server_other],
+        ]
+      : [
+          ['server main thread', s.cores.main],
+          ['its sending threads', s.cores.send],
+          ["its other threads (V8's helpers, SQLite's checkpoints, libuv's pool)", s.cores.server_rest],
+        ];
   const parts = [
     ...server,
     ['receiver', s.cores.receiver],

@@ -2,7 +2,7 @@
 // as JSON in argv[2]; reports { url, apiUrl, pbxKey, sendThreads } over IPC, and answers 'cpu' with its
 // process.cpuUsage() (µs) and RSS so the benchmark can charge the server's own CPU to the events.
 // --store none (mode 'none'): the outbox is replaced by a pass-through (see delivery.mjs).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { serverBuild } from './common.mjs';
 
 // CALLHOOK_BENCH_DIST: another build of the server to measure (a copy of dist/ from before a change).
@@ -77,12 +77,38 @@ function mainThreadCpu() {
   }
 }
 
+/**
+ * The CPU in µs of the threads callhook names (src/thread-name.ts: its sending threads, SQLite's
+ * checkpoint thread), by name (Linux); null where there is no /proc. A thread that ended (one
+ * replaced) takes its CPU with it; a build that names none gives {}.
+ */
+function namedThreadsCpu() {
+  const byName = {};
+  let tids;
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return null;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (!name.startsWith('callhook-')) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byName[name] = (byName[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10_000;
+    } catch {} // it ended meanwhile
+  }
+  return byName;
+}
+
 process.on('message', async (msg) => {
   if (msg === 'cpu') {
     const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
     process.send({
       cpu: process.cpuUsage(),
       mainCpu: mainThreadCpu(),
+      threadsCpu: namedThreadsCpu(),
       rss,
       heapUsed,
       external: external + arrayBuffers,
