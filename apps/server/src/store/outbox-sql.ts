@@ -164,17 +164,18 @@ export class OutboxSql {
   }
 
   /**
-   * Up to a count of subscriptions with open deliveries, by id (param: the count): a skip scan of
-   * the queue index, one step per subscription, however many deliveries each holds.
+   * Up to a count of subscriptions with open deliveries, by id, after a given id (params: that id,
+   * 0 for the first; the count): a skip scan of the queue index, one step per subscription,
+   * however many deliveries each holds.
    */
   queues(): string {
     return this.text('queues', () => {
-      const [count] = this.params(1, 1).split(', ');
+      const [after, count] = this.params(1, 2).split(', ');
       // SQLite is told the index: after an ANALYZE of a table of mostly open deliveries it would
       // take deliveries_log, which holds every delivery ever made.
       const by = this.dialect === 'sqlite' ? ' indexed by deliveries_queue' : '';
       return `with recursive q(id, n) as (
-          select (select min(subscription_id) from deliveries${by} where status in ${OPEN_STATUSES}), 1
+          select (select min(subscription_id) from deliveries${by} where status in ${OPEN_STATUSES} and subscription_id > ${after}), 1
           union all
           select (select min(d.subscription_id) from deliveries as d${by} where d.status in ${OPEN_STATUSES} and d.subscription_id > q.id), q.n + 1
           from q where q.id is not null and q.n < ${count}

@@ -433,6 +433,40 @@ describe('the outbox claim keeps per-call order per endpoint, and nothing else w
     },
   );
 
+  test('with more subscriptions with work than a claim reads one by one, claims read them in turn, never the scan', async () => {
+    // One queue per claim: /hook's hangups are left out (a backlog), /other and the dial-outs
+    // at /hook have work. The scan would take both in one claim, by due time; here the queues are
+    // always the cheaper (no row of a queue is worth a row of the scan).
+    store.outbox.queuesReadOneByOne = 1;
+    store.outbox.leftOutScanned = 0;
+    store.outbox.scanRowsPerQueueRow = 0;
+    try {
+      await store.outbox.ingest([ev('hangup', 'T1')], now - 3_000);
+      await store.outbox.ingest([ev('dial-out', 'T2')], now - 2_000);
+      await store.outbox.ingest([ev('hangup', 'T3')], now - 1_000);
+      const key = (ds: ClaimedDelivery[]) => ds.map((d) => `${d.callId}:${d.subscriptionId}`);
+      const leaving = () => store.outbox.claim('one', now, now + 60_000, 10, [subs.hangup!]);
+      const [a, b] = [subs.other!, subs.dialOut!].sort((x, y) => x - y);
+      const byQueue: Record<number, string[]> = {
+        [subs.other!]: [`T1:${subs.other}`, `T3:${subs.other}`],
+        [subs.dialOut!]: [`T2:${subs.dialOut}`],
+      };
+      // The lower id first, then on from it, then round again (nothing left there).
+      const first = await leaving();
+      expect(key(first)).toEqual(byQueue[a!]);
+      const second = await leaving();
+      expect(key(second)).toEqual(byQueue[b!]);
+      expect(await leaving()).toEqual([]);
+      const rest = await claim('one');
+      expect(key(rest).sort()).toEqual([`T1:${subs.hangup}`, `T3:${subs.hangup}`].sort());
+      await done('one', [...first, ...second, ...rest]);
+    } finally {
+      store.outbox.queuesReadOneByOne = 64;
+      store.outbox.leftOutScanned = 1000;
+      store.outbox.scanRowsPerQueueRow = 10;
+    }
+  });
+
   test.runIf(pgAdminUrl)(
     'a claim reading queues skips a delivery another claim holds locked (PostgreSQL)',
     async () => {
