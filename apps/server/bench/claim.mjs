@@ -31,7 +31,11 @@ const LIMIT = 200;
 // Nothing is sent: no dispatcher, and the hosts only tell the endpoints apart.
 const { server, token, close } = await quietServer('claim', {
   databaseUrl: values['database-url'],
-  config: { extensionSubscriptionLimit: Math.max(20, QUEUES) },
+  // One client holds them all: the backlog's subscription and --queues neighbours.
+  config: {
+    extensionSubscriptionLimit: Math.max(20, QUEUES),
+    clientSubscriptionLimit: Math.max(100, QUEUES + 1),
+  },
 });
 try {
   const { outbox, dialect } = server.store;
