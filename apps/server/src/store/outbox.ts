@@ -377,13 +377,13 @@ export class OutboxStore {
    * Due deliveries of every subscription but `excluded`, the cheaper of two ways. The one scan in
    * due order steps over every due delivery left out: after an outage that receiver has a
    * million, and the scan took 767 ms per claim (finding nothing when only that receiver had
-   * work). Reading the other subscriptions' queues instead costs up to `limit` rows per queue,
-   * whatever is left out. So: with fewer than `leftOutScanned` due left out (the usual case, a
+   * work). Reading the other subscriptions' queues instead costs a few rows of each (about twice
+   * the limit in all), whatever is left out. So: with fewer than `leftOutScanned` due left out (the usual case, a
    * bounded count), the scan; else find the subscriptions with open deliveries (a skip scan) and
    * read their queues when the scan would cost more (`scanRowsPerQueueRow`), up to
    * `queuesReadOneByOne` of them per claim, in turn where more have work. Before the turns, more
-   * than 64 subscriptions with work sent every claim to the scan: 56 ms per claim beside a
-   * backlog of 300,000 (`bench:claim --queues 90`).
+   * than 64 subscriptions with work sent every claim to the scan: 57 ms per claim beside a
+   * backlog of 300,000 (`bench:claim --queues 90`; 4.3 ms in turns).
    */
   private async dueLeavingOut(
     tx: Tx,
@@ -412,9 +412,10 @@ export class OutboxStore {
     // More have work than a claim reads one by one: the next claim reads on from the last read.
     this.queuesReadAfter = all && others.length === read.length ? 0 : read[read.length - 1]!;
     // Each queue's first rows, twice its even share of the limit (all of the limit for one or two
-    // queues): 64 queues of 200 read 12,800 rows for a claim of 200 (27 ms beside a backlog of
-    // 300,000, `bench:claim --queues 90`). A queue with more due than its share gives the rest
-    // to the next claims; the merge below still takes the oldest of what was read.
+    // queues). The whole limit from each, 64 queues of 200 read 12,800 rows for a claim of 200:
+    // 24.9 ms beside a backlog of 300,000 (`bench:claim --queues 64`), 4.4 ms this way. A queue
+    // with more due than its share gives the rest to the next claims; the merge below still
+    // takes the oldest of what was read.
     const perQueue = Math.min(limit, Math.ceil((2 * limit) / read.length));
     const worth = read.length * perQueue * this.scanRowsPerQueueRow;
     if (worth > this.leftOutScanned && (await leftOut(worth)) < worth) return scan();
