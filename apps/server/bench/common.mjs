@@ -2,7 +2,7 @@
 // sends nothing, child processes spoken to over IPC, the statistics, the page's hangup event as the
 // intake takes it, and the machine a run was made on.
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -150,6 +150,19 @@ export function hangupEvent(tag, i, call = i) {
 export const clockMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 /** A file's size in MB (SQLite's WAL, in the benches' data directories); NaN when there is none. */
+/**
+ * A task's name and its user + system CPU in µs, from a /proc stat file (`/proc/<pid>/stat`,
+ * `/proc/<pid>/task/<tid>/stat`; Linux, clock ticks of 10 ms). Throws where there is none.
+ */
+export function procStat(path) {
+  const stat = readFileSync(path, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return {
+    name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    cpuUs: (Number(fields[11]) + Number(fields[12])) * 10_000,
+  };
+}
+
 export const fileMb = (path) => (existsSync(path) ? statSync(path).size / 2 ** 20 : Number.NaN);
 
 /** The send time (`clockMs`) a receiver reads from a delivery's `Tag` field, or undefined. */

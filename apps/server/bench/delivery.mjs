@@ -70,6 +70,7 @@ import {
   machineLine,
   median,
   pct,
+  procStat,
   round,
   child as spawnChild,
 } from './common.mjs';
@@ -398,9 +399,7 @@ async function waitDelivered(count, ms = 300_000) {
 
 /** A process's user + system CPU in µs, from /proc (Linux; clock ticks of 10 ms). */
 function procCpu(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  return procStat(`/proc/${pid}/stat`).cpuUs;
 }
 
 /** With --store postgres, a PostgreSQL on this machine: its processes' CPU and its log are read. */
@@ -475,7 +474,7 @@ async function walBytesSince(before) {
 async function serverCpu(sys) {
   let total = 0;
   let main = 0;
-  // Its sending threads (named `callhook-send`; NaN for a build that does not name them).
+  // Its sending threads (by their name, server-child.mjs; NaN for a build that does not name them).
   let send = 0;
   let rss = 0;
   for (const pid of sys.extraPids ?? []) total += procCpu(pid);
@@ -484,7 +483,7 @@ async function serverCpu(sys) {
     total += cpuMicros(m.cpu);
     // The server's main thread alone (the rest: sending threads, libuv's pool, V8's helpers).
     main += m.mainCpu ?? Number.NaN;
-    send += m.threadsCpu?.['callhook-send'] ?? Number.NaN;
+    send += m.threadsCpu?.send ?? Number.NaN;
     rss = Math.max(rss, m.rss);
   }
   return { cpu: total, main, send, rss };

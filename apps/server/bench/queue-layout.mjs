@@ -13,10 +13,9 @@
 //                   update the delivery. The queue's vacuum (every 20 batches) is charged to it.
 // Only the statements that differ are measured: events, attempts and claims are alike either way.
 // PostgreSQL only (CALLHOOK_BENCH_DATABASE_URL, an admin URL; default the local server).
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { dropFreshDatabases, freshDatabase, median, round, serverBuild } from './common.mjs';
+import { dropFreshDatabases, freshDatabase, median, procStat, round, serverBuild } from './common.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -45,9 +44,7 @@ async function database(tag) {
 
 /** A process's user + system CPU in ms, from /proc (Linux; clock ticks of 10 ms). */
 function cpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return procStat(`/proc/${pid}/stat`).cpuUs / 1000;
 }
 
 const columns =

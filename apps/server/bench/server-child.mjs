@@ -2,8 +2,9 @@
 // as JSON in argv[2]; reports { url, apiUrl, pbxKey, sendThreads } over IPC, and answers 'cpu' with its
 // process.cpuUsage() (µs) and RSS so the benchmark can charge the server's own CPU to the events.
 // --store none (mode 'none'): the outbox is replaced by a pass-through (see delivery.mjs).
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { serverBuild } from './common.mjs';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { THREAD_NAMES } from '../dist/thread-name.js';
+import { procStat, serverBuild } from './common.mjs';
 
 // CALLHOOK_BENCH_DIST: another build of the server to measure (a copy of dist/ from before a change).
 const { startServer } = await serverBuild();
@@ -69,21 +70,22 @@ async function passThrough() {
 /** The main thread's own CPU in µs (Linux: its task's utime + stime, clock ticks of 10 ms). */
 function mainThreadCpu() {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+    return procStat(`/proc/self/task/${process.pid}/stat`).cpuUs;
   } catch {
     return null;
   }
 }
 
+/** THREAD_NAMES' keys by the name each stands for: `callhook-send` → `send`. */
+const NAMED = new Map(Object.entries(THREAD_NAMES).map(([key, name]) => [name, key]));
+
 /**
- * The CPU in µs of the threads callhook names (src/thread-name.ts: its sending threads, SQLite's
- * checkpoint thread), by name (Linux); null where there is no /proc. A thread that ended (one
- * replaced) takes its CPU with it; a build that names none gives {}.
+ * The CPU in µs of the threads the server names (src/thread-name.ts: its sending threads, SQLite's
+ * checkpoint thread), by THREAD_NAMES' key (Linux); null where there is no /proc. A thread that
+ * ended (one replaced) takes its CPU with it; a build that names none gives {}.
  */
 function namedThreadsCpu() {
-  const byName = {};
+  const byKey = {};
   let tids;
   try {
     tids = readdirSync('/proc/self/task');
@@ -92,14 +94,12 @@ function namedThreadsCpu() {
   }
   for (const tid of tids) {
     try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (!name.startsWith('callhook-')) continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      byName[name] = (byName[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10_000;
+      const { name, cpuUs } = procStat(`/proc/self/task/${tid}/stat`);
+      const key = NAMED.get(name);
+      if (key !== undefined) byKey[key] = (byKey[key] ?? 0) + cpuUs;
     } catch {} // it ended meanwhile
   }
-  return byName;
+  return byKey;
 }
 
 process.on('message', async (msg) => {
