@@ -378,9 +378,9 @@ export class OutboxStore {
    * due order steps over every due delivery left out: after an outage that receiver has a
    * million, and the scan took 767 ms per claim (finding nothing when only that receiver had
    * work). Reading the other subscriptions' queues instead costs a few rows of each (about twice
-   * the limit in all), whatever is left out. So: with fewer than `leftOutScanned` due left out (the usual case, a
-   * bounded count), the scan; else find the subscriptions with open deliveries (a skip scan) and
-   * read their queues when the scan would cost more (`scanRowsPerQueueRow`), up to
+   * the limit in all), whatever is left out. So: with fewer than `leftOutScanned` due left out
+   * (the usual case, a bounded count), the scan; else find the subscriptions with open deliveries
+   * (a skip scan) and read their queues when the scan would cost more (`scanRowsPerQueueRow`), up to
    * `queuesReadOneByOne` of them per claim, in turn where more have work. Before the turns, more
    * than 64 subscriptions with work sent every claim to the scan: 57 ms per claim beside a
    * backlog of 300,000 (`bench:claim --queues 90`; 4.3 ms in turns).
